@@ -1,0 +1,36 @@
+#include "engine/api/types.h"
+
+#include <charconv>
+
+namespace redcar {
+
+StreamId StreamId::next() const {
+  if (seq != UINT64_MAX) return {ms, seq + 1};
+  if (ms != UINT64_MAX) return {ms + 1, 0};
+  return *this;
+}
+
+StreamId StreamId::prev() const {
+  if (seq != 0) return {ms, seq - 1};
+  if (ms != 0) return {ms - 1, UINT64_MAX};
+  return *this;
+}
+
+bool StreamId::parse(std::string_view text, uint64_t missing_seq, StreamId* out) {
+  auto dash = text.find('-');
+  std::string_view ms_part = text.substr(0, dash);
+  if (ms_part.empty()) return false;
+  uint64_t ms = 0, seq = missing_seq;
+  auto r = std::from_chars(ms_part.data(), ms_part.data() + ms_part.size(), ms);
+  if (r.ec != std::errc() || r.ptr != ms_part.data() + ms_part.size()) return false;
+  if (dash != std::string_view::npos) {
+    std::string_view seq_part = text.substr(dash + 1);
+    if (seq_part.empty()) return false;
+    r = std::from_chars(seq_part.data(), seq_part.data() + seq_part.size(), seq);
+    if (r.ec != std::errc() || r.ptr != seq_part.data() + seq_part.size()) return false;
+  }
+  *out = {ms, seq};
+  return true;
+}
+
+}  // namespace redcar

@@ -1,0 +1,274 @@
+// The values that cross the engine boundary: events, stream IDs, options and
+// results of each operation. Plain data, copyable, no behaviour beyond
+// comparisons and formatting. Front ends build these from their protocol and
+// turn results back into it; the engine never sees RESP or protobuf.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace redcar {
+
+// A Redis stream ID, kept beside each event's number. IDs increase strictly
+// within a stream.
+struct StreamId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  auto operator<=>(const StreamId&) const = default;
+  bool is_zero() const { return ms == 0 && seq == 0; }
+  std::string to_string() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+  static constexpr StreamId min() { return {0, 0}; }
+  static constexpr StreamId max() { return {UINT64_MAX, UINT64_MAX}; }
+  // The ID just after/before this one (saturating).
+  StreamId next() const;
+  StreamId prev() const;
+  // Parses "ms-seq" or "ms" (seq = missing_seq). False on bad syntax.
+  static bool parse(std::string_view text, uint64_t missing_seq, StreamId* out);
+};
+
+struct Field {
+  std::string name;
+  std::string value;
+};
+
+// What a producer sends. `type`/`data` are the event-store view; `fields`
+// the Redis view. A Redis client sees an event without fields as the pairs
+// type/data; a native client sees a Redis event's fields as attributes.
+struct EventData {
+  std::string type;
+  std::string data;
+  std::vector<Field> fields;
+  std::string idempotency_id;  // empty: none
+  std::string content_type;
+};
+
+struct Event {
+  std::string stream;
+  uint64_t number = 0;
+  StreamId id;
+  int64_t timestamp_us = 0;
+  EventData payload;
+};
+using EventPtr = std::shared_ptr<const Event>;
+
+enum class ExpectedKind : uint8_t { kAny, kNoStream, kStreamExists, kExact };
+struct ExpectedVersion {
+  ExpectedKind kind = ExpectedKind::kAny;
+  uint64_t last_number = 0;  // kExact: the number of the stream's last event
+  static ExpectedVersion any() { return {}; }
+  static ExpectedVersion no_stream() { return {ExpectedKind::kNoStream, 0}; }
+  static ExpectedVersion exists() { return {ExpectedKind::kStreamExists, 0}; }
+  static ExpectedVersion exact(uint64_t n) { return {ExpectedKind::kExact, n}; }
+};
+
+// Retention rules, applied at append (XADD MAXLEN/MINID) or on request.
+struct TrimSpec {
+  enum class Kind : uint8_t { kNone, kMaxCount, kMinId, kMaxAge, kMaxBytes };
+  Kind kind = Kind::kNone;
+  uint64_t value = 0;    // count, age in ms or bytes
+  StreamId min_id;       // kMinId
+  bool approximate = false;  // '~': trimming may stop early at an index boundary
+  uint64_t limit = 0;        // LIMIT: at most this many events removed (0 = none)
+};
+
+enum class IdMode : uint8_t {
+  kAuto,        // '*': max(now_ms, last.ms)-seq
+  kExplicit,    // 'ms-seq'
+  kAutoSeq,     // 'ms-*'
+};
+
+struct AppendOptions {
+  ExpectedVersion expected;
+  IdMode id_mode = IdMode::kAuto;
+  StreamId id;              // kExplicit: the ID; kAutoSeq: the ms part
+  bool no_create = false;   // NOMKSTREAM: do nothing if the stream does not exist
+  TrimSpec trim;
+};
+
+struct AppendResult {
+  uint64_t first_number = 0;
+  uint64_t last_number = 0;
+  StreamId first_id;
+  StreamId last_id;
+  bool duplicate = false;  // an idempotency id matched: nothing was written
+  bool skipped = false;    // no_create and the stream did not exist
+};
+
+// A range of a stream, by event number or by Redis ID.
+struct ReadSpec {
+  bool by_id = false;
+  uint64_t from_number = 0;           // by number: first number wanted
+  uint64_t to_number = UINT64_MAX;    // inclusive
+  StreamId from_id = StreamId::min(); // by id: inclusive bounds
+  StreamId to_id = StreamId::max();
+  uint64_t count = UINT64_MAX;
+  bool reverse = false;               // newest first (from/to keep their meaning)
+};
+
+struct GroupInfo {
+  std::string name;
+  StreamId last_delivered;
+  uint64_t entries_read = 0;  // 0 with has_entries_read=false: unknown
+  bool has_entries_read = true;
+  uint64_t pending = 0;
+  uint64_t consumers = 0;
+  std::optional<uint64_t> lag;
+};
+
+struct StreamInfo {
+  std::string name;
+  bool exists = false;
+  uint64_t length = 0;          // live events
+  uint64_t first_number = 0;    // first live (not trimmed) number
+  uint64_t next_number = 0;     // number the next append gets
+  StreamId first_id;            // of the first live event (zero if empty)
+  StreamId last_id;             // last ID ever generated
+  StreamId max_deleted_id;
+  uint64_t entries_added = 0;
+  uint64_t bytes = 0;
+  int64_t created_us = 0;
+  std::vector<GroupInfo> groups;
+};
+
+// Consumer groups.
+struct PendingEntry {
+  uint64_t number = 0;
+  StreamId id;
+  std::string consumer;
+  int64_t delivered_ms = 0;
+  uint64_t delivery_count = 0;
+};
+struct ConsumerInfo {
+  std::string name;
+  uint64_t pending = 0;
+  int64_t seen_ms = 0;
+  int64_t active_ms = 0;  // -1: never read
+};
+struct PendingSummary {
+  uint64_t count = 0;
+  StreamId lowest;
+  StreamId highest;
+  std::vector<std::pair<std::string, uint64_t>> per_consumer;
+};
+struct GroupReadOptions {
+  std::string group;
+  std::string consumer;
+  uint64_t count = UINT64_MAX;
+  bool history = false;     // read the consumer's own pending entries from `after`
+  StreamId after;           // history: IDs > after
+  bool no_ack = false;
+};
+struct PendingQuery {
+  std::string group;
+  StreamId from = StreamId::min();
+  StreamId to = StreamId::max();
+  uint64_t count = UINT64_MAX;
+  std::string consumer;      // empty: all
+  int64_t min_idle_ms = 0;
+};
+struct ClaimOptions {
+  std::string group;
+  std::string consumer;
+  int64_t min_idle_ms = 0;
+  std::vector<StreamId> ids;      // XCLAIM
+  bool autoclaim = false;         // XAUTOCLAIM: scan from `start`
+  StreamId start;
+  uint64_t count = 100;
+  bool just_id = false;
+  bool force = false;
+  std::optional<int64_t> idle_ms;      // IDLE / TIME
+  std::optional<uint64_t> retry_count;
+};
+struct ClaimResult {
+  std::vector<Event> events;           // claimed, with data (unless just_id)
+  std::vector<StreamId> claimed_ids;   // just_id
+  std::vector<StreamId> deleted_ids;   // XAUTOCLAIM: pending entries whose event is gone
+  StreamId next_start;                 // XAUTOCLAIM cursor (0-0 when done)
+};
+
+// Key-value view, etcd semantics.
+struct KeyValue {
+  std::string key;
+  std::string value;
+  int64_t create_revision = 0;
+  int64_t mod_revision = 0;
+  int64_t version = 0;
+};
+struct RangeRequest {
+  std::string key;
+  std::string range_end;  // empty: just key; "\0": all keys >= key; else [key, range_end)
+  int64_t limit = 0;
+  int64_t revision = 0;   // 0: current
+  bool keys_only = false;
+  bool count_only = false;
+};
+struct RangeResult {
+  std::vector<KeyValue> kvs;
+  bool more = false;
+  int64_t count = 0;
+  int64_t revision = 0;
+};
+struct KvCompare {
+  enum class Target : uint8_t { kVersion, kCreate, kMod, kValue };
+  enum class Op : uint8_t { kEqual, kGreater, kLess, kNotEqual };
+  Target target = Target::kValue;
+  Op op = Op::kEqual;
+  std::string key;
+  std::string range_end;
+  int64_t number = 0;
+  std::string value;
+};
+struct KvOp {
+  enum class Kind : uint8_t { kRange, kPut, kDelete };
+  Kind kind = Kind::kPut;
+  RangeRequest range;  // kRange; kDelete uses key/range_end
+  std::string value;   // kPut
+  bool prev_kv = false;
+  bool ignore_value = false;
+};
+struct KvOpResult {
+  RangeResult range;
+  std::vector<KeyValue> prev;  // previous values (put: at most one)
+  int64_t deleted = 0;
+};
+struct TxnRequest {
+  std::vector<KvCompare> compare;
+  std::vector<KvOp> success;
+  std::vector<KvOp> failure;
+};
+struct TxnResult {
+  bool succeeded = true;
+  int64_t revision = 0;
+  std::vector<KvOpResult> results;
+};
+struct WatchEvent {
+  enum class Type : uint8_t { kPut, kDelete };
+  Type type = Type::kPut;
+  KeyValue kv;
+  std::optional<KeyValue> prev;
+};
+struct WatchOptions {
+  std::string key;
+  std::string range_end;
+  int64_t start_revision = 0;  // 0: from the next revision
+  bool prev_kv = false;
+};
+struct KvStatus {
+  int64_t revision = 0;
+  int64_t compact_revision = 0;
+  uint64_t keys = 0;
+};
+
+// Where a subscription starts.
+struct SubscribeOptions {
+  enum class From : uint8_t { kStart, kEnd, kNumber };
+  From from = From::kStart;
+  uint64_t number = 0;
+  std::optional<uint64_t> to;   // inclusive; the subscription ends after it
+};
+
+}  // namespace redcar

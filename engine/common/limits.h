@@ -1,0 +1,50 @@
+// Every limit and tuning constant of the engine, in one place, with its unit
+// in its name. Configurable ones are defaults for EngineOptions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace redcar::limits {
+
+// Direct I/O works in whole blocks at block-aligned offsets.
+inline constexpr size_t kBlockBytes = 4096;
+
+// Segment files are preallocated at this size and rolled when full.
+inline constexpr uint64_t kDefaultSegmentBytes = 256ull << 20;
+inline constexpr uint64_t kMinSegmentBytes = 64ull << 10;
+
+// One record (header + name + body) may not exceed this; it bounds the
+// window that recovery searches past a bad record for a valid one.
+inline constexpr size_t kMaxRecordBytes = 32ull << 20;
+inline constexpr size_t kMaxNameBytes = 1024;
+inline constexpr size_t kMaxEventsPerAppend = 100000;
+
+// One flush (group commit) writes at most this much; a batch never spans
+// segments. Bytes past this stay staged for the next flush.
+inline constexpr size_t kMaxFlushBytes = 8ull << 20;
+
+// Recovery reads segments in chunks of this size.
+inline constexpr size_t kRecoveryChunkBytes = 8ull << 20;
+
+// Cold reads fetch at least this much per io_uring read.
+inline constexpr size_t kColdReadBytes = 256ull << 10;
+
+// Recently written log bytes kept in memory per shard for hot reads and live
+// subscribers.
+inline constexpr size_t kDefaultHotCacheBytes = 64ull << 20;
+
+// A sparse index entry per this many events of a stream.
+inline constexpr uint64_t kIndexStride = 32;
+
+// Idempotency ids remembered per stream for duplicate detection.
+inline constexpr size_t kIdempotencyWindow = 4096;
+
+// Events buffered for one subscriber before it falls back to the log.
+inline constexpr size_t kDefaultSubscriberBufferEvents = 4096;
+inline constexpr size_t kSubscriberBatchEvents = 512;
+
+// io_uring submission queue depth per shard.
+inline constexpr unsigned kRingEntries = 256;
+
+}  // namespace redcar::limits

@@ -1,0 +1,593 @@
+#include "engine/log/log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+
+namespace redcar::log {
+
+std::string segment_file_name(uint64_t first_offset) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020" PRIu64 ".seg", first_offset);
+  return name;
+}
+
+namespace {
+bool parse_segment_name(const std::string& name, uint64_t* first) {
+  if (name.size() != 24 || name.compare(20, 4, ".seg") != 0) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  *first = v;
+  return true;
+}
+}  // namespace
+
+Log::Log(io::Disk& disk, boost::asio::io_context& ctx, LogOptions options)
+    : disk_(disk), ctx_(ctx), opt_(std::move(options)), sync_timer_(ctx) {
+  REDCAR_CHECK(opt_.segment_bytes % limits::kBlockBytes == 0);
+  REDCAR_CHECK(opt_.segment_bytes >= limits::kMinSegmentBytes);
+}
+
+Log::~Log() {
+  if (prepare_thread_.joinable()) prepare_thread_.join();
+}
+
+std::string Log::path_of(uint64_t first_offset) const { return opt_.dir + "/" + segment_file_name(first_offset); }
+
+uint64_t Log::staged_end() const {
+  return batches_.empty() ? written_end_ : batches_.back().log_end();
+}
+
+Status Log::open_segment(uint64_t first_offset, Segment* out) {
+  auto f = disk_.open(path_of(first_offset));
+  if (!f) return f.status();
+  auto size = (*f)->size();
+  if (!size) return size.status();
+  if (*size != opt_.segment_bytes) {
+    return Status(Code::kCorruption, path_of(first_offset) + ": size " + std::to_string(*size) +
+                                         " is not the segment size " + std::to_string(opt_.segment_bytes));
+  }
+  out->first_offset = first_offset;
+  out->file = std::move(*f);
+  return Status::ok();
+}
+
+Status Log::zero_from(Segment& seg, uint64_t file_offset) {
+  // Rewrites the partial block with its valid prefix, then zeros to the end.
+  uint64_t base = io::align_down(file_offset);
+  io::AlignedBuffer buf(1 << 20);
+  std::memset(buf.data(), 0, buf.capacity());
+  if (file_offset > base) {
+    int n = seg.file->read_sync(base, buf.data(), limits::kBlockBytes);
+    if (n < 0) return Status::from_errno(n, "read " + seg.file->path());
+    std::memset(buf.data() + (file_offset - base), 0, limits::kBlockBytes - (file_offset - base));
+    int w = seg.file->write_sync(base, buf.data(), limits::kBlockBytes);
+    if (w < 0) return Status::from_errno(w, "write " + seg.file->path());
+    base += limits::kBlockBytes;
+    std::memset(buf.data(), 0, limits::kBlockBytes);
+  }
+  for (uint64_t off = base; off < opt_.segment_bytes; off += buf.capacity()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.capacity(), opt_.segment_bytes - off));
+    int w = seg.file->write_sync(off, buf.data(), n);
+    if (w < 0) return Status::from_errno(w, "write " + seg.file->path());
+  }
+  int rc = seg.file->sync_now();
+  if (rc < 0) return Status::from_errno(rc, "fdatasync " + seg.file->path());
+  return Status::ok();
+}
+
+Status Log::open(const DurableHook& apply, RecoveryReport* report) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (Status s = disk_.make_dirs(opt_.dir); !s) return s;
+  if (Status s = recover_segments(apply, report); !s) return s;
+  report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Status::ok();
+}
+
+Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
+  std::vector<std::string> names;
+  if (Status s = disk_.list(opt_.dir, &names); !s) return s;
+  std::vector<uint64_t> firsts;
+  for (const auto& n : names) {
+    uint64_t first;
+    if (parse_segment_name(n, &first)) {
+      firsts.push_back(first);
+    } else if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
+      // A segment whose preparation a crash interrupted: never used.
+      (void)disk_.remove(opt_.dir + "/" + n);
+    }
+  }
+  std::sort(firsts.begin(), firsts.end());
+
+  for (uint64_t first : firsts) {
+    Segment seg;
+    if (Status s = open_segment(first, &seg); !s) return s;
+    segments_.emplace(first, std::move(seg));
+  }
+
+  // The newest written segment is the last one whose header is not zero;
+  // any after it are spares prepared ahead of need.
+  auto newest = segments_.end();
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    uint8_t hdr_bytes[limits::kBlockBytes] __attribute__((aligned(limits::kBlockBytes)));
+    int n = it->second.file->read_sync(0, hdr_bytes, limits::kBlockBytes);
+    if (n < 0) return Status::from_errno(n, "read " + it->second.file->path());
+    bool zero = std::all_of(hdr_bytes, hdr_bytes + kSegmentHeaderBytes, [](uint8_t b) { return b == 0; });
+    if (!zero) newest = it;
+  }
+
+  uint64_t expected_first = segments_.empty() ? 0 : segments_.begin()->first;
+  uint64_t last_valid_end = 0;
+  if (newest == segments_.end() && !segments_.empty()) {
+    // Nothing was ever written: the first segment becomes the active one.
+    active_first_ = segments_.begin()->first;
+    active_end_file_ = 0;
+  }
+  bool stop = newest == segments_.end();
+  for (auto it = segments_.begin(); it != segments_.end() && !stop; ++it) {
+    Segment& seg = it->second;
+    Situation situation = Situation::kCleanEnd;
+    std::string detail;
+    uint64_t valid_end = kSegmentHeaderBytes;
+    if (it->first != expected_first) {
+      situation = Situation::kMissingSegment;
+      detail = "expected a segment starting at log offset " + std::to_string(expected_first);
+      valid_end = 0;
+    } else if (newest != segments_.end() && it->first > newest->first) {
+      // A prepared spare: check that it really is empty, then keep it.
+      break;
+    } else {
+      SegmentScan scan;
+      bool is_newest = it == newest;
+      Status s = scan_segment(
+          *seg.file, opt_.segment_bytes, is_newest,
+          [&](const RecordView& rec, uint64_t file_offset) {
+            if (rec.header.type != RecordType::kBatch) apply(rec, seg.first_offset + file_offset);
+          },
+          &scan);
+      if (!s) return s;
+      report->segments++;
+      report->batches += scan.batches;
+      report->records += scan.records;
+      report->bytes_scanned += scan.valid_end_bytes;
+      situation = scan.end;
+      detail = scan.detail;
+      valid_end = scan.valid_end_bytes;
+    }
+    expected_first = it->first + opt_.segment_bytes;
+
+    Decision d = decide(situation);
+    if (d == Decision::kEndOfData) {
+      last_valid_end = valid_end;
+      if (it == newest) {
+        active_first_ = it->first;
+        active_end_file_ = valid_end;
+      }
+      continue;
+    }
+    std::string where = seg.file ? seg.file->path() : path_of(it->first);
+    if (d == Decision::kRefuse && !opt_.repair) {
+      return Status(Code::kCorruption, where + " at file offset " + std::to_string(valid_end) + ": " +
+                                           situation_name(situation) + " (" + detail +
+                                           "); start with --repair to drop the log from there");
+    }
+    // Truncate (torn tail) or repair: keep what precedes the bad spot.
+    if (situation == Situation::kMissingSegment) {
+      // Keep everything before the gap; the segments after it go.
+      auto prev = std::prev(it);
+      active_first_ = prev->first;
+      active_end_file_ = last_valid_end;
+      report->repaired = "segments from log offset " + std::to_string(it->first) + " (" + detail + ")";
+      for (auto jt = it; jt != segments_.end();) {
+        (void)disk_.remove(path_of(jt->first));
+        jt = segments_.erase(jt);
+      }
+      stop = true;
+      break;
+    }
+    if (d == Decision::kTruncate) {
+      report->truncated_bytes += opt_.segment_bytes - valid_end;
+    } else {
+      report->repaired = where + " from file offset " + std::to_string(valid_end) + " (" + detail + ")";
+    }
+    if (valid_end < kSegmentHeaderBytes) valid_end = 0;
+    if (Status s = zero_from(seg, valid_end); !s) return s;
+    active_first_ = it->first;
+    active_end_file_ = valid_end < kSegmentHeaderBytes ? kSegmentHeaderBytes : valid_end;
+    if (d == Decision::kRefuse) {
+      for (auto jt = std::next(it); jt != segments_.end();) {
+        (void)disk_.remove(path_of(jt->first));
+        jt = segments_.erase(jt);
+      }
+      stop = true;
+    }
+    if (it == newest) break;
+  }
+  if (!report->repaired.empty()) spdlog::warn("shard {}: --repair dropped {}", opt_.shard, report->repaired);
+
+  if (segments_.empty()) {
+    // An empty folder: make the first segment now, synchronously.
+    if (Status s = disk_.prepare(path_of(0), opt_.segment_bytes); !s) return s;
+    Segment seg;
+    if (Status s = open_segment(0, &seg); !s) return s;
+    segments_.emplace(0, std::move(seg));
+    active_first_ = 0;
+    active_end_file_ = kSegmentHeaderBytes;
+  }
+  // Everything after the active segment is a spare; one is enough.
+  for (auto it = segments_.upper_bound(active_first_); it != segments_.end();) {
+    if (it->first == active_first_ + opt_.segment_bytes && !prepared_ready_) {
+      prepared_ready_ = true;
+      prepared_first_ = it->first;
+      ++it;
+    } else {
+      (void)disk_.remove(path_of(it->first));
+      it = segments_.erase(it);
+    }
+  }
+
+  // The next batch starts by rewriting the block that holds the end of data.
+  Segment& active = segments_.at(active_first_);
+  uint64_t base = io::align_down(active_end_file_);
+  std::memset(tail_block_.data(), 0, limits::kBlockBytes);
+  bool header_written = active_end_file_ > kSegmentHeaderBytes;
+  if (!header_written) {
+    // A segment that never got its header: the first batch writes it.
+    active_end_file_ = 0;
+  } else {
+    int n = active.file->read_sync(base, tail_block_.data(), limits::kBlockBytes);
+    if (n < 0) return Status::from_errno(n, "read " + active.file->path());
+    std::memset(tail_block_.data() + (active_end_file_ - base), 0, limits::kBlockBytes - (active_end_file_ - base));
+  }
+  durable_end_ = written_end_ = active_first_ + active_end_file_;
+  if (!prepared_ready_) start_prepare();
+  return Status::ok();
+}
+
+void Log::start_prepare() {
+  if (prepare_running_ || prepared_ready_) return;
+  prepared_first_ = active_first_ + opt_.segment_bytes;
+  prepare_running_ = true;
+  std::string path = path_of(prepared_first_);
+  uint64_t size = opt_.segment_bytes;
+  prepare_thread_ = std::thread([this, path, size] { prepared_status_ = disk_.prepare(path, size); });
+}
+
+Status Log::take_prepared(Segment* out) {
+  if (!prepared_ready_) {
+    if (!prepare_running_) start_prepare();
+    // Waiting here stalls the shard: preparation starts as soon as the
+    // previous segment is taken, so only a disk slower than the appends
+    // gets here.
+    prepare_thread_.join();
+    prepare_running_ = false;
+    if (!prepared_status_) {
+      Status s = prepared_status_;
+      prepared_status_ = Status::ok();
+      return s;
+    }
+    prepared_ready_ = true;
+  }
+  Status s = open_segment(prepared_first_, out);
+  prepared_ready_ = false;
+  return s;
+}
+
+Status Log::roll() {
+  Segment next;
+  if (Status s = take_prepared(&next); !s) return s;
+  uint64_t first = next.first_offset;
+  segments_.emplace(first, std::move(next));
+  active_first_ = first;
+  active_end_file_ = 0;
+  std::memset(tail_block_.data(), 0, limits::kBlockBytes);
+  start_prepare();
+  return Status::ok();
+}
+
+void Log::seal(Batch& b) {
+  if (b.sealed) return;
+  RecordHeader h;
+  h.type = RecordType::kBatch;
+  size_t rec_begin = b.header_pos + kRecordHeaderBytes;
+  h.number = b.used - rec_begin;
+  h.id_ms = b.count;
+  h.id_seq = checksum(b.buf.data() + rec_begin, b.used - rec_begin);
+  encode_record(b.buf.data() + b.header_pos, h, {}, {});
+  size_t end = io::align_up(b.used);
+  std::memset(b.buf.data() + b.used, 0, end - b.used);
+  // The next batch rewrites this batch's last block.
+  size_t last = io::align_down(b.used);
+  std::memcpy(tail_block_.data(), b.buf.data() + last, limits::kBlockBytes);
+  b.sealed = true;
+}
+
+Result<Log::Batch*> Log::batch_for(size_t need) {
+  if (!batches_.empty()) {
+    Batch& back = batches_.back();
+    if (!back.sealed && back.seg_first == active_first_ && back.used + need - back.header_pos <= limits::kMaxFlushBytes &&
+        back.file_base + back.used + need <= opt_.segment_bytes) {
+      return &back;
+    }
+    seal(back);
+  }
+  uint64_t start = active_end_file_;
+  size_t header_room = start == 0 ? kSegmentHeaderBytes : 0;
+  if (start + header_room + kRecordHeaderBytes + need > opt_.segment_bytes) {
+    if (Status s = roll(); !s) return s;
+    start = 0;
+    header_room = kSegmentHeaderBytes;
+  }
+  Batch b;
+  b.seg_first = active_first_;
+  b.file_base = io::align_down(start);
+  b.header_pos = start - b.file_base + header_room;
+  b.used = b.header_pos + kRecordHeaderBytes;
+  if (!spare_buffers_.empty()) {
+    b.buf = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+  }
+  b.buf.reserve(std::max<size_t>(b.used + need, 64 << 10));
+  if (header_room) {
+    SegmentHeader sh{opt_.shard, opt_.shard_count, active_first_, opt_.segment_bytes};
+    encode_segment_header(b.buf.data(), sh);
+  } else {
+    std::memcpy(b.buf.data(), tail_block_.data(), start - b.file_base);
+  }
+  active_end_file_ = b.file_base + b.used;
+  batches_.push_back(std::move(b));
+  return &batches_.back();
+}
+
+Result<uint64_t> Log::stage(const RecordHeader& h, std::string_view name, std::string_view body) {
+  if (!failed_.is_ok()) return Status(Code::kUnavailable, "log failed earlier: " + failed_.message());
+  size_t need = record_size(name.size(), body.size());
+  if (need > limits::kMaxRecordBytes || need + kSegmentHeaderBytes + kRecordHeaderBytes > opt_.segment_bytes ||
+      name.size() > limits::kMaxNameBytes) {
+    return Status(Code::kInvalidArgument, "record of " + std::to_string(need) + " bytes is too large");
+  }
+  auto b = batch_for(need);
+  if (!b) return b.status();
+  Batch& batch = **b;
+  if (batch.buf.capacity() < batch.used + need + limits::kBlockBytes) {
+    batch.buf.reserve(std::max(batch.buf.capacity() * 2, batch.used + need + limits::kBlockBytes));
+  }
+  uint64_t offset = batch.seg_first + batch.file_base + batch.used;
+  encode_record(batch.buf.data() + batch.used, h, name, body);
+  batch.used += need;
+  batch.count++;
+  active_end_file_ = batch.file_base + batch.used;
+  schedule_flush();
+  return offset;
+}
+
+void Log::when_durable(Waiter done) {
+  if (!failed_.is_ok()) {
+    done(Status(Code::kUnavailable, "log failed earlier: " + failed_.message()));
+    return;
+  }
+  if (batches_.empty()) {
+    done(Status::ok());
+    return;
+  }
+  batches_.back().waiters.push_back(std::move(done));
+}
+
+void Log::schedule_flush() {
+  if (flush_scheduled_ || flushing_) return;
+  flush_scheduled_ = true;
+  // Deferred to the end of this turn of the event loop, so that everything
+  // the shard receives in one turn shares one write and one fdatasync.
+  boost::asio::post(ctx_, [this] {
+    flush_scheduled_ = false;
+    flush_front();
+  });
+}
+
+void Log::flush_front() {
+  if (flushing_ || batches_.empty() || !failed_.is_ok()) return;
+  Batch& b = batches_.front();
+  seal(b);
+  flushing_ = true;
+  size_t len = io::align_up(b.used);
+  Segment& seg = segments_.at(b.seg_first);
+  seg.file->write(b.file_base, b.buf.data(), len, [this, len](int res) {
+    if (res < 0) return fail(Status::from_errno(res, "write " + segments_.at(batches_.front().seg_first).file->path()));
+    if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
+    written_end_ = batches_.front().log_end();
+    if (opt_.fsync != FsyncMode::kAlways) {
+      unsynced_ = true;
+      if (opt_.fsync == FsyncMode::kInterval) sync_tick();
+      return complete_front();
+    }
+    segments_.at(batches_.front().seg_first).file->sync([this](int res) {
+      if (res < 0) return fail(Status::from_errno(res, "fdatasync"));
+      complete_front();
+    });
+  });
+}
+
+void Log::sync_tick() {
+  if (syncing_) return;
+  syncing_ = true;
+  sync_timer_.expires_after(std::chrono::milliseconds(opt_.fsync_interval_ms));
+  sync_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) {
+      syncing_ = false;
+      return;
+    }
+    auto& seg = segments_.at(active_first_);
+    unsynced_ = false;
+    seg.file->sync([this](int res) {
+      syncing_ = false;
+      if (res < 0) return fail(Status::from_errno(res, "fdatasync"));
+      if (unsynced_) sync_tick();
+    });
+  });
+}
+
+void Log::complete_front() {
+  Batch b = std::move(batches_.front());
+  batches_.pop_front();
+  flushes_++;
+  REDCAR_CHECK(b.log_end() > durable_end_);
+  durable_end_ = b.log_end();
+  REDCAR_CHECK(durable_end_ <= written_end_ || opt_.fsync != FsyncMode::kAlways);
+  if (durable_hook_) {
+    size_t off = b.header_pos + kRecordHeaderBytes;
+    while (off < b.used) {
+      RecordView rec;
+      DecodeResult d = decode_record(b.buf.data() + off, b.used - off, b.used - off, &rec);
+      REDCAR_CHECK(d == DecodeResult::kOk);
+      durable_hook_(rec, b.seg_first + b.file_base + off);
+      off += rec.padded_length;
+    }
+  }
+  if (batch_hook_) batch_hook_();
+  std::vector<Waiter> waiters = std::move(b.waiters);
+  cache_insert(std::move(b));
+  flushing_ = false;
+  for (auto& w : waiters) w(Status::ok());
+  if (!batches_.empty()) {
+    flush_front();
+  } else if (!drain_waiters_.empty()) {
+    auto ws = std::move(drain_waiters_);
+    for (auto& w : ws) w();
+  }
+}
+
+void Log::fail(Status s) {
+  spdlog::error("shard {}: log failed, refusing appends from now on: {}", opt_.shard, s.to_string());
+  failed_ = s;
+  flushing_ = false;
+  auto batches = std::move(batches_);
+  batches_.clear();
+  for (auto& b : batches) {
+    for (auto& w : b.waiters) w(s);
+  }
+  auto ws = std::move(drain_waiters_);
+  for (auto& w : ws) w();
+}
+
+void Log::drain(std::function<void()> done) {
+  if (batches_.empty() && !flushing_) {
+    done();
+    return;
+  }
+  drain_waiters_.push_back(std::move(done));
+  if (!flushing_) flush_front();
+}
+
+void Log::cache_insert(Batch&& b) {
+  if (opt_.hot_cache_bytes == 0) {
+    if (spare_buffers_.size() < 4) spare_buffers_.push_back(std::move(b.buf));
+    return;
+  }
+  CacheChunk c{b.seg_first, b.file_base, b.header_pos + kRecordHeaderBytes, b.used, std::move(b.buf)};
+  cache_bytes_ += c.buf.capacity();
+  cache_.push_back(std::move(c));
+  while (cache_bytes_ > opt_.hot_cache_bytes && cache_.size() > 1) {
+    cache_bytes_ -= cache_.front().buf.capacity();
+    if (spare_buffers_.size() < 4) spare_buffers_.push_back(std::move(cache_.front().buf));
+    cache_.pop_front();
+  }
+}
+
+uint64_t Log::next_segment_offset(uint64_t log_offset) const {
+  uint64_t seg = log_offset - log_offset % opt_.segment_bytes;
+  return seg + opt_.segment_bytes + kSegmentHeaderBytes;
+}
+
+void Log::scan(uint64_t from, Visitor visit, std::function<void(Status)> done) {
+  // Walk the hot cache while `from` lies in it.
+  while (from < durable_end_) {
+    auto it = std::upper_bound(cache_.begin(), cache_.end(), from, [](uint64_t v, const CacheChunk& c) {
+      return v < c.seg_first + c.file_base + c.end;
+    });
+    if (it == cache_.end() || from < it->seg_first + it->file_base + it->begin - kRecordHeaderBytes) break;
+    for (; it != cache_.end(); ++it) {
+      uint64_t base = it->seg_first + it->file_base;
+      size_t off = from > base + it->begin ? from - base : it->begin;
+      while (off < it->end) {
+        RecordView rec;
+        DecodeResult d = decode_record(it->buf.data() + off, it->end - off, it->end - off, &rec);
+        REDCAR_CHECK(d == DecodeResult::kOk);
+        if (!visit(rec, base + off)) return done(Status::ok());
+        off += rec.padded_length;
+      }
+      from = base + it->end;
+      // The next chunk starts with its batch record; skip it.
+      auto nx = std::next(it);
+      if (nx != cache_.end()) from = nx->seg_first + nx->file_base + nx->begin;
+    }
+    return done(Status::ok());
+  }
+  if (from >= durable_end_) return done(Status::ok());
+  scan_cold(from, std::move(visit), std::move(done));
+}
+
+void Log::scan_cold(uint64_t from, Visitor visit, std::function<void(Status)> done, size_t min_bytes) {
+  uint64_t seg_first = from - from % opt_.segment_bytes;
+  auto sit = segments_.find(seg_first);
+  if (sit == segments_.end()) {
+    return done(Status(Code::kNotFound, "no segment holds log offset " + std::to_string(from)));
+  }
+  uint64_t file_off = from - seg_first;
+  uint64_t base = io::align_down(file_off);
+  size_t len = static_cast<size_t>(
+      std::min<uint64_t>(std::max(limits::kColdReadBytes, min_bytes), opt_.segment_bytes - base));
+  auto buf = std::make_shared<io::AlignedBuffer>(len);
+  io::File* file = sit->second.file.get();
+  file->read(base, buf->data(), len,
+             [this, buf, from, seg_first, base, visit = std::move(visit), done = std::move(done)](int res) mutable {
+               if (res < 0) return done(Status::from_errno(res, "read segment"));
+               size_t have = static_cast<size_t>(res);
+               size_t off = from - seg_first - base;
+               while (seg_first + base + off < durable_end_) {
+                 RecordView rec;
+                 DecodeResult d = decode_record(buf->data() + off, have - off, opt_.segment_bytes - base - off, &rec);
+                 if (d == DecodeResult::kTruncated) break;  // read the rest
+                 if (d == DecodeResult::kEnd) {
+                   // The rest of this segment is empty: go on in the next one.
+                   uint64_t next = next_segment_offset(seg_first + base + off);
+                   return scan(next, std::move(visit), std::move(done));
+                 }
+                 if (d != DecodeResult::kOk) {
+                   return done(Status(Code::kCorruption, "bad record at log offset " +
+                                                             std::to_string(seg_first + base + off)));
+                 }
+                 if (rec.header.type != RecordType::kBatch && !visit(rec, seg_first + base + off)) {
+                   return done(Status::ok());
+                 }
+                 off += rec.padded_length;
+               }
+               uint64_t next = seg_first + base + off;
+               if (next >= durable_end_) return done(Status::ok());
+               if (off == 0 || (from - seg_first - base) == off) {
+                 // One record larger than a read: read it whole.
+                 uint32_t length;
+                 std::memcpy(&length, buf->data() + off + 8, sizeof(length));
+                 return scan_cold(next, std::move(visit), std::move(done), io::align_up(length) + limits::kBlockBytes);
+               }
+               scan(next, std::move(visit), std::move(done));
+             });
+}
+
+Status Log::remove_segments_below(uint64_t log_offset) {
+  for (auto it = segments_.begin(); it != segments_.end() && it->first != active_first_;) {
+    if (it->first + opt_.segment_bytes > log_offset) break;
+    std::string path = path_of(it->first);
+    it = segments_.erase(it);
+    if (Status s = disk_.remove(path); !s) return s;
+  }
+  return Status::ok();
+}
+
+}  // namespace redcar::log

@@ -1,0 +1,140 @@
+#include "engine/log/record.h"
+
+#include <xxhash.h>
+
+#include "engine/common/limits.h"
+
+namespace redcar::log {
+
+namespace {
+
+constexpr char kSegmentMagic[8] = {'R', 'C', 'A', 'R', 'S', 'E', 'G', '1'};
+constexpr uint32_t kFormatVersion = 1;
+
+template <typename T>
+void put(uint8_t* p, T v) {
+  std::memcpy(p, &v, sizeof(T));  // little-endian hosts only (static_assert below)
+}
+template <typename T>
+T get(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+static_assert(std::endian::native == std::endian::little, "the format is little-endian");
+
+}  // namespace
+
+uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len); }
+
+size_t encode_record(uint8_t* out, const RecordHeader& h, std::string_view name, std::string_view body) {
+  const size_t length = kRecordHeaderBytes + name.size() + body.size();
+  const size_t total = padded(length);
+  put<uint32_t>(out + 8, static_cast<uint32_t>(length));
+  out[12] = static_cast<uint8_t>(h.type);
+  out[13] = 0;
+  put<uint16_t>(out + 14, static_cast<uint16_t>(name.size()));
+  put<uint64_t>(out + 16, h.number);
+  put<uint64_t>(out + 24, h.id_ms);
+  put<uint64_t>(out + 32, h.id_seq);
+  put<int64_t>(out + 40, h.timestamp_us);
+  if (!name.empty()) std::memcpy(out + kRecordHeaderBytes, name.data(), name.size());
+  if (!body.empty()) std::memcpy(out + kRecordHeaderBytes + name.size(), body.data(), body.size());
+  std::memset(out + length, 0, total - length);
+  put<uint64_t>(out, checksum(out + 8, length - 8));
+  return total;
+}
+
+DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes, RecordView* out) {
+  if (avail < 16) return avail == 0 ? DecodeResult::kEnd : DecodeResult::kTruncated;
+  const uint64_t sum = get<uint64_t>(data);
+  const uint32_t length = get<uint32_t>(data + 8);
+  if (sum == 0 && length == 0) return DecodeResult::kEnd;
+  if (length < kRecordHeaderBytes || length > limits::kMaxRecordBytes || padded(length) > limit_bytes) {
+    return DecodeResult::kBad;
+  }
+  if (avail < length) return DecodeResult::kTruncated;
+  if (checksum(data + 8, length - 8) != sum) return DecodeResult::kBad;
+  const uint8_t type = data[12];
+  const uint16_t name_len = get<uint16_t>(data + 14);
+  if (type == 0 || type > kMaxRecordType || kRecordHeaderBytes + name_len > length) return DecodeResult::kBad;
+  out->header.type = static_cast<RecordType>(type);
+  out->header.number = get<uint64_t>(data + 16);
+  out->header.id_ms = get<uint64_t>(data + 24);
+  out->header.id_seq = get<uint64_t>(data + 32);
+  out->header.timestamp_us = get<int64_t>(data + 40);
+  out->name = std::string_view(reinterpret_cast<const char*>(data + kRecordHeaderBytes), name_len);
+  out->body = std::string_view(reinterpret_cast<const char*>(data + kRecordHeaderBytes + name_len),
+                               length - kRecordHeaderBytes - name_len);
+  out->length = length;
+  out->padded_length = static_cast<uint32_t>(padded(length));
+  return DecodeResult::kOk;
+}
+
+void encode_segment_header(uint8_t* out, const SegmentHeader& h) {
+  std::memset(out, 0, kSegmentHeaderBytes);
+  std::memcpy(out, kSegmentMagic, 8);
+  put<uint32_t>(out + 8, kFormatVersion);
+  put<uint16_t>(out + 12, h.shard);
+  put<uint16_t>(out + 14, h.shard_count);
+  put<uint64_t>(out + 16, h.first_offset);
+  put<uint64_t>(out + 24, h.size_bytes);
+  put<uint64_t>(out + 56, checksum(out, 56));
+}
+
+DecodeResult decode_segment_header(const uint8_t* data, SegmentHeader* out) {
+  bool zero = true;
+  for (size_t i = 0; i < kSegmentHeaderBytes && zero; ++i) zero = data[i] == 0;
+  if (zero) return DecodeResult::kEnd;
+  if (std::memcmp(data, kSegmentMagic, 8) != 0) return DecodeResult::kBad;
+  if (get<uint32_t>(data + 8) != kFormatVersion) return DecodeResult::kBad;
+  if (get<uint64_t>(data + 56) != checksum(data, 56)) return DecodeResult::kBad;
+  out->shard = get<uint16_t>(data + 12);
+  out->shard_count = get<uint16_t>(data + 14);
+  out->first_offset = get<uint64_t>(data + 16);
+  out->size_bytes = get<uint64_t>(data + 24);
+  return DecodeResult::kOk;
+}
+
+void BodyWriter::varint(uint64_t v) {
+  while (v >= 0x80) {
+    out_->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out_->push_back(static_cast<char>(v));
+}
+
+void BodyWriter::str(std::string_view s) {
+  varint(s.size());
+  out_->append(s);
+}
+
+bool BodyReader::varint(uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos_ >= in_.size()) return false;
+    uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+    result |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool BodyReader::str(std::string_view* s) {
+  uint64_t n;
+  if (!varint(&n) || n > in_.size() - pos_) return false;
+  *s = in_.substr(pos_, n);
+  pos_ += n;
+  return true;
+}
+
+bool BodyReader::byte(uint8_t* b) {
+  if (pos_ >= in_.size()) return false;
+  *b = static_cast<uint8_t>(in_[pos_++]);
+  return true;
+}
+
+}  // namespace redcar::log

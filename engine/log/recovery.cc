@@ -1,0 +1,200 @@
+#include "engine/log/recovery.h"
+
+#include "engine/common/limits.h"
+#include "engine/io/aligned_buffer.h"
+
+namespace redcar::log {
+
+const std::array<RecoveryRule, 7>& recovery_rules() {
+  static const std::array<RecoveryRule, 7> kRules = {{
+      {Situation::kCleanEnd, Decision::kEndOfData, "zeros: the prepared, never written rest of a segment"},
+      {Situation::kNewestTornTail, Decision::kTruncate,
+       "the last flush did not complete: nothing in it was acknowledged"},
+      {Situation::kNewestBadThenValid, Decision::kRefuse,
+       "acknowledged data follows the bad batch: truncating would lose it"},
+      {Situation::kOlderBad, Decision::kRefuse, "older segments were durable before the newest was written"},
+      {Situation::kNewestBadHeader, Decision::kTruncate,
+       "the first flush into a new segment did not complete"},
+      {Situation::kOlderBadHeader, Decision::kRefuse, "older segments were durable before the newest was written"},
+      {Situation::kMissingSegment, Decision::kRefuse, "a whole segment of acknowledged data is gone"},
+  }};
+  return kRules;
+}
+
+Decision decide(Situation s) {
+  for (const auto& r : recovery_rules()) {
+    if (r.situation == s) return r.decision;
+  }
+  return Decision::kRefuse;
+}
+
+const char* situation_name(Situation s) {
+  switch (s) {
+    case Situation::kCleanEnd: return "clean end";
+    case Situation::kNewestTornTail: return "torn tail";
+    case Situation::kNewestBadThenValid: return "bad batch followed by valid data";
+    case Situation::kOlderBad: return "bad batch in an older segment";
+    case Situation::kNewestBadHeader: return "damaged header in the newest segment";
+    case Situation::kOlderBadHeader: return "damaged segment header";
+    case Situation::kMissingSegment: return "missing segment";
+  }
+  return "?";
+}
+
+namespace {
+
+// Reads a segment sequentially through a sliding window so that batches
+// spanning chunk boundaries are seen whole.
+class SegmentReader {
+ public:
+  SegmentReader(io::File& file, uint64_t segment_bytes) : file_(file), segment_bytes_(segment_bytes) {}
+
+  // Makes [offset, offset + len) available; returns a pointer to it, or
+  // nullptr with *err set (or *err == 0 when the segment ends first).
+  const uint8_t* window(uint64_t offset, size_t len, int* err) {
+    *err = 0;
+    if (offset + len > segment_bytes_) len = segment_bytes_ - offset;
+    if (offset >= base_ && offset + len <= base_ + have_) return buf_.data() + (offset - base_);
+    uint64_t start = io::align_down(offset);
+    size_t want = io::align_up(std::max<size_t>(offset + len - start, limits::kRecoveryChunkBytes));
+    if (start + want > segment_bytes_) want = io::align_up(segment_bytes_ - start);
+    buf_.reserve(want);
+    int n = file_.read_sync(start, buf_.data(), want);
+    if (n < 0) {
+      *err = n;
+      return nullptr;
+    }
+    base_ = start;
+    have_ = static_cast<size_t>(n);
+    bytes_read_ += static_cast<uint64_t>(n);
+    if (offset + len > base_ + have_) return nullptr;
+    return buf_.data() + (offset - base_);
+  }
+  size_t available_from(uint64_t offset) const {
+    return offset >= base_ && offset < base_ + have_ ? base_ + have_ - offset : 0;
+  }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  io::File& file_;
+  uint64_t segment_bytes_;
+  io::AlignedBuffer buf_;
+  uint64_t base_ = 0;
+  size_t have_ = 0;
+  uint64_t bytes_read_ = 0;
+};
+
+enum class BatchCheck { kValid, kEnd, kBad };
+
+// Checks the batch at `pos`; on success fills *batch_bytes (records after
+// the batch record) and leaves the batch readable in the reader's window.
+BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, uint64_t* batch_bytes,
+                       const uint8_t** records, std::string* why, int* err) {
+  const uint8_t* p = r.window(pos, kRecordHeaderBytes, err);
+  if (!p) return *err ? BatchCheck::kBad : BatchCheck::kEnd;
+  RecordView rec;
+  DecodeResult d = decode_record(p, kRecordHeaderBytes, segment_bytes - pos, &rec);
+  if (d == DecodeResult::kEnd) return BatchCheck::kEnd;
+  if (d != DecodeResult::kOk || rec.header.type != RecordType::kBatch) {
+    *why = "bad batch header";
+    return BatchCheck::kBad;
+  }
+  uint64_t n = rec.header.number;
+  if (n > segment_bytes - pos - kRecordHeaderBytes || n % kRecordAlignBytes != 0) {
+    *why = "batch length out of bounds";
+    return BatchCheck::kBad;
+  }
+  const uint8_t* body = r.window(pos + kRecordHeaderBytes, n, err);
+  if (!body && n > 0) {
+    *why = "batch extends past the end of the segment file";
+    return BatchCheck::kBad;
+  }
+  if (checksum(body, n) != rec.header.id_seq) {
+    *why = "batch checksum mismatch";
+    return BatchCheck::kBad;
+  }
+  *batch_bytes = n;
+  *records = body;
+  return BatchCheck::kValid;
+}
+
+}  // namespace
+
+Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
+                    SegmentScan* out) {
+  *out = SegmentScan{};
+  SegmentReader r(file, segment_bytes);
+  int err = 0;
+  const uint8_t* hp = r.window(0, kSegmentHeaderBytes, &err);
+  if (err) return Status::from_errno(err, "read " + file.path());
+  SegmentHeader sh;
+  DecodeResult hd = hp ? decode_segment_header(hp, &sh) : DecodeResult::kEnd;
+  if (hd == DecodeResult::kEnd) {
+    out->end = Situation::kCleanEnd;
+    return Status::ok();
+  }
+  if (hd != DecodeResult::kOk) {
+    out->end = newest ? Situation::kNewestBadHeader : Situation::kOlderBadHeader;
+    out->detail = "segment header checksum mismatch";
+    return Status::ok();
+  }
+
+  uint64_t pos = kSegmentHeaderBytes;
+  out->valid_end_bytes = pos;
+  for (;;) {
+    uint64_t batch_bytes = 0;
+    const uint8_t* records = nullptr;
+    std::string why;
+    BatchCheck c = check_batch(r, pos, segment_bytes, &batch_bytes, &records, &why, &err);
+    if (err) return Status::from_errno(err, "read " + file.path());
+    if (c == BatchCheck::kEnd) {
+      out->end = Situation::kCleanEnd;
+      return Status::ok();
+    }
+    if (c == BatchCheck::kBad) {
+      out->detail = why;
+      if (!newest) {
+        out->end = Situation::kOlderBad;
+        return Status::ok();
+      }
+      // Torn or corrupt? A torn flush leaves zeros after itself (nothing was
+      // ever written past the last flush), so any valid batch further on means
+      // the bad bytes sit in the middle of acknowledged data.
+      out->end = Situation::kNewestTornTail;
+      for (uint64_t q = pos + kRecordAlignBytes; q + kRecordHeaderBytes <= segment_bytes; q += kRecordAlignBytes) {
+        const uint8_t* qp = r.window(q, kRecordHeaderBytes, &err);
+        if (err) return Status::from_errno(err, "read " + file.path());
+        if (!qp) break;
+        uint64_t probe_bytes;
+        const uint8_t* probe_records;
+        std::string probe_why;
+        if (qp[12] == static_cast<uint8_t>(RecordType::kBatch) &&
+            check_batch(r, q, segment_bytes, &probe_bytes, &probe_records, &probe_why, &err) == BatchCheck::kValid) {
+          out->end = Situation::kNewestBadThenValid;
+          out->detail += "; a valid batch follows at file offset " + std::to_string(q);
+          break;
+        }
+      }
+      return Status::ok();
+    }
+    // A valid batch: every record inside must decode, or the writer is broken.
+    uint64_t off = 0;
+    while (off < batch_bytes) {
+      RecordView rec;
+      DecodeResult d = decode_record(records + off, batch_bytes - off, batch_bytes - off, &rec);
+      if (d != DecodeResult::kOk) {
+        out->end = newest ? Situation::kNewestBadThenValid : Situation::kOlderBad;
+        out->detail = "undecodable record inside a valid batch";
+        return Status::ok();
+      }
+      apply(rec, pos + kRecordHeaderBytes + off);
+      off += rec.padded_length;
+      ++out->records;
+    }
+    ++out->batches;
+    pos += kRecordHeaderBytes + batch_bytes;
+    out->valid_end_bytes = pos;
+  }
+}
+
+}  // namespace redcar::log

@@ -1,0 +1,69 @@
+// What recovery does with each kind of bad state it can find, kept as data
+// (recovery_rules()) so that the table in FORMAT.md, the code and the tests
+// are the same thing. scan_segment() classifies; decide() looks the answer up.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "engine/common/status.h"
+#include "engine/io/disk.h"
+#include "engine/log/record.h"
+
+namespace redcar::log {
+
+enum class Situation : uint8_t {
+  kCleanEnd,                // zeros where the next batch would start
+  kNewestTornTail,          // bad batch in the newest segment, no valid batch after it
+  kNewestBadThenValid,      // bad batch in the newest segment, a valid batch after it
+  kOlderBad,                // bad batch in a segment that is not the newest
+  kNewestBadHeader,         // the newest segment's header is damaged
+  kOlderBadHeader,          // an older segment's header is damaged
+  kMissingSegment,          // a gap between consecutive segments' offsets
+};
+
+enum class Decision : uint8_t {
+  kEndOfData,   // stop here, nothing to do
+  kTruncate,    // zero the log from here: it was never acknowledged
+  kRefuse,      // corruption: refuse to open unless --repair
+};
+
+struct RecoveryRule {
+  Situation situation;
+  Decision decision;
+  const char* why;
+};
+
+const std::array<RecoveryRule, 7>& recovery_rules();
+Decision decide(Situation s);
+const char* situation_name(Situation s);
+
+// What one segment scan found.
+struct SegmentScan {
+  Situation end = Situation::kCleanEnd;
+  uint64_t valid_end_bytes = 0;   // file offset just past the last valid batch
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  std::string detail;             // why the end is bad, for the error message
+};
+
+// Calls `apply(record, file_offset)` for each record of each valid batch of
+// `file`, in order, stopping at the first bad or empty position.
+using RecordSink = std::function<void(const RecordView& rec, uint64_t file_offset)>;
+Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
+                    SegmentScan* out);
+
+// A folder-level summary, logged at start.
+struct RecoveryReport {
+  uint64_t segments = 0;
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t bytes_scanned = 0;
+  uint64_t truncated_bytes = 0;   // torn tail removed
+  std::string repaired;           // what --repair dropped, if anything
+  double seconds = 0;
+};
+
+}  // namespace redcar::log

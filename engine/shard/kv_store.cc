@@ -1,0 +1,400 @@
+#include "engine/shard/kv_store.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "engine/shard/stream_store.h"
+
+namespace redcar::shard {
+
+using log::BodyReader;
+using log::BodyWriter;
+using log::RecordType;
+
+namespace {
+constexpr uint8_t kOpPut = 1;
+constexpr uint8_t kOpDelete = 2;
+constexpr size_t kWatchBatchEvents = 1000;
+const Status kCompactedStatus(Code::kCompacted, "etcdserver: mvcc: required revision has been compacted");
+}  // namespace
+
+bool in_range(const std::string& key, const std::string& start, const std::string& end) {
+  if (end.empty()) return key == start;
+  if (key < start) return false;
+  if (end == std::string(1, '\0')) return true;
+  return key < end;
+}
+
+KeyValue KvStore::to_kv(const std::string& key, const Version& v, bool keys_only) {
+  KeyValue kv;
+  kv.key = key;
+  if (!keys_only) kv.value = v.value;
+  kv.create_revision = v.create;
+  kv.mod_revision = v.mod;
+  kv.version = v.version;
+  return kv;
+}
+
+const KvStore::Version* KvStore::staged_lookup(const std::string& key) const {
+  if (auto s = staged_.find(key); s != staged_.end()) return s->second.tombstone ? nullptr : &s->second;
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.empty() || it->second.back().tombstone) return nullptr;
+  return &it->second.back();
+}
+
+std::vector<std::string> KvStore::staged_keys(const std::string& key, const std::string& end) const {
+  std::vector<std::string> out;
+  auto collect = [&](const auto& map, auto alive) {
+    auto it = map.lower_bound(key);
+    for (; it != map.end() && in_range(it->first, key, end); ++it) {
+      if (alive(it->first)) out.push_back(it->first);
+      if (end.empty()) break;
+    }
+  };
+  collect(keys_, [&](const std::string& k) { return staged_lookup(k) != nullptr; });
+  collect(staged_, [&](const std::string& k) { return staged_lookup(k) != nullptr; });
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
+  RangeResult res;
+  res.revision = staged ? staged_revision_ : revision_;
+  int64_t at = req.revision > 0 ? req.revision : revision_;
+  std::vector<std::pair<std::string, const Version*>> hits;
+  if (staged && req.revision <= 0) {
+    for (auto& k : staged_keys(req.key, req.range_end)) hits.push_back({k, staged_lookup(k)});
+  } else {
+    auto it = keys_.lower_bound(req.key);
+    for (; it != keys_.end() && in_range(it->first, req.key, req.range_end); ++it) {
+      const auto& hist = it->second;
+      // The newest version at or before `at`.
+      auto v = std::upper_bound(hist.begin(), hist.end(), at, [](int64_t r, const Version& x) { return r < x.mod; });
+      if (v != hist.begin() && !std::prev(v)->tombstone) hits.push_back({it->first, &*std::prev(v)});
+      if (req.range_end.empty()) break;
+    }
+  }
+  res.count = static_cast<int64_t>(hits.size());
+  if (req.count_only) return res;
+  size_t n = hits.size();
+  if (req.limit > 0 && static_cast<size_t>(req.limit) < n) {
+    n = static_cast<size_t>(req.limit);
+    res.more = true;
+  }
+  for (size_t i = 0; i < n; ++i) res.kvs.push_back(to_kv(hits[i].first, *hits[i].second, req.keys_only));
+  return res;
+}
+
+void KvStore::range(const RangeRequest& req, Callback<RangeResult> cb) {
+  if (req.revision > 0 && req.revision < compact_revision_) return cb(kCompactedStatus);
+  if (req.revision > revision_) {
+    return cb(Status(Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision"));
+  }
+  cb(range_at(req, false));
+}
+
+bool KvStore::compare(const KvCompare& c) const {
+  std::vector<std::string> keys;
+  if (c.range_end.empty()) keys.push_back(c.key);
+  else keys = staged_keys(c.key, c.range_end);
+  for (const auto& k : keys) {
+    const Version* v = staged_lookup(k);
+    int cmp = 0;
+    if (c.target == KvCompare::Target::kValue) {
+      if (!v) return false;  // etcd: a value compare on a missing key fails
+      cmp = v->value.compare(c.value);
+      cmp = cmp < 0 ? -1 : cmp > 0 ? 1 : 0;
+    } else {
+      int64_t have = 0;
+      if (v) {
+        have = c.target == KvCompare::Target::kVersion ? v->version
+               : c.target == KvCompare::Target::kCreate ? v->create
+                                                        : v->mod;
+      }
+      cmp = have < c.number ? -1 : have > c.number ? 1 : 0;
+    }
+    bool ok = false;
+    switch (c.op) {
+      case KvCompare::Op::kEqual: ok = cmp == 0; break;
+      case KvCompare::Op::kGreater: ok = cmp > 0; break;
+      case KvCompare::Op::kLess: ok = cmp < 0; break;
+      case KvCompare::Op::kNotEqual: ok = cmp != 0; break;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
+  TxnResult res;
+  res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
+  const auto& ops = res.succeeded ? req.success : req.failure;
+  // etcd refuses a transaction that writes one key twice.
+  std::vector<std::string> written;
+  for (const auto& op : ops) {
+    if (op.kind == KvOp::Kind::kPut) {
+      if (std::find(written.begin(), written.end(), op.range.key) != written.end()) {
+        return cb(Status(Code::kInvalidArgument, "etcdserver: duplicate key given in txn request"));
+      }
+      written.push_back(op.range.key);
+    }
+    if (op.kind != KvOp::Kind::kRange && op.range.key.empty()) {
+      return cb(Status(Code::kInvalidArgument, "etcdserver: key is not provided"));
+    }
+  }
+  int64_t rev = staged_revision_ + 1;
+  std::string body;
+  BodyWriter w(&body);
+  std::string ops_body;
+  BodyWriter ow(&ops_body);
+  uint64_t changes = 0;
+  std::vector<std::pair<std::string, Version>> pending;
+  auto view = [&](const std::string& k) -> const Version* {
+    for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+      if (it->first == k) return it->second.tombstone ? nullptr : &it->second;
+    }
+    return staged_lookup(k);
+  };
+  for (const auto& op : ops) {
+    KvOpResult r;
+    switch (op.kind) {
+      case KvOp::Kind::kRange: {
+        if (op.range.revision > 0 && op.range.revision < compact_revision_) return cb(kCompactedStatus);
+        if (op.range.revision > revision_) {
+          return cb(Status(Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision"));
+        }
+        r.range = range_at(op.range, true);
+        break;
+      }
+      case KvOp::Kind::kPut: {
+        const std::string& key = op.range.key;
+        const Version* prev = view(key);
+        if (op.ignore_value && !prev) return cb(Status(Code::kNotFound, "etcdserver: key not found"));
+        if (op.prev_kv && prev) r.prev.push_back(to_kv(key, *prev, false));
+        Version v;
+        v.mod = rev;
+        v.create = prev ? prev->create : rev;
+        v.version = prev ? prev->version + 1 : 1;
+        v.value = op.ignore_value ? prev->value : op.value;
+        ow.byte(kOpPut);
+        ow.str(key);
+        ow.str(v.value);
+        pending.push_back({key, std::move(v)});
+        changes++;
+        break;
+      }
+      case KvOp::Kind::kDelete: {
+        std::vector<std::string> keys;
+        if (op.range.range_end.empty()) {
+          if (view(op.range.key)) keys.push_back(op.range.key);
+        } else {
+          for (auto& k : staged_keys(op.range.key, op.range.range_end)) {
+            if (view(k)) keys.push_back(k);
+          }
+          for (auto& [k, v] : pending) {
+            if (!v.tombstone && in_range(k, op.range.key, op.range.range_end) &&
+                std::find(keys.begin(), keys.end(), k) == keys.end()) {
+              keys.push_back(k);
+            }
+          }
+        }
+        for (auto& k : keys) {
+          const Version* prev = view(k);
+          if (op.prev_kv) r.prev.push_back(to_kv(k, *prev, false));
+          Version v;
+          v.mod = rev;
+          v.tombstone = true;
+          ow.byte(kOpDelete);
+          ow.str(k);
+          pending.push_back({k, std::move(v)});
+          changes++;
+        }
+        r.deleted = static_cast<int64_t>(keys.size());
+        break;
+      }
+    }
+    res.results.push_back(std::move(r));
+  }
+  if (changes == 0) {
+    res.revision = staged_revision_;
+    return cb(std::move(res));
+  }
+  w.varint(changes);
+  body += ops_body;
+  log::RecordHeader h;
+  h.type = RecordType::kKvTxn;
+  h.number = static_cast<uint64_t>(rev);
+  h.timestamp_us = now_us();
+  auto pos = log_.stage(h, {}, body);
+  if (!pos) return cb(pos.status());
+  staged_revision_ = rev;
+  for (auto& [k, v] : pending) staged_[k] = std::move(v);
+  res.revision = rev;
+  log_.when_durable([cb = std::move(cb), res = std::move(res)](const Status& st) mutable {
+    if (!st) return cb(st);
+    cb(std::move(res));
+  });
+}
+
+void KvStore::compact(int64_t revision, Callback<int64_t> cb) {
+  if (revision <= compact_revision_) return cb(kCompactedStatus);
+  if (revision > revision_) {
+    return cb(Status(Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision"));
+  }
+  log::RecordHeader h;
+  h.type = RecordType::kKvCompact;
+  h.number = static_cast<uint64_t>(revision);
+  h.timestamp_us = now_us();
+  auto pos = log_.stage(h, {}, {});
+  if (!pos) return cb(pos.status());
+  log_.when_durable([cb = std::move(cb), revision](const Status& st) {
+    if (!st) return cb(st);
+    cb(revision);
+  });
+}
+
+void KvStore::status(Callback<KvStatus> cb) {
+  KvStatus s;
+  s.revision = revision_;
+  s.compact_revision = compact_revision_;
+  for (auto& [k, h] : keys_) s.keys += !h.empty() && !h.back().tombstone;
+  cb(s);
+}
+
+void KvStore::apply(const log::RecordView& rec, bool live) {
+  int64_t rev = static_cast<int64_t>(rec.header.number);
+  if (rec.header.type == RecordType::kKvCompact) {
+    if (rev <= compact_revision_) return;
+    compact_revision_ = rev;
+    for (auto it = keys_.begin(); it != keys_.end();) {
+      auto& hist = it->second;
+      // Keep the newest version at or before `rev`, and everything after.
+      auto upto = std::upper_bound(hist.begin(), hist.end(), rev, [](int64_t r, const Version& v) { return r < v.mod; });
+      if (upto != hist.begin()) {
+        auto keep = std::prev(upto);
+        if (keep->tombstone) ++keep;
+        hist.erase(hist.begin(), keep);
+      }
+      it = hist.empty() ? keys_.erase(it) : std::next(it);
+    }
+    auto c = std::lower_bound(changes_.begin(), changes_.end(), rev, [](const Change& ch, int64_t r) { return ch.rev < r; });
+    changes_.erase(changes_.begin(), c);
+    changed_ = true;
+    return;
+  }
+  if (rec.header.type != RecordType::kKvTxn) return;
+  BodyReader r(rec.body);
+  uint64_t n = 0;
+  if (!r.varint(&n)) return;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint8_t kind;
+    std::string_view key, value;
+    if (!r.byte(&kind) || !r.str(&key)) return;
+    if (kind == kOpPut && !r.str(&value)) return;
+    std::string k(key);
+    auto& hist = keys_[k];
+    const Version* prev = hist.empty() || hist.back().tombstone ? nullptr : &hist.back();
+    Version v;
+    v.mod = rev;
+    if (kind == kOpPut) {
+      v.create = prev ? prev->create : rev;
+      v.version = prev ? prev->version + 1 : 1;
+      v.value.assign(value);
+    } else {
+      v.tombstone = true;
+    }
+    hist.push_back(std::move(v));
+    changes_.push_back({rev, k});
+    if (auto s = staged_.find(k); s != staged_.end() && s->second.mod <= rev) staged_.erase(s);
+  }
+  revision_ = rev;
+  if (!live) staged_revision_ = rev;
+  changed_ = true;
+}
+
+void KvStore::after_batch() {
+  if (!changed_) return;
+  changed_ = false;
+  auto ws = watchers_;
+  for (auto& w : ws) pump(w);
+}
+
+void KvStore::watch(std::shared_ptr<KvWatcher> w) {
+  w->cursor_ = w->opt_.start_revision > 0 ? w->opt_.start_revision : revision_ + 1;
+  watchers_.push_back(w);
+  pump(w);
+}
+
+void KvStore::unwatch(KvWatcher* w) {
+  watchers_.erase(std::remove_if(watchers_.begin(), watchers_.end(), [w](auto& p) { return p.get() == w; }),
+                  watchers_.end());
+}
+
+void KvStore::close_all(const Status& why) {
+  auto ws = std::move(watchers_);
+  watchers_.clear();
+  for (auto& w : ws) w->finish(why);
+}
+
+void KvStore::pump(const std::shared_ptr<KvWatcher>& w) {
+  if (w->done_ || w->in_flight_) return;
+  if (w->cursor_ <= compact_revision_ && w->opt_.start_revision > 0) {
+    unwatch(w.get());
+    return w->finish(kCompactedStatus);
+  }
+  if (w->cursor_ > revision_) return;
+  std::vector<WatchEvent> evs;
+  auto c = std::lower_bound(changes_.begin(), changes_.end(), w->cursor_,
+                            [](const Change& ch, int64_t r) { return ch.rev < r; });
+  int64_t last_rev = w->cursor_ - 1;
+  for (; c != changes_.end(); ++c) {
+    // Whole revisions only, so a transaction is never split across batches.
+    if (evs.size() >= kWatchBatchEvents && c->rev != last_rev) break;
+    last_rev = c->rev;
+    if (!in_range(c->key, w->opt_.key, w->opt_.range_end)) continue;
+    const auto& hist = keys_[c->key];
+    auto v = std::lower_bound(hist.begin(), hist.end(), c->rev, [](const Version& x, int64_t r) { return x.mod < r; });
+    if (v == hist.end() || v->mod != c->rev) continue;
+    WatchEvent ev;
+    ev.type = v->tombstone ? WatchEvent::Type::kDelete : WatchEvent::Type::kPut;
+    ev.kv = to_kv(c->key, *v, false);
+    if (v->tombstone) {
+      ev.kv.create_revision = 0;
+      ev.kv.version = 0;
+      ev.kv.mod_revision = v->mod;
+    }
+    if (w->opt_.prev_kv && v != hist.begin() && !std::prev(v)->tombstone) ev.prev = to_kv(c->key, *std::prev(v), false);
+    evs.push_back(std::move(ev));
+  }
+  if (c == changes_.end()) last_rev = revision_;
+  w->cursor_ = last_rev + 1;
+  if (evs.empty()) return;
+  w->in_flight_ = true;
+  auto more = [w, this] {
+    boost::asio::post(w->ctx_, [w, this] {
+      w->in_flight_ = false;
+      pump(w);
+    });
+  };
+  w->handler_(std::move(evs), revision_, more);
+}
+
+void KvWatcher::cancel() {
+  auto self = shared_from_this();
+  boost::asio::post(ctx_, [self] {
+    if (self->done_) return;
+    self->store_->unwatch(self.get());
+    self->finish(Status(Code::kUnavailable, "cancelled"));
+  });
+}
+
+void KvWatcher::finish(const Status& s) {
+  if (done_) return;
+  done_ = true;
+  handler_ = nullptr;
+  auto end = std::move(end_);
+  if (end) end(s);
+}
+
+}  // namespace redcar::shard

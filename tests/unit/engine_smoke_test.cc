@@ -1,0 +1,99 @@
+// The engine end to end on the in-memory disk: append, read back, reopen.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "engine/api/engine.h"
+#include "engine/io/mem_disk.h"
+
+namespace redcar {
+namespace {
+
+template <typename T, typename F>
+Result<T> call(F&& f) {
+  std::promise<Result<T>> p;
+  auto fut = p.get_future();
+  f([&p](Result<T> r) { p.set_value(std::move(r)); });
+  return fut.get();
+}
+
+EngineOptions mem_options(io::MemFs& fs) {
+  EngineOptions o;
+  o.data_dir = "/data";
+  o.shards = 2;
+  o.segment_bytes = limits::kMinSegmentBytes;
+  o.hot_cache_bytes = 1 << 20;
+  o.mem_fs = &fs;
+  return o;
+}
+
+TEST(EngineSmoke, AppendReadReopen) {
+  io::MemFs fs;
+  {
+    auto e = Engine::open(mem_options(fs));
+    ASSERT_TRUE(e) << e.status().to_string();
+    for (int i = 0; i < 500; ++i) {
+      EventData ev;
+      ev.type = "t";
+      ev.data = std::string(100, 'a' + i % 26);
+      auto r = call<AppendResult>([&](auto cb) { (*e)->append("orders", {ev}, {}, cb); });
+      ASSERT_TRUE(r) << r.status().to_string();
+      EXPECT_EQ(r->first_number, static_cast<uint64_t>(i));
+    }
+    auto rr = call<ReadResult>([&](auto cb) { (*e)->read("orders", ReadSpec{}, cb); });
+    ASSERT_TRUE(rr);
+    ASSERT_EQ(rr->events.size(), 500u);
+    EXPECT_EQ(rr->events[499].payload.data, std::string(100, 'a' + 499 % 26));
+  }
+  auto e = Engine::open(mem_options(fs));
+  ASSERT_TRUE(e) << e.status().to_string();
+  ReadSpec spec;
+  spec.from_number = 100;
+  spec.count = 10;
+  auto rr = call<ReadResult>([&](auto cb) { (*e)->read("orders", spec, cb); });
+  ASSERT_TRUE(rr);
+  ASSERT_EQ(rr->events.size(), 10u);
+  EXPECT_EQ(rr->events[0].number, 100u);
+  EXPECT_EQ(rr->next_number, 500u);
+}
+
+}  // namespace
+}  // namespace redcar
+
+namespace redcar {
+namespace {
+
+TEST(EngineSmoke, RealDiskAppendReopenAndLock) {
+  char tmpl[] = "/tmp/redcar-smoke-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  EngineOptions o;
+  o.data_dir = dir;
+  o.shards = 2;
+  o.segment_bytes = limits::kMinSegmentBytes;
+  {
+    auto e = Engine::open(o);
+    ASSERT_TRUE(e) << e.status().to_string();
+    auto second = Engine::open(o);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.status().code(), Code::kBusy);
+    for (int i = 0; i < 300; ++i) {
+      EventData ev;
+      ev.data = std::string(300, 'x');
+      auto r = call<AppendResult>([&](auto cb) { (*e)->append("s" + std::to_string(i % 7), {ev}, {}, cb); });
+      ASSERT_TRUE(r) << r.status().to_string();
+    }
+  }
+  o.hot_cache_bytes = 0;  // every read goes to disk
+  auto e = Engine::open(o);
+  ASSERT_TRUE(e) << e.status().to_string();
+  auto rr = call<ReadResult>([&](auto cb) { (*e)->read("s3", ReadSpec{}, cb); });
+  ASSERT_TRUE(rr) << rr.status().to_string();
+  EXPECT_EQ(rr->events.size(), 43u);
+  e->reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace redcar
