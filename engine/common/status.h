@@ -71,6 +71,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
   const Status& status() const {
     static const Status kOk;
     return is_ok() ? kOk : std::get<Status>(v_);

@@ -1,0 +1,73 @@
+// The RESP command table: each command is declared once with its name,
+// arity (negative: at least that many) and flags, and a handler. Dispatch
+// looks the name up, checks arity, authentication and the pub/sub context,
+// and calls the handler, which answers through a Reply (now or later).
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "frontends/resp/session.h"
+
+namespace redcar::resp {
+
+using Args = std::span<const std::string_view>;
+using Handler = void (*)(Server& server, const ReplyPtr& reply, Args args);
+
+enum CommandFlags : uint32_t {
+  kWrite = 1,
+  kReadOnly = 2,
+  kNoAuth = 4,      // allowed before AUTH
+  kPubSubOk = 8,    // allowed in subscribed (RESP2) context
+  kBlocking = 16,
+};
+
+struct Command {
+  std::string_view name;
+  int arity;
+  uint32_t flags;
+  Handler handler;
+  int first_key = 0;
+  int last_key = 0;
+  int key_step = 0;
+};
+
+class CommandTable {
+ public:
+  CommandTable();
+  const Command* find(std::string_view name) const;
+  const std::vector<Command>& all() const { return commands_; }
+
+ private:
+  std::vector<Command> commands_;
+  std::unordered_map<std::string, size_t> by_name_;
+};
+
+// Families register their commands (commands_*.cc).
+void add_server_commands(std::vector<Command>& out);
+void add_stream_commands(std::vector<Command>& out);
+void add_key_commands(std::vector<Command>& out);
+void add_group_commands(std::vector<Command>& out);
+void add_pubsub_commands(std::vector<Command>& out);
+
+// Helpers shared by the families.
+std::string lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+bool parse_int(std::string_view s, int64_t* out);
+bool parse_uint(std::string_view s, uint64_t* out);
+// Writes the Redis error for an engine Status.
+void write_status_error(ReplyWriter& w, const Status& s);
+void reply_error(Reply& r, std::string_view message);
+void reply_syntax_error(Reply& r);
+void reply_wrong_arity(Reply& r, std::string_view cmd);
+
+// An engine callback that runs `fn(result)` on the session's thread.
+template <typename T, typename F>
+Callback<T> back_to(const ReplyPtr& r, F fn) {
+  return on<T>(r->executor(), [r, fn = std::move(fn)](Result<T> res) mutable { fn(std::move(res)); });
+}
+
+}  // namespace redcar::resp

@@ -1,0 +1,315 @@
+// Key commands over the engine's key-value view: a Redis string key is an
+// etcd key, so what SET writes etcdctl reads. Streams share the key space:
+// TYPE, EXISTS, DEL, KEYS and SCAN see both.
+#include <memory>
+
+#include "frontends/resp/command_table.h"
+#include "frontends/resp/server.h"
+
+namespace redcar::resp {
+namespace {
+
+void cmd_get(Server& s, const ReplyPtr& r, Args a) {
+  RangeRequest req;
+  req.key = std::string(a[1]);
+  s.engine().kv_range(req, back_to<RangeResult>(r, [r](Result<RangeResult> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else if (res->kvs.empty()) r->w().null();
+    else r->w().bulk(res->kvs[0].value);
+    r->done();
+  }));
+}
+
+void cmd_set(Server& s, const ReplyPtr& r, Args a) {
+  bool nx = false, xx = false, get = false;
+  for (size_t i = 3; i < a.size(); ++i) {
+    std::string o = lower(a[i]);
+    if (o == "nx") nx = true;
+    else if (o == "xx") xx = true;
+    else if (o == "get") get = true;
+    else if (o == "keepttl") continue;
+    else return reply_error(*r, o == "ex" || o == "px" || o == "exat" || o == "pxat"
+                                    ? "ERR expiring keys are not supported by redcar"
+                                    : "ERR syntax error");
+  }
+  if (nx && xx) return reply_syntax_error(*r);
+  TxnRequest t;
+  KvOp put;
+  put.kind = KvOp::Kind::kPut;
+  put.range.key = std::string(a[1]);
+  put.value = std::string(a[2]);
+  put.prev_kv = get;
+  if (nx || xx) {
+    // NX: create revision is 0 (absent); XX: it is not.
+    KvCompare c;
+    c.target = KvCompare::Target::kCreate;
+    c.op = nx ? KvCompare::Op::kEqual : KvCompare::Op::kGreater;
+    c.key = put.range.key;
+    c.number = 0;
+    t.compare.push_back(c);
+    if (get) {
+      KvOp rd;
+      rd.kind = KvOp::Kind::kRange;
+      rd.range.key = put.range.key;
+      t.failure.push_back(rd);
+    }
+  }
+  t.success.push_back(std::move(put));
+  s.engine().kv_txn(std::move(t), back_to<TxnResult>(r, [r, get](Result<TxnResult> res) {
+    if (!res) {
+      write_status_error(r->w(), res.status());
+    } else if (get) {
+      const std::vector<KeyValue>* prev = nullptr;
+      if (res->succeeded && !res->results.empty()) prev = &res->results[0].prev;
+      else if (!res->succeeded && !res->results.empty()) prev = &res->results[0].range.kvs;
+      if (prev && !prev->empty()) r->w().bulk((*prev)[0].value);
+      else r->w().null();
+    } else if (!res->succeeded) {
+      r->w().null();
+    } else {
+      r->w().simple("OK");
+    }
+    r->done();
+  }));
+}
+
+void cmd_mset(Server& s, const ReplyPtr& r, Args a) {
+  if (a.size() % 2 != 1) return reply_wrong_arity(*r, "mset");
+  TxnRequest t;
+  for (size_t i = 1; i + 1 < a.size(); i += 2) {
+    // Redis lets a later pair win; etcd refuses a key twice in one txn.
+    std::string key(a[i]);
+    for (auto& op : t.success) {
+      if (op.range.key == key) op.kind = KvOp::Kind::kRange;
+    }
+    KvOp put;
+    put.kind = KvOp::Kind::kPut;
+    put.range.key = std::move(key);
+    put.value = std::string(a[i + 1]);
+    t.success.push_back(std::move(put));
+  }
+  s.engine().kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else r->w().simple("OK");
+    r->done();
+  }));
+}
+
+void cmd_mget(Server& s, const ReplyPtr& r, Args a) {
+  TxnRequest t;
+  for (size_t i = 1; i < a.size(); ++i) {
+    KvOp rd;
+    rd.kind = KvOp::Kind::kRange;
+    rd.range.key = std::string(a[i]);
+    t.success.push_back(std::move(rd));
+  }
+  s.engine().kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+    if (!res) {
+      write_status_error(r->w(), res.status());
+    } else {
+      r->w().array(res->results.size());
+      for (auto& op : res->results) {
+        if (op.range.kvs.empty()) r->w().null();
+        else r->w().bulk(op.range.kvs[0].value);
+      }
+    }
+    r->done();
+  }));
+}
+
+// Counts keys among `names` that exist as a string or a stream.
+void exists_both(Server& s, std::vector<std::string> names,
+                 std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done) {
+  struct State {
+    std::vector<std::pair<bool, bool>> found;  // (string, stream)
+    size_t remaining;
+    Status error;
+    std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done;
+  };
+  auto st = std::make_shared<State>();
+  st->found.resize(names.size());
+  st->remaining = names.size() + 1;
+  st->done = std::move(done);
+  auto finish = [st] {
+    if (--st->remaining > 0) return;
+    if (!st->error.is_ok()) return st->done(st->error);
+    st->done(std::move(st->found));
+  };
+  TxnRequest t;
+  for (auto& n : names) {
+    KvOp rd;
+    rd.kind = KvOp::Kind::kRange;
+    rd.range.key = n;
+    rd.range.count_only = true;
+    t.success.push_back(std::move(rd));
+  }
+  // The gathering runs on whichever shard answers; the state is only
+  // touched under the remaining-count discipline, so post everything to one
+  // executor: the kv shard's.
+  auto ex = s.engine().context(s.engine().kv_shard()).get_executor();
+  s.engine().kv_txn(std::move(t), on<TxnResult>(ex, [st, finish](Result<TxnResult> res) {
+    if (!res) st->error = res.status();
+    else for (size_t i = 0; i < res->results.size(); ++i) st->found[i].first = res->results[i].range.count > 0;
+    finish();
+  }));
+  for (size_t i = 0; i < names.size(); ++i) {
+    s.engine().stream_info(names[i], on<StreamInfo>(ex, [st, finish, i](Result<StreamInfo> info) {
+      if (!info) st->error = info.status();
+      else st->found[i].second = info->exists;
+      finish();
+    }));
+  }
+}
+
+void cmd_exists(Server& s, const ReplyPtr& r, Args a) {
+  std::vector<std::string> names(a.begin() + 1, a.end());
+  exists_both(s, names, [r](Result<std::vector<std::pair<bool, bool>>> res) {
+    boost::asio::post(r->executor(), [r, res = std::move(res)] {
+      if (!res) {
+        write_status_error(r->w(), res.status());
+      } else {
+        int64_t n = 0;
+        for (auto& [str, stream] : *res) n += str || stream;
+        r->w().integer(n);
+      }
+      r->done();
+    });
+  });
+}
+
+void cmd_type(Server& s, const ReplyPtr& r, Args a) {
+  exists_both(s, {std::string(a[1])}, [r](Result<std::vector<std::pair<bool, bool>>> res) {
+    boost::asio::post(r->executor(), [r, res = std::move(res)] {
+      if (!res) write_status_error(r->w(), res.status());
+      else r->w().simple((*res)[0].second ? "stream" : (*res)[0].first ? "string" : "none");
+      r->done();
+    });
+  });
+}
+
+void cmd_del(Server& s, const ReplyPtr& r, Args a) {
+  struct State {
+    int64_t deleted = 0;
+    size_t remaining;
+    Status error;
+  };
+  auto st = std::make_shared<State>();
+  st->remaining = 2 * (a.size() - 1);
+  auto finish = [st, r] {
+    if (--st->remaining > 0) return;
+    if (!st->error.is_ok()) write_status_error(r->w(), st->error);
+    else r->w().integer(st->deleted);
+    r->done();
+  };
+  for (size_t i = 1; i < a.size(); ++i) {
+    std::string key(a[i]);
+    s.engine().kv_delete(key, {}, false, back_to<TxnResult>(r, [st, finish](Result<TxnResult> res) {
+      if (!res) st->error = res.status();
+      else if (!res->results.empty()) st->deleted += res->results[0].deleted;
+      finish();
+    }));
+    s.engine().delete_stream(key, back_to<bool>(r, [st, finish](Result<bool> res) {
+      if (!res) st->error = res.status();
+      else st->deleted += *res ? 1 : 0;
+      finish();
+    }));
+  }
+}
+
+// All keys (strings and streams) matching `pattern`, sorted.
+void all_keys(Server& s, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done) {
+  RangeRequest req;
+  req.key = std::string(1, '\0');
+  req.range_end = std::string(1, '\0');
+  req.keys_only = true;
+  s.engine().kv_range(req, back_to<RangeResult>(r, [&s, r, pattern, done = std::move(done)](Result<RangeResult> kv) mutable {
+    if (!kv) return done(kv.status());
+    std::vector<std::string> keys;
+    for (auto& k : kv->kvs) {
+      if (glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
+    }
+    s.engine().list_streams("", back_to<std::vector<std::string>>(
+                                    r, [pattern, keys = std::move(keys), done = std::move(done)](
+                                           Result<std::vector<std::string>> streams) mutable {
+                                      if (!streams) return done(streams.status());
+                                      for (auto& n : *streams) {
+                                        if (glob_match(pattern, n)) keys.push_back(std::move(n));
+                                      }
+                                      std::sort(keys.begin(), keys.end());
+                                      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+                                      done(std::move(keys));
+                                    }));
+  }));
+}
+
+void cmd_keys(Server& s, const ReplyPtr& r, Args a) {
+  all_keys(s, r, std::string(a[1]), [r](Result<std::vector<std::string>> keys) {
+    if (!keys) {
+      write_status_error(r->w(), keys.status());
+    } else {
+      r->w().array(keys->size());
+      for (auto& k : *keys) r->w().bulk(k);
+    }
+    r->done();
+  });
+}
+
+void cmd_dbsize(Server& s, const ReplyPtr& r, Args) {
+  all_keys(s, r, "*", [r](Result<std::vector<std::string>> keys) {
+    if (!keys) write_status_error(r->w(), keys.status());
+    else r->w().integer(static_cast<int64_t>(keys->size()));
+    r->done();
+  });
+}
+
+// SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]. The cursor is the index
+// into the sorted key list; a full iteration sees every key that existed
+// throughout it, as Redis promises.
+void cmd_scan(Server& s, const ReplyPtr& r, Args a) {
+  uint64_t cursor;
+  if (!parse_uint(a[1], &cursor)) return reply_error(*r, "ERR invalid cursor");
+  std::string pattern = "*";
+  uint64_t count = 10;
+  for (size_t i = 2; i < a.size(); i += 2) {
+    if (i + 1 >= a.size()) return reply_syntax_error(*r);
+    std::string o = lower(a[i]);
+    if (o == "match") pattern = std::string(a[i + 1]);
+    else if (o == "count") {
+      if (!parse_uint(a[i + 1], &count) || count == 0) return reply_syntax_error(*r);
+    } else if (o == "type") continue;
+    else return reply_syntax_error(*r);
+  }
+  all_keys(s, r, "*", [r, cursor, count, pattern](Result<std::vector<std::string>> keys) {
+    if (!keys) {
+      write_status_error(r->w(), keys.status());
+      return r->done();
+    }
+    uint64_t end = std::min<uint64_t>(keys->size(), cursor + count);
+    std::vector<std::string> page;
+    for (uint64_t i = cursor; i < end; ++i) {
+      if (glob_match(pattern, (*keys)[i])) page.push_back((*keys)[i]);
+    }
+    r->w().array(2);
+    r->w().bulk(end >= keys->size() ? "0" : std::to_string(end));
+    r->w().array(page.size());
+    for (auto& k : page) r->w().bulk(k);
+    r->done();
+  });
+}
+
+}  // namespace
+
+void add_key_commands(std::vector<Command>& out) {
+  out.push_back({"GET", 2, kReadOnly, cmd_get, 1, 1, 1});
+  out.push_back({"SET", -3, kWrite, cmd_set, 1, 1, 1});
+  out.push_back({"MGET", -2, kReadOnly, cmd_mget, 1, -1, 1});
+  out.push_back({"MSET", -3, kWrite, cmd_mset, 1, -1, 2});
+  out.push_back({"DEL", -2, kWrite, cmd_del, 1, -1, 1});
+  out.push_back({"EXISTS", -2, kReadOnly, cmd_exists, 1, -1, 1});
+  out.push_back({"TYPE", 2, kReadOnly, cmd_type, 1, 1, 1});
+  out.push_back({"KEYS", 2, kReadOnly, cmd_keys});
+  out.push_back({"DBSIZE", 1, kReadOnly, cmd_dbsize});
+  out.push_back({"SCAN", -2, kReadOnly, cmd_scan});
+}
+
+}  // namespace redcar::resp

@@ -1,0 +1,77 @@
+// Pub/sub: PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE.
+// Messages are not stored (as in Redis); streams are the durable way.
+// Under --resp-dialect events, PUBLISH with three arguments is the
+// event-store verb `publish STREAM EVENT-NAME DATA`.
+#include "frontends/resp/command_table.h"
+#include "frontends/resp/server.h"
+
+namespace redcar::resp {
+
+void dispatch_es_publish(Server& s, const ReplyPtr& r, Args a);
+
+namespace {
+
+void cmd_publish(Server& s, const ReplyPtr& r, Args a) {
+  if (a.size() == 4 && s.options().events_dialect) return dispatch_es_publish(s, r, a);
+  if (a.size() != 3) return reply_wrong_arity(*r, "publish");
+  r->w().integer(static_cast<int64_t>(s.publish(std::string(a[1]), std::string(a[2]))));
+  r->done();
+}
+
+void confirm(Reply& r, const char* kind, std::string_view name, size_t count, bool null_name = false) {
+  auto& w = r.w();
+  w.push(3);
+  w.bulk(kind);
+  if (null_name) w.null();
+  else w.bulk(name);
+  w.integer(static_cast<int64_t>(count));
+}
+
+void subscribe(Server& s, const ReplyPtr& r, Args a, bool pattern) {
+  Session& sess = r->session();
+  auto& list = pattern ? sess.patterns : sess.channels;
+  for (size_t i = 1; i < a.size(); ++i) {
+    std::string name(a[i]);
+    if (std::find(list.begin(), list.end(), name) == list.end()) {
+      list.push_back(name);
+      s.subscribe(r->session_ptr(), name, pattern);
+    }
+    confirm(*r, pattern ? "psubscribe" : "subscribe", name, sess.channels.size() + sess.patterns.size());
+  }
+  r->done();
+}
+
+void unsubscribe(Server& s, const ReplyPtr& r, Args a, bool pattern) {
+  Session& sess = r->session();
+  auto& list = pattern ? sess.patterns : sess.channels;
+  std::vector<std::string> names;
+  if (a.size() == 1) names = list;
+  else for (size_t i = 1; i < a.size(); ++i) names.emplace_back(a[i]);
+  const char* kind = pattern ? "punsubscribe" : "unsubscribe";
+  if (names.empty()) confirm(*r, kind, "", sess.channels.size() + sess.patterns.size(), true);
+  for (auto& n : names) {
+    list.erase(std::remove(list.begin(), list.end(), n), list.end());
+    s.unsubscribe(&sess, n, pattern);
+    confirm(*r, kind, n, sess.channels.size() + sess.patterns.size());
+  }
+  r->done();
+}
+
+void cmd_subscribe(Server& s, const ReplyPtr& r, Args a) { subscribe(s, r, a, false); }
+void cmd_psubscribe(Server& s, const ReplyPtr& r, Args a) { subscribe(s, r, a, true); }
+void cmd_unsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, a, false); }
+void cmd_punsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, a, true); }
+
+}  // namespace
+
+void add_pubsub_commands(std::vector<Command>& out) {
+  out.push_back({"PUBLISH", -3, kPubSubOk, cmd_publish});
+  out.push_back({"SUBSCRIBE", -2, kPubSubOk, cmd_subscribe});
+  out.push_back({"PSUBSCRIBE", -2, kPubSubOk, cmd_psubscribe});
+  out.push_back({"UNSUBSCRIBE", -1, kPubSubOk, cmd_unsubscribe});
+  out.push_back({"PUNSUBSCRIBE", -1, kPubSubOk, cmd_punsubscribe});
+}
+
+void add_group_commands(std::vector<Command>&) {}
+
+}  // namespace redcar::resp

@@ -1,0 +1,446 @@
+// Stream commands: XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID,
+// XINFO STREAM, and the event-store verbs (publish, last-event-number,
+// stream-names).
+#include <boost/asio/steady_timer.hpp>
+
+#include "frontends/resp/command_table.h"
+#include "frontends/resp/server.h"
+#include "frontends/resp/stream_reply.h"
+
+namespace redcar::resp {
+
+void write_entry(ReplyWriter& w, const Event& e) {
+  w.array(2);
+  w.bulk(e.id.to_string());
+  const auto& p = e.payload;
+  if (!p.fields.empty()) {
+    w.array(p.fields.size() * 2);
+    for (auto& f : p.fields) {
+      w.bulk(f.name);
+      w.bulk(f.value);
+    }
+  } else {
+    w.array(4);
+    w.bulk("type");
+    w.bulk(p.type);
+    w.bulk("data");
+    w.bulk(p.data);
+  }
+}
+
+void write_entries(ReplyWriter& w, const std::vector<Event>& events) {
+  w.array(events.size());
+  for (auto& e : events) write_entry(w, e);
+}
+
+bool parse_range_bound(std::string_view text, bool start, StreamId* out, bool* exclusive) {
+  *exclusive = false;
+  if (text == "-") {
+    *out = StreamId::min();
+    return true;
+  }
+  if (text == "+") {
+    *out = StreamId::max();
+    return true;
+  }
+  if (!text.empty() && text[0] == '(') {
+    *exclusive = true;
+    text.remove_prefix(1);
+  }
+  return StreamId::parse(text, start ? 0 : UINT64_MAX, out);
+}
+
+namespace {
+
+const char* kInvalidId = "ERR Invalid stream ID specified as stream command argument";
+
+// Parses [=|~] threshold [LIMIT n] after MAXLEN/MINID at a[i].
+bool parse_trim(Args a, size_t& i, TrimSpec* t, std::string* err) {
+  std::string kind = lower(a[i]);
+  if (kind != "maxlen" && kind != "minid") return false;
+  t->kind = kind == "maxlen" ? TrimSpec::Kind::kMaxCount : TrimSpec::Kind::kMinId;
+  ++i;
+  if (i < a.size() && (a[i] == "=" || a[i] == "~")) {
+    t->approximate = a[i] == "~";
+    ++i;
+  }
+  if (i >= a.size()) {
+    *err = "ERR syntax error";
+    return true;
+  }
+  if (t->kind == TrimSpec::Kind::kMaxCount) {
+    int64_t v;
+    if (!parse_int(a[i], &v)) {
+      *err = "ERR value is not an integer or out of range";
+      return true;
+    }
+    if (v < 0) {
+      *err = "ERR The MAXLEN argument must be >= 0.";
+      return true;
+    }
+    t->value = static_cast<uint64_t>(v);
+  } else if (!StreamId::parse(a[i], 0, &t->min_id)) {
+    *err = kInvalidId;
+    return true;
+  }
+  ++i;
+  if (i + 1 < a.size() && iequals(a[i], "limit")) {
+    int64_t lim;
+    if (!parse_int(a[i + 1], &lim) || lim < 0) {
+      *err = "ERR The LIMIT argument must be >= 0.";
+      return true;
+    }
+    if (!t->approximate) {
+      *err = "ERR syntax error, LIMIT cannot be used without the special ~ option";
+      return true;
+    }
+    t->limit = static_cast<uint64_t>(lim);
+    i += 2;
+  }
+  return true;
+}
+
+void cmd_xadd(Server& s, const ReplyPtr& r, Args a) {
+  AppendOptions opt;
+  size_t i = 2;
+  while (i < a.size()) {
+    if (iequals(a[i], "nomkstream")) {
+      opt.no_create = true;
+      ++i;
+      continue;
+    }
+    std::string err;
+    if (parse_trim(a, i, &opt.trim, &err)) {
+      if (!err.empty()) return reply_error(*r, err);
+      continue;
+    }
+    break;
+  }
+  if (i >= a.size()) return reply_wrong_arity(*r, "xadd");
+  std::string_view id = a[i++];
+  if (id == "*") {
+    opt.id_mode = IdMode::kAuto;
+  } else if (id.size() > 2 && id.substr(id.size() - 2) == "-*") {
+    opt.id_mode = IdMode::kAutoSeq;
+    if (!StreamId::parse(id.substr(0, id.size() - 2), 0, &opt.id)) return reply_error(*r, kInvalidId);
+  } else {
+    opt.id_mode = IdMode::kExplicit;
+    if (!StreamId::parse(id, 0, &opt.id)) return reply_error(*r, kInvalidId);
+  }
+  if (i >= a.size() || (a.size() - i) % 2 != 0) return reply_wrong_arity(*r, "xadd");
+  EventData ev;
+  ev.fields.reserve((a.size() - i) / 2);
+  for (; i + 1 < a.size(); i += 2) ev.fields.push_back({std::string(a[i]), std::string(a[i + 1])});
+  std::vector<EventData> evs;
+  evs.push_back(std::move(ev));
+  s.engine().append(std::string(a[1]), std::move(evs), opt, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else if (res->skipped) r->w().null();
+    else r->w().bulk(res->first_id.to_string());
+    r->done();
+  }));
+}
+
+void range(Server& s, const ReplyPtr& r, Args a, bool reverse) {
+  std::string_view lo_text = reverse ? a[3] : a[2];
+  std::string_view hi_text = reverse ? a[2] : a[3];
+  ReadSpec spec;
+  spec.by_id = true;
+  spec.reverse = reverse;
+  bool lo_ex, hi_ex;
+  if (!parse_range_bound(lo_text, true, &spec.from_id, &lo_ex) ||
+      !parse_range_bound(hi_text, false, &spec.to_id, &hi_ex)) {
+    return reply_error(*r, kInvalidId);
+  }
+  if (lo_ex) {
+    if (spec.from_id == StreamId::max()) return reply_error(*r, "ERR invalid start ID for the interval");
+    spec.from_id = spec.from_id.next();
+  }
+  if (hi_ex) {
+    if (spec.to_id == StreamId::min()) return reply_error(*r, "ERR invalid end ID for the interval");
+    spec.to_id = spec.to_id.prev();
+  }
+  if (a.size() == 6 && iequals(a[4], "count")) {
+    int64_t c;
+    if (!parse_int(a[5], &c)) return reply_error(*r, "ERR value is not an integer or out of range");
+    spec.count = c < 0 ? 0 : static_cast<uint64_t>(c);
+  } else if (a.size() != 4) {
+    return reply_syntax_error(*r);
+  }
+  if (spec.count == 0 || spec.from_id > spec.to_id) {
+    r->w().array(0);
+    return r->done();
+  }
+  s.engine().read(std::string(a[1]), spec, back_to<ReadResult>(r, [r](Result<ReadResult> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else write_entries(r->w(), res->events);
+    r->done();
+  }));
+}
+
+void cmd_xrange(Server& s, const ReplyPtr& r, Args a) { range(s, r, a, false); }
+void cmd_xrevrange(Server& s, const ReplyPtr& r, Args a) { range(s, r, a, true); }
+
+void cmd_xlen(Server& s, const ReplyPtr& r, Args a) {
+  s.engine().stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else r->w().integer(static_cast<int64_t>(res->length));
+    r->done();
+  }));
+}
+
+void cmd_xdel(Server& s, const ReplyPtr& r, Args a) {
+  std::vector<StreamId> ids;
+  for (size_t i = 2; i < a.size(); ++i) {
+    StreamId id;
+    if (!StreamId::parse(a[i], 0, &id)) return reply_error(*r, kInvalidId);
+    ids.push_back(id);
+  }
+  s.engine().delete_events(std::string(a[1]), std::move(ids), back_to<uint64_t>(r, [r](Result<uint64_t> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else r->w().integer(static_cast<int64_t>(*res));
+    r->done();
+  }));
+}
+
+void cmd_xtrim(Server& s, const ReplyPtr& r, Args a) {
+  TrimSpec t;
+  size_t i = 2;
+  std::string err;
+  if (!parse_trim(a, i, &t, &err)) return reply_syntax_error(*r);
+  if (!err.empty()) return reply_error(*r, err);
+  if (i != a.size()) return reply_syntax_error(*r);
+  s.engine().trim(std::string(a[1]), t, back_to<uint64_t>(r, [r](Result<uint64_t> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else r->w().integer(static_cast<int64_t>(*res));
+    r->done();
+  }));
+}
+
+void cmd_xsetid(Server& s, const ReplyPtr& r, Args a) {
+  StreamId last;
+  if (!StreamId::parse(a[2], 0, &last)) return reply_error(*r, kInvalidId);
+  std::optional<uint64_t> added;
+  std::optional<StreamId> maxdel;
+  for (size_t i = 3; i + 1 < a.size(); i += 2) {
+    if (iequals(a[i], "entriesadded")) {
+      uint64_t v;
+      if (!parse_uint(a[i + 1], &v)) return reply_error(*r, "ERR value is not an integer or out of range");
+      added = v;
+    } else if (iequals(a[i], "maxdeletedid")) {
+      StreamId v;
+      if (!StreamId::parse(a[i + 1], 0, &v)) return reply_error(*r, kInvalidId);
+      maxdel = v;
+    } else {
+      return reply_syntax_error(*r);
+    }
+  }
+  s.engine().set_last_id(std::string(a[1]), last, added, maxdel, back_to<bool>(r, [r](Result<bool> res) {
+    if (!res && res.status().code() == Code::kNotFound) r->w().error("ERR no such key");
+    else if (!res) write_status_error(r->w(), res.status());
+    else r->w().simple("OK");
+    r->done();
+  }));
+}
+
+// XREAD [COUNT n] [BLOCK ms] STREAMS key... id...
+struct XReadState {
+  ReplyPtr reply;
+  std::vector<std::string> keys;
+  std::vector<StreamId> after;     // entries with IDs above these
+  std::vector<bool> dollar;
+  std::vector<ReadResult> results;
+  size_t remaining = 0;
+  uint64_t count = UINT64_MAX;
+  bool block = false;
+  int64_t block_ms = 0;
+  bool answered = false;
+  std::vector<std::shared_ptr<Subscription>> subs;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+};
+
+void xread_answer(const std::shared_ptr<XReadState>& st, std::vector<std::pair<std::string, std::vector<Event>>> hits) {
+  if (st->answered) return;
+  st->answered = true;
+  for (auto& s : st->subs) s->cancel();
+  if (st->timer) st->timer->cancel();
+  auto& w = st->reply->w();
+  if (hits.empty()) {
+    w.null_array();
+  } else {
+    if (w.protocol() == 3) w.map(hits.size());
+    else w.array(hits.size());
+    for (auto& [k, evs] : hits) {
+      if (w.protocol() != 3) w.array(2);
+      w.bulk(k);
+      write_entries(w, evs);
+    }
+  }
+  st->reply->done();
+}
+
+void xread_wait(Server& s, const std::shared_ptr<XReadState>& st) {
+  auto r = st->reply;
+  // Follow each stream from the number after what the read saw: nothing
+  // appended in between can slip past.
+  for (size_t i = 0; i < st->keys.size(); ++i) {
+    SubscribeOptions so;
+    so.from = SubscribeOptions::From::kNumber;
+    so.number = st->results[i].next_number;
+    std::string key = st->keys[i];
+    StreamId after = st->dollar[i] ? st->results[i].last_id : st->after[i];
+    uint64_t count = st->count;
+    auto sub = s.engine().subscribe(
+        key, so,
+        [st, key, after, count, ex = r->executor()](std::vector<EventPtr> evs, std::function<void()>) {
+          std::vector<Event> got;
+          for (auto& e : evs) {
+            if (e->id > after && got.size() < count) got.push_back(*e);
+          }
+          if (got.empty()) return;
+          boost::asio::post(ex, [st, key, got = std::move(got)]() mutable {
+            std::vector<std::pair<std::string, std::vector<Event>>> hits;
+            hits.push_back({key, std::move(got)});
+            xread_answer(st, std::move(hits));
+          });
+        },
+        [](Status) {});
+    st->subs.push_back(sub);
+  }
+  std::weak_ptr<XReadState> weak = st;
+  r->session().on_close.push_back([weak] {
+    if (auto st = weak.lock()) {
+      st->answered = true;
+      for (auto& s : st->subs) s->cancel();
+      if (st->timer) st->timer->cancel();
+    }
+  });
+  if (st->block_ms > 0) {
+    st->timer = std::make_unique<boost::asio::steady_timer>(r->executor(), std::chrono::milliseconds(st->block_ms));
+    st->timer->async_wait([st](boost::system::error_code ec) {
+      if (ec) return;
+      xread_answer(st, {});
+    });
+  }
+}
+
+void cmd_xread(Server& s, const ReplyPtr& r, Args a) {
+  auto st = std::make_shared<XReadState>();
+  st->reply = r;
+  size_t i = 1;
+  for (; i < a.size(); ++i) {
+    std::string o = lower(a[i]);
+    if (o == "count" && i + 1 < a.size()) {
+      int64_t c;
+      if (!parse_int(a[++i], &c)) return reply_error(*r, "ERR value is not an integer or out of range");
+      st->count = c <= 0 ? UINT64_MAX : static_cast<uint64_t>(c);
+    } else if (o == "block" && i + 1 < a.size()) {
+      int64_t ms;
+      if (!parse_int(a[++i], &ms)) return reply_error(*r, "ERR timeout is not an integer or out of range");
+      if (ms < 0) return reply_error(*r, "ERR timeout is negative");
+      st->block = true;
+      st->block_ms = ms;
+    } else if (o == "streams") {
+      ++i;
+      break;
+    } else {
+      return reply_syntax_error(*r);
+    }
+  }
+  size_t rest = a.size() - i;
+  if (rest == 0 || rest % 2 != 0) {
+    return reply_error(*r, "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.");
+  }
+  size_t n = rest / 2;
+  for (size_t k = 0; k < n; ++k) {
+    st->keys.emplace_back(a[i + k]);
+    std::string_view id = a[i + n + k];
+    StreamId sid;
+    bool dollar = id == "$";
+    if (id == "+") return reply_error(*r, kInvalidId);  // last entry: not supported yet
+    if (!dollar && !StreamId::parse(id, 0, &sid)) return reply_error(*r, kInvalidId);
+    st->after.push_back(sid);
+    st->dollar.push_back(dollar);
+  }
+  st->results.resize(n);
+  st->remaining = n;
+  for (size_t k = 0; k < n; ++k) {
+    ReadSpec spec;
+    spec.by_id = true;
+    spec.count = st->dollar[k] ? 0 : st->count;
+    spec.from_id = st->after[k].next();
+    if (st->dollar[k]) spec.from_id = StreamId::max();
+    s.engine().read(st->keys[k], spec, back_to<ReadResult>(r, [&s, st, k](Result<ReadResult> res) {
+      if (st->answered) return;
+      if (!res) {
+        st->answered = true;
+        write_status_error(st->reply->w(), res.status());
+        return st->reply->done();
+      }
+      st->results[k] = std::move(*res);
+      if (--st->remaining > 0) return;
+      std::vector<std::pair<std::string, std::vector<Event>>> hits;
+      for (size_t j = 0; j < st->keys.size(); ++j) {
+        if (!st->results[j].events.empty()) hits.push_back({st->keys[j], std::move(st->results[j].events)});
+      }
+      if (!hits.empty() || !st->block) return xread_answer(st, std::move(hits));
+      xread_wait(s, st);
+    }));
+  }
+}
+
+// --- event-store verbs ---
+
+void cmd_es_publish(Server& s, const ReplyPtr& r, Args a) {
+  EventData ev;
+  ev.type = std::string(a[2]);
+  ev.data = std::string(a[3]);
+  std::vector<EventData> evs;
+  evs.push_back(std::move(ev));
+  s.engine().append(std::string(a[1]), std::move(evs), {}, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else r->w().integer(static_cast<int64_t>(res->first_number));
+    r->done();
+  }));
+}
+
+void cmd_last_event_number(Server& s, const ReplyPtr& r, Args a) {
+  s.engine().stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else if (!res->exists || res->next_number == 0) r->w().null();
+    else r->w().integer(static_cast<int64_t>(res->next_number - 1));
+    r->done();
+  }));
+}
+
+void cmd_stream_names(Server& s, const ReplyPtr& r, Args a) {
+  std::string prefix = a.size() > 1 ? std::string(a[1]) : "";
+  s.engine().list_streams(prefix, back_to<std::vector<std::string>>(r, [r](Result<std::vector<std::string>> res) {
+    if (!res) {
+      write_status_error(r->w(), res.status());
+    } else {
+      r->w().array(res->size());
+      for (auto& n : *res) r->w().bulk(n);
+    }
+    r->done();
+  }));
+}
+
+}  // namespace
+
+void dispatch_es_publish(Server& s, const ReplyPtr& r, Args a) { cmd_es_publish(s, r, a); }
+
+void add_stream_commands(std::vector<Command>& out) {
+  out.push_back({"XADD", -5, kWrite, cmd_xadd, 1, 1, 1});
+  out.push_back({"XRANGE", -4, kReadOnly, cmd_xrange, 1, 1, 1});
+  out.push_back({"XREVRANGE", -4, kReadOnly, cmd_xrevrange, 1, 1, 1});
+  out.push_back({"XLEN", 2, kReadOnly, cmd_xlen, 1, 1, 1});
+  out.push_back({"XDEL", -3, kWrite, cmd_xdel, 1, 1, 1});
+  out.push_back({"XTRIM", -4, kWrite, cmd_xtrim, 1, 1, 1});
+  out.push_back({"XSETID", -3, kWrite, cmd_xsetid, 1, 1, 1});
+  out.push_back({"XREAD", -4, kReadOnly | kBlocking, cmd_xread});
+  out.push_back({"LAST-EVENT-NUMBER", 2, kReadOnly, cmd_last_event_number, 1, 1, 1});
+  out.push_back({"STREAM-NAMES", -1, kReadOnly, cmd_stream_names});
+}
+
+}  // namespace redcar::resp
