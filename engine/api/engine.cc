@@ -227,46 +227,49 @@ std::shared_ptr<Subscription> Engine::subscribe(std::string stream, SubscribeOpt
   return sub;
 }
 
-#define REDCAR_GROUP_CALL(method, ...)                                                               \
+#define REDCAR_UNPAREN(...) __VA_ARGS__
+// Captures are moved into the task; the call moves them on to the store.
+#define REDCAR_GROUP_CALL(method, captures, args)                                                    \
   auto& sh = shard_for(stream);                                                                      \
-  REDCAR_ON_SHARD(sh, ([stream = std::move(stream), __VA_ARGS__, cb = std::move(cb)](shard::Shard& s) mutable { \
-                    s.streams().method(std::move(stream), __VA_ARGS__, std::move(cb));               \
+  REDCAR_ON_SHARD(sh, ([stream = std::move(stream), REDCAR_UNPAREN captures, cb = std::move(cb)](    \
+                           shard::Shard& s) mutable {                                                \
+                    s.streams().method(std::move(stream), REDCAR_UNPAREN args, std::move(cb));       \
                   }))
 
 void Engine::group_create(std::string stream, std::string group, StreamId last, bool mkstream,
                           std::optional<uint64_t> entries_read, Callback<bool> cb) {
-  REDCAR_GROUP_CALL(group_create, group = std::move(group), last, mkstream, entries_read);
+  REDCAR_GROUP_CALL(group_create, (group = std::move(group), last, mkstream, entries_read), (std::move(group), last, mkstream, entries_read));
 }
 void Engine::group_destroy(std::string stream, std::string group, Callback<bool> cb) {
-  REDCAR_GROUP_CALL(group_destroy, group = std::move(group));
+  REDCAR_GROUP_CALL(group_destroy, (group = std::move(group)), (std::move(group)));
 }
 void Engine::group_set_id(std::string stream, std::string group, StreamId last, std::optional<uint64_t> entries_read,
                           Callback<bool> cb) {
-  REDCAR_GROUP_CALL(group_set_id, group = std::move(group), last, entries_read);
+  REDCAR_GROUP_CALL(group_set_id, (group = std::move(group), last, entries_read), (std::move(group), last, entries_read));
 }
 void Engine::consumer_create(std::string stream, std::string group, std::string consumer, Callback<bool> cb) {
-  REDCAR_GROUP_CALL(consumer_create, group = std::move(group), consumer = std::move(consumer));
+  REDCAR_GROUP_CALL(consumer_create, (group = std::move(group), consumer = std::move(consumer)), (std::move(group), std::move(consumer)));
 }
 void Engine::consumer_delete(std::string stream, std::string group, std::string consumer, Callback<uint64_t> cb) {
-  REDCAR_GROUP_CALL(consumer_delete, group = std::move(group), consumer = std::move(consumer));
+  REDCAR_GROUP_CALL(consumer_delete, (group = std::move(group), consumer = std::move(consumer)), (std::move(group), std::move(consumer)));
 }
 void Engine::group_read(std::string stream, GroupReadOptions opt, Callback<std::vector<GroupEntry>> cb) {
-  REDCAR_GROUP_CALL(group_read, opt = std::move(opt));
+  REDCAR_GROUP_CALL(group_read, (opt = std::move(opt)), (std::move(opt)));
 }
 void Engine::group_ack(std::string stream, std::string group, std::vector<StreamId> ids, Callback<uint64_t> cb) {
-  REDCAR_GROUP_CALL(group_ack, group = std::move(group), ids = std::move(ids));
+  REDCAR_GROUP_CALL(group_ack, (group = std::move(group), ids = std::move(ids)), (std::move(group), std::move(ids)));
 }
 void Engine::group_pending_summary(std::string stream, std::string group, Callback<PendingSummary> cb) {
-  REDCAR_GROUP_CALL(group_pending_summary, group = std::move(group));
+  REDCAR_GROUP_CALL(group_pending_summary, (group = std::move(group)), (std::move(group)));
 }
 void Engine::group_pending(std::string stream, PendingQuery q, Callback<std::vector<PendingEntry>> cb) {
-  REDCAR_GROUP_CALL(group_pending, q = std::move(q));
+  REDCAR_GROUP_CALL(group_pending, (q = std::move(q)), (std::move(q)));
 }
 void Engine::group_claim(std::string stream, ClaimOptions opt, Callback<ClaimResult> cb) {
-  REDCAR_GROUP_CALL(group_claim, opt = std::move(opt));
+  REDCAR_GROUP_CALL(group_claim, (opt = std::move(opt)), (std::move(opt)));
 }
 void Engine::group_consumers(std::string stream, std::string group, Callback<std::vector<ConsumerInfo>> cb) {
-  REDCAR_GROUP_CALL(group_consumers, group = std::move(group));
+  REDCAR_GROUP_CALL(group_consumers, (group = std::move(group)), (std::move(group)));
 }
 
 void Engine::kv_range(RangeRequest req, Callback<RangeResult> cb) {

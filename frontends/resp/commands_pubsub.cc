@@ -72,6 +72,4 @@ void add_pubsub_commands(std::vector<Command>& out) {
   out.push_back({"PUNSUBSCRIBE", -1, kPubSubOk, cmd_punsubscribe});
 }
 
-void add_group_commands(std::vector<Command>&) {}
-
 }  // namespace redcar::resp

@@ -1,0 +1,529 @@
+// Consumer-group commands: XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM,
+// XAUTOCLAIM, and XINFO (which reports groups and consumers too).
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+
+#include "frontends/resp/command_table.h"
+#include "frontends/resp/server.h"
+#include "frontends/resp/stream_reply.h"
+
+namespace redcar::resp {
+namespace {
+
+const char* kInvalidId = "ERR Invalid stream ID specified as stream command argument";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+template <typename T>
+Callback<T> simple_reply(const ReplyPtr& r, std::function<void(ReplyWriter&, T&)> write) {
+  return back_to<T>(r, [r, write = std::move(write)](Result<T> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else write(r->w(), *res);
+    r->done();
+  });
+}
+
+void cmd_xgroup(Server& s, const ReplyPtr& r, Args a) {
+  std::string sub = lower(a[1]);
+  auto need = [&](size_t min, size_t max) {
+    if (a.size() < min || a.size() > max) {
+      reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try XGROUP HELP.");
+      return false;
+    }
+    return true;
+  };
+  if (sub == "create") {
+    if (!need(5, 8)) return;
+    StreamId id = StreamId::max();
+    if (a[4] != "$" && !StreamId::parse(a[4], 0, &id)) return reply_error(*r, kInvalidId);
+    bool mkstream = false;
+    std::optional<uint64_t> entries_read;
+    for (size_t i = 5; i < a.size(); ++i) {
+      if (iequals(a[i], "mkstream")) {
+        mkstream = true;
+      } else if (iequals(a[i], "entriesread") && i + 1 < a.size()) {
+        uint64_t v;
+        if (!parse_uint(a[++i], &v)) return reply_error(*r, "ERR value is not an integer or out of range");
+        entries_read = v;
+      } else {
+        return reply_syntax_error(*r);
+      }
+    }
+    return s.engine().group_create(std::string(a[2]), std::string(a[3]), id, mkstream, entries_read,
+                                   simple_reply<bool>(r, [](ReplyWriter& w, bool&) { w.simple("OK"); }));
+  }
+  if (sub == "destroy") {
+    if (!need(4, 4)) return;
+    return s.engine().group_destroy(std::string(a[2]), std::string(a[3]),
+                                    simple_reply<bool>(r, [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
+  }
+  if (sub == "setid") {
+    if (!need(5, 7)) return;
+    StreamId id = StreamId::max();
+    if (a[4] != "$" && !StreamId::parse(a[4], 0, &id)) return reply_error(*r, kInvalidId);
+    std::optional<uint64_t> entries_read;
+    if (a.size() == 7) {
+      uint64_t v;
+      if (!iequals(a[5], "entriesread") || !parse_uint(a[6], &v)) return reply_syntax_error(*r);
+      entries_read = v;
+    } else if (a.size() != 5) {
+      return reply_syntax_error(*r);
+    }
+    return s.engine().group_set_id(std::string(a[2]), std::string(a[3]), id, entries_read,
+                                   simple_reply<bool>(r, [](ReplyWriter& w, bool&) { w.simple("OK"); }));
+  }
+  if (sub == "createconsumer") {
+    if (!need(5, 5)) return;
+    return s.engine().consumer_create(std::string(a[2]), std::string(a[3]), std::string(a[4]),
+                                      simple_reply<bool>(r, [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
+  }
+  if (sub == "delconsumer") {
+    if (!need(5, 5)) return;
+    return s.engine().consumer_delete(
+        std::string(a[2]), std::string(a[3]), std::string(a[4]),
+        simple_reply<uint64_t>(r, [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
+  }
+  if (sub == "help") {
+    r->w().array(1);
+    r->w().simple("XGROUP <subcommand>: CREATE, SETID, DESTROY, CREATECONSUMER, DELCONSUMER");
+    return r->done();
+  }
+  reply_error(*r, "ERR unknown subcommand '" + std::string(a[1]) + "'. Try XGROUP HELP.");
+}
+
+// XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...
+struct GroupReadState {
+  ReplyPtr reply;
+  std::string group, consumer;
+  std::vector<std::string> keys;
+  std::vector<std::string> ids;  // ">" or an ID
+  std::vector<std::vector<GroupEntry>> results;
+  std::vector<bool> have;
+  size_t remaining = 0;
+  uint64_t count = UINT64_MAX;
+  bool block = false;
+  int64_t block_ms = 0;
+  bool noack = false;
+  bool answered = false;
+  bool waiting = false;
+  std::vector<std::shared_ptr<Subscription>> subs;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+};
+
+void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st);
+
+void group_answer(const std::shared_ptr<GroupReadState>& st, bool timed_out) {
+  if (st->answered) return;
+  st->answered = true;
+  for (auto& sub : st->subs) sub->cancel();
+  if (st->timer) st->timer->cancel();
+  auto& w = st->reply->w();
+  size_t n = 0;
+  for (size_t i = 0; i < st->keys.size(); ++i) {
+    if (st->ids[i] != ">" || !st->results[i].empty()) ++n;
+  }
+  if (n == 0 || timed_out) {
+    w.null_array();
+  } else {
+    if (w.protocol() == 3) w.map(n);
+    else w.array(n);
+    for (size_t i = 0; i < st->keys.size(); ++i) {
+      if (st->ids[i] == ">" && st->results[i].empty()) continue;
+      if (w.protocol() != 3) w.array(2);
+      w.bulk(st->keys[i]);
+      w.array(st->results[i].size());
+      for (auto& ge : st->results[i]) {
+        if (ge.event) {
+          write_entry(w, *ge.event);
+        } else {
+          w.array(2);
+          w.bulk(ge.id.to_string());
+          w.null_array();
+        }
+      }
+    }
+  }
+  st->reply->done();
+}
+
+void group_wait(Server& s, const std::shared_ptr<GroupReadState>& st) {
+  auto r = st->reply;
+  st->waiting = true;
+  for (auto& key : st->keys) {
+    SubscribeOptions so;
+    so.from = SubscribeOptions::From::kEnd;
+    auto weak = std::weak_ptr<GroupReadState>(st);
+    auto sub = s.engine().subscribe(
+        key, so,
+        [&s, weak, ex = r->executor()](std::vector<EventPtr>, std::function<void()>) {
+          boost::asio::post(ex, [&s, weak] {
+            auto st = weak.lock();
+            if (!st || st->answered || !st->waiting) return;
+            st->waiting = false;
+            for (auto& sub : st->subs) sub->cancel();
+            st->subs.clear();
+            group_read_round(s, st);
+          });
+        },
+        [](Status) {});
+    st->subs.push_back(sub);
+  }
+}
+
+void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st) {
+  auto r = st->reply;
+  st->remaining = st->keys.size();
+  for (size_t i = 0; i < st->keys.size(); ++i) {
+    GroupReadOptions o;
+    o.group = st->group;
+    o.consumer = st->consumer;
+    o.count = st->count;
+    o.no_ack = st->noack;
+    if (st->ids[i] != ">") {
+      o.history = true;
+      StreamId::parse(st->ids[i], 0, &o.after);
+      o.after = o.after.is_zero() ? StreamId::min() : o.after;
+    }
+    s.engine().group_read(st->keys[i], o, back_to<std::vector<GroupEntry>>(r, [&s, st, i](Result<std::vector<GroupEntry>> res) {
+      if (st->answered) return;
+      if (!res) {
+        st->answered = true;
+        for (auto& sub : st->subs) sub->cancel();
+        if (st->timer) st->timer->cancel();
+        write_status_error(st->reply->w(), res.status());
+        return st->reply->done();
+      }
+      st->results[i] = std::move(*res);
+      if (--st->remaining > 0) return;
+      bool any = false;
+      for (size_t j = 0; j < st->keys.size(); ++j) any |= st->ids[j] != ">" || !st->results[j].empty();
+      if (any || !st->block) return group_answer(st, false);
+      group_wait(s, st);
+    }));
+  }
+}
+
+void cmd_xreadgroup(Server& s, const ReplyPtr& r, Args a) {
+  auto st = std::make_shared<GroupReadState>();
+  st->reply = r;
+  if (!iequals(a[1], "group")) return reply_syntax_error(*r);
+  st->group = std::string(a[2]);
+  st->consumer = std::string(a[3]);
+  size_t i = 4;
+  for (; i < a.size(); ++i) {
+    std::string o = lower(a[i]);
+    if (o == "count" && i + 1 < a.size()) {
+      int64_t c;
+      if (!parse_int(a[++i], &c)) return reply_error(*r, "ERR value is not an integer or out of range");
+      st->count = c <= 0 ? UINT64_MAX : static_cast<uint64_t>(c);
+    } else if (o == "block" && i + 1 < a.size()) {
+      int64_t ms;
+      if (!parse_int(a[++i], &ms)) return reply_error(*r, "ERR timeout is not an integer or out of range");
+      if (ms < 0) return reply_error(*r, "ERR timeout is negative");
+      st->block = true;
+      st->block_ms = ms;
+    } else if (o == "noack") {
+      st->noack = true;
+    } else if (o == "streams") {
+      ++i;
+      break;
+    } else {
+      return reply_syntax_error(*r);
+    }
+  }
+  size_t rest = a.size() - i;
+  if (rest == 0 || rest % 2 != 0) {
+    return reply_error(*r, "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.");
+  }
+  size_t n = rest / 2;
+  for (size_t k = 0; k < n; ++k) {
+    st->keys.emplace_back(a[i + k]);
+    std::string id(a[i + n + k]);
+    StreamId sid;
+    if (id != ">" && !StreamId::parse(id, 0, &sid)) return reply_error(*r, kInvalidId);
+    st->ids.push_back(id);
+  }
+  st->results.resize(n);
+  if (st->block && st->block_ms > 0) {
+    st->timer = std::make_unique<boost::asio::steady_timer>(r->executor(), std::chrono::milliseconds(st->block_ms));
+    st->timer->async_wait([st](boost::system::error_code ec) {
+      if (!ec) group_answer(st, true);
+    });
+  }
+  std::weak_ptr<GroupReadState> weak = st;
+  r->session().on_close.push_back([weak] {
+    if (auto st = weak.lock()) {
+      st->answered = true;
+      for (auto& sub : st->subs) sub->cancel();
+      if (st->timer) st->timer->cancel();
+    }
+  });
+  group_read_round(s, st);
+}
+
+bool parse_ids(Args a, size_t from, size_t to, std::vector<StreamId>* out) {
+  for (size_t i = from; i < to; ++i) {
+    StreamId id;
+    if (!StreamId::parse(a[i], 0, &id)) return false;
+    out->push_back(id);
+  }
+  return true;
+}
+
+void cmd_xack(Server& s, const ReplyPtr& r, Args a) {
+  std::vector<StreamId> ids;
+  if (!parse_ids(a, 3, a.size(), &ids)) return reply_error(*r, kInvalidId);
+  s.engine().group_ack(std::string(a[1]), std::string(a[2]), std::move(ids),
+                       simple_reply<uint64_t>(r, [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
+}
+
+void cmd_xpending(Server& s, const ReplyPtr& r, Args a) {
+  if (a.size() == 3) {
+    return s.engine().group_pending_summary(
+        std::string(a[1]), std::string(a[2]), simple_reply<PendingSummary>(r, [](ReplyWriter& w, PendingSummary& p) {
+          w.array(4);
+          w.integer(static_cast<int64_t>(p.count));
+          if (p.count == 0) {
+            w.null();
+            w.null();
+            w.null_array();
+            return;
+          }
+          w.bulk(p.lowest.to_string());
+          w.bulk(p.highest.to_string());
+          w.array(p.per_consumer.size());
+          for (auto& [c, n] : p.per_consumer) {
+            w.array(2);
+            w.bulk(c);
+            w.bulk(std::to_string(n));
+          }
+        }));
+  }
+  PendingQuery q;
+  q.group = std::string(a[2]);
+  size_t i = 3;
+  if (i + 1 < a.size() && iequals(a[i], "idle")) {
+    if (!parse_int(a[i + 1], &q.min_idle_ms)) return reply_error(*r, "ERR value is not an integer or out of range");
+    i += 2;
+  }
+  if (a.size() - i < 3 || a.size() - i > 4) return reply_syntax_error(*r);
+  bool lo_ex, hi_ex;
+  if (!parse_range_bound(a[i], true, &q.from, &lo_ex) || !parse_range_bound(a[i + 1], false, &q.to, &hi_ex)) {
+    return reply_error(*r, kInvalidId);
+  }
+  if (lo_ex) q.from = q.from.next();
+  if (hi_ex) q.to = q.to.prev();
+  int64_t count;
+  if (!parse_int(a[i + 2], &count)) return reply_error(*r, "ERR value is not an integer or out of range");
+  q.count = count < 0 ? 0 : static_cast<uint64_t>(count);
+  if (a.size() - i == 4) q.consumer = std::string(a[i + 3]);
+  s.engine().group_pending(std::string(a[1]), q,
+                           simple_reply<std::vector<PendingEntry>>(r, [](ReplyWriter& w, std::vector<PendingEntry>& v) {
+                             int64_t now = now_ms();
+                             w.array(v.size());
+                             for (auto& p : v) {
+                               w.array(4);
+                               w.bulk(p.id.to_string());
+                               w.bulk(p.consumer);
+                               w.integer(std::max<int64_t>(0, now - p.delivered_ms));
+                               w.integer(static_cast<int64_t>(p.delivery_count));
+                             }
+                           }));
+}
+
+void cmd_xclaim(Server& s, const ReplyPtr& r, Args a) {
+  ClaimOptions o;
+  o.group = std::string(a[2]);
+  o.consumer = std::string(a[3]);
+  if (!parse_int(a[4], &o.min_idle_ms)) return reply_error(*r, "ERR Invalid min-idle-time argument for XCLAIM");
+  size_t i = 5;
+  for (; i < a.size(); ++i) {
+    StreamId id;
+    if (!StreamId::parse(a[i], 0, &id)) break;
+    o.ids.push_back(id);
+  }
+  for (; i < a.size(); ++i) {
+    std::string opt = lower(a[i]);
+    int64_t v;
+    if (opt == "idle" && i + 1 < a.size()) {
+      if (!parse_int(a[++i], &v)) return reply_error(*r, "ERR Invalid IDLE option argument for XCLAIM");
+      o.idle_ms = std::max<int64_t>(0, v);
+    } else if (opt == "time" && i + 1 < a.size()) {
+      if (!parse_int(a[++i], &v)) return reply_error(*r, "ERR Invalid TIME option argument for XCLAIM");
+      o.idle_ms = std::max<int64_t>(0, now_ms() - v);
+    } else if (opt == "retrycount" && i + 1 < a.size()) {
+      if (!parse_int(a[++i], &v) || v < 0) return reply_error(*r, "ERR Invalid RETRYCOUNT option argument for XCLAIM");
+      o.retry_count = static_cast<uint64_t>(v);
+    } else if (opt == "force") {
+      o.force = true;
+    } else if (opt == "justid") {
+      o.just_id = true;
+    } else if (opt == "lastid" && i + 1 < a.size()) {
+      ++i;
+    } else {
+      return reply_error(*r, "ERR Unrecognized XCLAIM option '" + std::string(a[i]) + "'");
+    }
+  }
+  s.engine().group_claim(std::string(a[1]), o, simple_reply<ClaimResult>(r, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
+                           if (just) {
+                             w.array(c.claimed_ids.size());
+                             for (auto& id : c.claimed_ids) w.bulk(id.to_string());
+                           } else {
+                             write_entries(w, c.events);
+                           }
+                         }));
+}
+
+void cmd_xautoclaim(Server& s, const ReplyPtr& r, Args a) {
+  ClaimOptions o;
+  o.autoclaim = true;
+  o.group = std::string(a[2]);
+  o.consumer = std::string(a[3]);
+  if (!parse_int(a[4], &o.min_idle_ms)) return reply_error(*r, "ERR Invalid min-idle-time argument for XAUTOCLAIM");
+  bool ex;
+  if (!parse_range_bound(a[5], true, &o.start, &ex)) return reply_error(*r, kInvalidId);
+  if (ex) o.start = o.start.next();
+  for (size_t i = 6; i < a.size(); ++i) {
+    if (iequals(a[i], "count") && i + 1 < a.size()) {
+      int64_t c;
+      if (!parse_int(a[++i], &c) || c < 1 || c > (INT64_MAX / 10)) {
+        return reply_error(*r, "ERR COUNT must be > 0");
+      }
+      o.count = static_cast<uint64_t>(c);
+    } else if (iequals(a[i], "justid")) {
+      o.just_id = true;
+    } else {
+      return reply_syntax_error(*r);
+    }
+  }
+  s.engine().group_claim(std::string(a[1]), o, simple_reply<ClaimResult>(r, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
+                           w.array(3);
+                           w.bulk(c.next_start.to_string());
+                           if (just) {
+                             w.array(c.claimed_ids.size());
+                             for (auto& id : c.claimed_ids) w.bulk(id.to_string());
+                           } else {
+                             write_entries(w, c.events);
+                           }
+                           w.array(c.deleted_ids.size());
+                           for (auto& id : c.deleted_ids) w.bulk(id.to_string());
+                         }));
+}
+
+void write_group_info(ReplyWriter& w, const GroupInfo& g) {
+  w.map(6);
+  w.bulk("name");
+  w.bulk(g.name);
+  w.bulk("consumers");
+  w.integer(static_cast<int64_t>(g.consumers));
+  w.bulk("pending");
+  w.integer(static_cast<int64_t>(g.pending));
+  w.bulk("last-delivered-id");
+  w.bulk(g.last_delivered.to_string());
+  w.bulk("entries-read");
+  if (g.has_entries_read) w.integer(static_cast<int64_t>(g.entries_read));
+  else w.null();
+  w.bulk("lag");
+  if (g.lag) w.integer(static_cast<int64_t>(*g.lag));
+  else w.null();
+}
+
+void cmd_xinfo(Server& s, const ReplyPtr& r, Args a) {
+  std::string sub = lower(a[1]);
+  if (sub == "help") {
+    r->w().array(1);
+    r->w().simple("XINFO <subcommand>: STREAM <key> [FULL], GROUPS <key>, CONSUMERS <key> <group>");
+    return r->done();
+  }
+  if ((sub == "stream" && a.size() >= 3) || (sub == "groups" && a.size() == 3)) {
+    std::string key(a[2]);
+    bool stream = sub == "stream";
+    return s.engine().stream_info(key, back_to<StreamInfo>(r, [&s, r, key, stream](Result<StreamInfo> info) {
+      if (!info) {
+        write_status_error(r->w(), info.status());
+        return r->done();
+      }
+      if (!info->exists) {
+        r->w().error("ERR no such key");
+        return r->done();
+      }
+      if (!stream) {
+        r->w().array(info->groups.size());
+        for (auto& g : info->groups) write_group_info(r->w(), g);
+        return r->done();
+      }
+      // First and last entries need reads.
+      ReadSpec last;
+      last.reverse = true;
+      last.count = 1;
+      ReadSpec first;
+      first.count = 1;
+      s.engine().read(key, first, back_to<ReadResult>(r, [&s, r, key, info = *info, last](Result<ReadResult> f) mutable {
+        s.engine().read(key, last, back_to<ReadResult>(r, [r, info, f = std::move(f)](Result<ReadResult> l) {
+          auto& w = r->w();
+          w.map(10);
+          w.bulk("length");
+          w.integer(static_cast<int64_t>(info.length));
+          w.bulk("radix-tree-keys");
+          w.integer(static_cast<int64_t>(info.length / 100 + (info.length ? 1 : 0)));
+          w.bulk("radix-tree-nodes");
+          w.integer(static_cast<int64_t>(info.length / 100 + 2));
+          w.bulk("last-generated-id");
+          w.bulk(info.last_id.to_string());
+          w.bulk("max-deleted-entry-id");
+          w.bulk(info.max_deleted_id.to_string());
+          w.bulk("entries-added");
+          w.integer(static_cast<int64_t>(info.entries_added));
+          w.bulk("recorded-first-entry-id");
+          w.bulk(info.first_id.to_string());
+          w.bulk("groups");
+          w.integer(static_cast<int64_t>(info.groups.size()));
+          w.bulk("first-entry");
+          if (f && !f->events.empty()) write_entry(w, f->events.front());
+          else w.null();
+          w.bulk("last-entry");
+          if (l && !l->events.empty()) write_entry(w, l->events.front());
+          else w.null();
+          r->done();
+        }));
+      }));
+    }));
+  }
+  if (sub == "consumers" && a.size() == 4) {
+    return s.engine().group_consumers(
+        std::string(a[2]), std::string(a[3]),
+        simple_reply<std::vector<ConsumerInfo>>(r, [](ReplyWriter& w, std::vector<ConsumerInfo>& v) {
+          int64_t now = now_ms();
+          w.array(v.size());
+          for (auto& c : v) {
+            w.map(4);
+            w.bulk("name");
+            w.bulk(c.name);
+            w.bulk("pending");
+            w.integer(static_cast<int64_t>(c.pending));
+            w.bulk("idle");
+            w.integer(std::max<int64_t>(0, now - c.seen_ms));
+            w.bulk("inactive");
+            w.integer(c.active_ms < 0 ? -1 : std::max<int64_t>(0, now - c.active_ms));
+          }
+        }));
+  }
+  reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try XINFO HELP.");
+}
+
+}  // namespace
+
+void add_group_commands(std::vector<Command>& out) {
+  out.push_back({"XGROUP", -2, kWrite, cmd_xgroup, 2, 2, 1});
+  out.push_back({"XREADGROUP", -7, kWrite | kBlocking, cmd_xreadgroup});
+  out.push_back({"XACK", -4, kWrite, cmd_xack, 1, 1, 1});
+  out.push_back({"XPENDING", -3, kReadOnly, cmd_xpending, 1, 1, 1});
+  out.push_back({"XCLAIM", -6, kWrite, cmd_xclaim, 1, 1, 1});
+  out.push_back({"XAUTOCLAIM", -6, kWrite, cmd_xautoclaim, 1, 1, 1});
+  out.push_back({"XINFO", -2, kReadOnly, cmd_xinfo, 2, 2, 1});
+}
+
+}  // namespace redcar::resp
