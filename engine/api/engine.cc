@@ -1,5 +1,7 @@
 #include "engine/api/engine.h"
 
+#include <boost/asio/dispatch.hpp>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -128,7 +130,7 @@ const Status kStopped(Code::kUnavailable, "engine stopped");
   do {                                          \
     if (stopped_) return cb(kStopped);          \
     auto* shp = &(sh);                          \
-    shp->post([shp, body_fn = body]() mutable { body_fn(*shp); }); \
+    boost::asio::dispatch(shp->context(), [shp, body_fn = body]() mutable { body_fn(*shp); }); \
   } while (0)
 
 void Engine::append(std::string stream, std::vector<EventData> events, AppendOptions opt, Callback<AppendResult> cb) {

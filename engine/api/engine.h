@@ -14,6 +14,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
 #include <memory>
@@ -37,11 +38,12 @@ template <typename T>
 using Callback = std::function<void(Result<T>)>;
 using StatusCallback = std::function<void(Status)>;
 
-// Wraps a callback so that it runs on `ex` rather than on the shard.
+// Wraps a callback so that it runs on `ex` rather than on the shard. When
+// the shard's thread is `ex`'s thread, it runs at once: no hop.
 template <typename T>
 Callback<T> on(boost::asio::any_io_executor ex, Callback<T> cb) {
   return [ex, cb = std::move(cb)](Result<T> r) mutable {
-    boost::asio::post(ex, [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+    boost::asio::dispatch(ex, [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
   };
 }
 

@@ -490,6 +490,15 @@ void Log::cache_insert(Batch&& b) {
     if (spare_buffers_.size() < 4) spare_buffers_.push_back(std::move(b.buf));
     return;
   }
+  // Group commit under light load makes many small batches in large
+  // buffers: keep a right-sized copy and reuse the large buffer.
+  size_t keep = io::align_up(b.used);
+  if (keep * 2 < b.buf.capacity()) {
+    io::AlignedBuffer small(keep);
+    std::memcpy(small.data(), b.buf.data(), b.used);
+    if (spare_buffers_.size() < 4) spare_buffers_.push_back(std::move(b.buf));
+    b.buf = std::move(small);
+  }
   CacheChunk c{b.seg_first, b.file_base, b.header_pos + kRecordHeaderBytes, b.used, std::move(b.buf)};
   cache_bytes_ += c.buf.capacity();
   cache_.push_back(std::move(c));
@@ -540,50 +549,62 @@ void Log::scan_cold(uint64_t from, Visitor visit, std::function<void(Status)> do
     return done(Status(Code::kNotFound, "no segment holds log offset " + std::to_string(from)));
   }
   uint64_t file_off = from - seg_first;
-  uint64_t base = io::align_down(file_off);
+  // Ordinary reads use fixed, aligned blocks so that they can be cached.
+  bool cacheable = min_bytes <= limits::kColdReadBytes;
+  uint64_t base = cacheable ? io::align_down(file_off, limits::kColdReadBytes) : io::align_down(file_off);
+  if (cacheable) {
+    BlockCache::Block hit = block_cache_.get(seg_first + base);
+    if (hit.buf) return scan_block(from, seg_first, base, hit.buf, hit.bytes, std::move(visit), std::move(done));
+  }
   size_t len = static_cast<size_t>(
       std::min<uint64_t>(std::max(limits::kColdReadBytes, min_bytes), opt_.segment_bytes - base));
   auto buf = std::make_shared<io::AlignedBuffer>(len);
   io::File* file = sit->second.file.get();
   file->read(base, buf->data(), len,
-             [this, buf, from, seg_first, base, visit = std::move(visit), done = std::move(done)](int res) mutable {
+             [this, buf, from, seg_first, base, cacheable, visit = std::move(visit), done = std::move(done)](int res) mutable {
                if (res < 0) return done(Status::from_errno(res, "read segment"));
                size_t have = static_cast<size_t>(res);
-               size_t off = from - seg_first - base;
-               while (seg_first + base + off < durable_end_) {
-                 RecordView rec;
-                 DecodeResult d = decode_record(buf->data() + off, have - off, opt_.segment_bytes - base - off, &rec);
-                 if (d == DecodeResult::kTruncated) break;  // read the rest
-                 if (d == DecodeResult::kEnd) {
-                   // The rest of this segment is empty: go on in the next one.
-                   uint64_t next = next_segment_offset(seg_first + base + off);
-                   return scan(next, std::move(visit), std::move(done));
-                 }
-                 if (d != DecodeResult::kOk) {
-                   return done(Status(Code::kCorruption, "bad record at log offset " +
-                                                             std::to_string(seg_first + base + off)));
-                 }
-                 if (rec.header.type != RecordType::kBatch && !visit(rec, seg_first + base + off)) {
-                   return done(Status::ok());
-                 }
-                 off += rec.padded_length;
+               if (cacheable && seg_first + base + have <= durable_end_ && segments_.count(seg_first)) {
+                 block_cache_.put(seg_first + base, {buf, have});
                }
-               uint64_t next = seg_first + base + off;
-               if (next >= durable_end_) return done(Status::ok());
-               if (off == 0 || (from - seg_first - base) == off) {
-                 // One record larger than a read: read it whole.
-                 uint32_t length;
-                 std::memcpy(&length, buf->data() + off + 8, sizeof(length));
-                 return scan_cold(next, std::move(visit), std::move(done), io::align_up(length) + limits::kBlockBytes);
-               }
-               scan(next, std::move(visit), std::move(done));
+               scan_block(from, seg_first, base, buf, have, std::move(visit), std::move(done));
              });
+}
+
+void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
+                     size_t have, Visitor visit, std::function<void(Status)> done) {
+  size_t off = from - seg_first - base;
+  while (seg_first + base + off < durable_end_) {
+    RecordView rec;
+    DecodeResult d = decode_record(buf->data() + off, have - off, opt_.segment_bytes - base - off, &rec);
+    if (d == DecodeResult::kTruncated) break;  // read the rest
+    if (d == DecodeResult::kEnd) {
+      // The rest of this segment is empty: go on in the next one.
+      uint64_t next = next_segment_offset(seg_first + base + off);
+      return scan(next, std::move(visit), std::move(done));
+    }
+    if (d != DecodeResult::kOk) {
+      return done(Status(Code::kCorruption, "bad record at log offset " + std::to_string(seg_first + base + off)));
+    }
+    if (rec.header.type != RecordType::kBatch && !visit(rec, seg_first + base + off)) return done(Status::ok());
+    off += rec.padded_length;
+  }
+  uint64_t next = seg_first + base + off;
+  if (next >= durable_end_) return done(Status::ok());
+  if (next == from) {
+    // One record larger than a read: read it whole.
+    uint32_t length;
+    std::memcpy(&length, buf->data() + off + 8, sizeof(length));
+    return scan_cold(next, std::move(visit), std::move(done), io::align_up(length) + limits::kBlockBytes);
+  }
+  scan(next, std::move(visit), std::move(done));
 }
 
 Status Log::remove_segments_below(uint64_t log_offset) {
   for (auto it = segments_.begin(); it != segments_.end() && it->first != active_first_;) {
     if (it->first + opt_.segment_bytes > log_offset) break;
     std::string path = path_of(it->first);
+    block_cache_.drop(it->first, it->first + opt_.segment_bytes);
     it = segments_.erase(it);
     if (Status s = disk_.remove(path); !s) return s;
   }

@@ -23,6 +23,7 @@
 #include "engine/common/status.h"
 #include "engine/io/aligned_buffer.h"
 #include "engine/io/disk.h"
+#include "engine/log/block_cache.h"
 #include "engine/log/record.h"
 #include "engine/log/recovery.h"
 
@@ -132,6 +133,8 @@ class Log {
   void cache_insert(Batch&& b);
   void scan_cold(uint64_t from, Visitor visit, std::function<void(Status)> done,
                  size_t min_bytes = limits::kColdReadBytes);
+  void scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
+                  size_t have, Visitor visit, std::function<void(Status)> done);
   uint64_t next_segment_offset(uint64_t log_offset) const;
   std::string path_of(uint64_t first_offset) const;
 
@@ -171,6 +174,7 @@ class Log {
   bool prepared_ready_ = false;
 
   std::deque<CacheChunk> cache_;
+  BlockCache block_cache_{opt_.hot_cache_bytes / 4};
   size_t cache_bytes_ = 0;
   std::vector<io::AlignedBuffer> spare_buffers_;
 };
