@@ -229,6 +229,43 @@ std::shared_ptr<Subscription> Engine::subscribe(std::string stream, SubscribeOpt
   return sub;
 }
 
+namespace {
+// Fans one subscription out over every shard.
+class MultiSubscription : public Subscription {
+ public:
+  void cancel() override {
+    for (auto& s : parts) s->cancel();
+  }
+  std::vector<std::shared_ptr<Subscription>> parts;
+};
+}  // namespace
+
+std::shared_ptr<Subscription> Engine::subscribe_all(std::string prefix, bool from_start, Subscription::Handler handler,
+                                                    StatusCallback end) {
+  auto multi = std::make_shared<MultiSubscription>();
+  auto once = std::make_shared<std::once_flag>();
+  auto end_once = [once, end = std::move(end)](Status s) {
+    std::call_once(*once, [&] {
+      if (end) end(std::move(s));
+    });
+  };
+  for (auto& shp : shards_) {
+    auto* sh = shp.get();
+    auto sub = std::make_shared<shard::TailSubscriber>(sh->context(), &sh->tails(), prefix, from_start, handler,
+                                                       [end_once, multi](Status s) {
+                                                         end_once(s);
+                                                         multi->cancel();
+                                                       });
+    multi->parts.push_back(sub);
+    if (stopped_) {
+      sub->cancel();
+      continue;
+    }
+    sh->post([sh, sub] { sh->tails().add(sub); });
+  }
+  return multi;
+}
+
 #define REDCAR_UNPAREN(...) __VA_ARGS__
 // Captures are moved into the task; the call moves them on to the store.
 #define REDCAR_GROUP_CALL(method, captures, args)                                                    \

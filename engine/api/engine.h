@@ -114,6 +114,12 @@ class Engine {
                    std::optional<StreamId> max_deleted, Callback<bool> cb);
   std::shared_ptr<Subscription> subscribe(std::string stream, SubscribeOptions opt, Subscription::Handler handler,
                                           StatusCallback end);
+  // Every stream whose name starts with `prefix` ("" for all), from the
+  // beginning of the log or from now on. Each shard's events arrive in the
+  // order they were committed; the handler runs on the shard's thread, so
+  // batches of different shards may arrive concurrently. `end` runs once.
+  std::shared_ptr<Subscription> subscribe_all(std::string prefix, bool from_start, Subscription::Handler handler,
+                                              StatusCallback end);
 
   // --- consumer groups ---
   // `last` = StreamId::max() means "$" (the stream's last ID).

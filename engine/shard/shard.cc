@@ -37,6 +37,7 @@ Status Shard::open() {
   log_ = std::make_unique<log::Log>(*disk_, ctx_, lo);
   streams_ = std::make_unique<StreamStore>(*log_, ctx_, index_);
   kv_ = std::make_unique<KvStore>(*log_, ctx_);
+  tails_ = std::make_unique<TailSubscriptions>(*log_, *streams_);
   Status s = log_->open(
       [this](const log::RecordView& rec, uint64_t offset) {
         if (rec.header.type == log::RecordType::kKvTxn || rec.header.type == log::RecordType::kKvCompact) {
@@ -57,6 +58,7 @@ Status Shard::open() {
   log_->set_batch_hook([this] {
     streams_->after_batch();
     kv_->after_batch();
+    tails_->after_batch();
   });
   return Status::ok();
 }
@@ -95,6 +97,7 @@ void Shard::stop() {
       Status bye(Code::kUnavailable, "server shutting down");
       streams_->close_all(bye);
       kv_->close_all(bye);
+      tails_->close_all(bye);
       drained.set_value();
     });
   });
@@ -103,6 +106,7 @@ void Shard::stop() {
   ctx_.stop();
   thread_.join();
   // Owners of callbacks go before the log and the disk they used.
+  tails_.reset();
   streams_.reset();
   kv_.reset();
   log_.reset();

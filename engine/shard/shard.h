@@ -16,6 +16,7 @@
 #include "engine/log/log.h"
 #include "engine/shard/kv_store.h"
 #include "engine/shard/stream_store.h"
+#include "engine/shard/tail_subscriber.h"
 
 namespace redcar::shard {
 
@@ -34,6 +35,7 @@ class Shard {
   boost::asio::io_context& context() { return ctx_; }
   StreamStore& streams() { return *streams_; }
   KvStore& kv() { return *kv_; }
+  TailSubscriptions& tails() { return *tails_; }
   log::Log& log() { return *log_; }
   const log::RecoveryReport& recovery_report() const { return report_; }
 
@@ -54,6 +56,7 @@ class Shard {
   std::unique_ptr<log::Log> log_;
   std::unique_ptr<StreamStore> streams_;
   std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<TailSubscriptions> tails_;
   log::RecoveryReport report_;
   std::thread thread_;
   bool running_ = false;

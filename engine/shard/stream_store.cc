@@ -182,13 +182,12 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
       auto staged_idem = std::move(s.staged_idempotency);
       it->second = std::make_unique<StreamState>();
       it->second->name = std::string(rec.name);
+      it->second->incarnation_offset = log_offset;
       if (live) {
         it->second->staged_next = staged_next;
         it->second->staged_last_id = staged_last;
         it->second->staged_exists = staged_exists;
         it->second->staged_idempotency = std::move(staged_idem);
-      } else {
-        streams_.erase(it);
       }
       break;
     }

@@ -89,6 +89,9 @@ struct StreamState {
   std::map<std::string, GroupState> groups;
   std::vector<std::shared_ptr<StreamSubscriber>> subscribers;
   std::vector<EventPtr> fresh;  // events of the last durable batch, for live subscribers
+  // Log offset of the delete record that started this incarnation: events
+  // of the stream's earlier life sit below it.
+  uint64_t incarnation_offset = 0;
 
   uint64_t length() const { return next - first - deleted.size(); }
   uint64_t live_bytes() const;
@@ -135,6 +138,11 @@ class StreamStore {
   void group_consumers(std::string stream, std::string group, Callback<std::vector<ConsumerInfo>> cb);
 
   size_t stream_count() const { return streams_.size(); }
+  // The durable view of a stream, or null.
+  const StreamState* peek(const std::string& name) const {
+    auto it = streams_.find(name);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
 
  private:
   using EventsCallback = std::function<void(Result<std::vector<Event>>)>;

@@ -8,6 +8,7 @@
 namespace redcar::resp {
 
 void dispatch_es_publish(Server& s, const ReplyPtr& r, Args a);
+void dispatch_es_subscribe(Server& s, const ReplyPtr& r, Args a);
 
 namespace {
 
@@ -57,7 +58,10 @@ void unsubscribe(Server& s, const ReplyPtr& r, Args a, bool pattern) {
   r->done();
 }
 
-void cmd_subscribe(Server& s, const ReplyPtr& r, Args a) { subscribe(s, r, a, false); }
+void cmd_subscribe(Server& s, const ReplyPtr& r, Args a) {
+  if (s.options().events_dialect) return dispatch_es_subscribe(s, r, a);
+  subscribe(s, r, a, false);
+}
 void cmd_psubscribe(Server& s, const ReplyPtr& r, Args a) { subscribe(s, r, a, true); }
 void cmd_unsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, a, false); }
 void cmd_punsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, a, true); }

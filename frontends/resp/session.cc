@@ -127,6 +127,12 @@ void Session::push(std::string bytes) {
   next_slot_++;
 }
 
+void Session::when_writable(std::function<void()> fn) {
+  if (closed_) return;
+  if (output_bytes() < server_.options().session.pause_output_bytes) return fn();
+  writable_waiters_.push_back(std::move(fn));
+}
+
 void Session::flush() {
   if (closed_) return;
   const auto& lim = server_.options().session;
@@ -147,6 +153,11 @@ void Session::flush() {
     if (ec) return close();
     if (!out_.empty()) return flush();
     if (quit_after_flush_ && slots_.empty()) return close();
+    if (!writable_waiters_.empty()) {
+      auto ws = std::move(writable_waiters_);
+      writable_waiters_.clear();
+      for (auto& w : ws) w();
+    }
     read();  // output drained: requests may flow again
   });
 }

@@ -75,6 +75,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool subscribed() const { return !channels.empty() || !patterns.empty(); }
   // Sends out-of-band data (pub/sub messages) after the queued replies.
   void push(std::string bytes);
+  // Runs `fn` once this client's buffered output is below the pause mark:
+  // subscriptions ask the engine for more only when the client keeps up.
+  void when_writable(std::function<void()> fn);
   bool closed() const { return closed_; }
   boost::asio::any_io_executor executor() { return socket_.get_executor(); }
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
@@ -104,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_;
   std::string writing_;
   size_t writing_bytes_ = 0;
+  std::vector<std::function<void()>> writable_waiters_;
   bool reading_ = false;
   bool quit_after_flush_ = false;
   bool closed_ = false;

@@ -1,0 +1,60 @@
+// Subscriptions to every stream of a shard whose name starts with a prefix
+// (the empty prefix: all streams). Such a subscriber follows the shard's log
+// itself: its cursor is a log offset, catch-up is a scan of the log and live
+// delivery the same scan over the newest batch, so it needs no per-stream
+// bookkeeping and sees a shard's events in the order they were committed.
+// Events trimmed, deleted or from a deleted stream's earlier life are
+// skipped. Owned by one shard; runs on its thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/api/engine.h"
+#include "engine/log/log.h"
+#include "engine/shard/stream_store.h"
+
+namespace redcar::shard {
+
+class TailSubscriber;
+
+class TailSubscriptions {
+ public:
+  TailSubscriptions(log::Log& log, StreamStore& streams) : log_(log), streams_(streams) {}
+  void add(std::shared_ptr<TailSubscriber> sub);
+  void remove(TailSubscriber* sub);
+  void after_batch();
+  void close_all(const Status& why);
+  void pump(const std::shared_ptr<TailSubscriber>& sub);
+
+ private:
+  log::Log& log_;
+  StreamStore& streams_;
+  std::vector<std::shared_ptr<TailSubscriber>> subs_;
+};
+
+class TailSubscriber : public Subscription, public std::enable_shared_from_this<TailSubscriber> {
+ public:
+  TailSubscriber(boost::asio::io_context& ctx, TailSubscriptions* owner, std::string prefix, bool from_start,
+                 Subscription::Handler handler, StatusCallback end)
+      : ctx_(ctx), owner_(owner), prefix_(std::move(prefix)), from_start_(from_start), handler_(std::move(handler)),
+        end_(std::move(end)) {}
+  void cancel() override;
+
+ private:
+  friend class TailSubscriptions;
+  void finish(const Status& s);
+  boost::asio::io_context& ctx_;
+  TailSubscriptions* owner_;
+  std::string prefix_;
+  bool from_start_;
+  Subscription::Handler handler_;
+  StatusCallback end_;
+  uint64_t cursor_ = 0;
+  bool in_flight_ = false;
+  bool reading_ = false;
+  bool done_ = false;
+};
+
+}  // namespace redcar::shard
