@@ -31,6 +31,20 @@ Status Server::start() {
     return Status(Code::kInvalidArgument, "bad RESP address '" + opt_.address + "' (want HOST:PORT)");
   }
   boost::system::error_code ec;
+  if (!opt_.tls_cert_file.empty() || !opt_.tls_key_file.empty()) {
+    tls_ = std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+    tls_->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                      boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                      boost::asio::ssl::context::no_tlsv1_1);
+    tls_->use_certificate_chain_file(opt_.tls_cert_file, ec);
+    if (!ec) tls_->use_private_key_file(opt_.tls_key_file, boost::asio::ssl::context::pem, ec);
+    if (ec) return Status(Code::kInvalidArgument, "TLS certificate/key: " + ec.message());
+    if (!opt_.tls_client_ca_file.empty()) {
+      tls_->load_verify_file(opt_.tls_client_ca_file, ec);
+      if (ec) return Status(Code::kInvalidArgument, "TLS client CA " + opt_.tls_client_ca_file + ": " + ec.message());
+      tls_->set_verify_mode(boost::asio::ssl::verify_peer | boost::asio::ssl::verify_fail_if_no_peer_cert);
+    }
+  }
   auto addr = boost::asio::ip::make_address(host, ec);
   if (ec) return Status(Code::kInvalidArgument, "bad RESP host '" + host + "': " + ec.message());
   boost::asio::ip::tcp::endpoint ep(addr, port);
@@ -64,7 +78,7 @@ void Server::accept() {
         sock.close(wec);
       } else {
         connected_clients++;
-        auto s = std::make_shared<Session>(*this, std::move(sock), next_id_++);
+        auto s = std::make_shared<Session>(*this, std::move(sock), next_id_++, tls_.get());
         {
           std::lock_guard lk(mu_);
           sessions_[s->id()] = s;

@@ -24,6 +24,11 @@ struct ServerOptions {
   size_t max_clients = 10000;
   ParseLimits parse;
   SessionLimits session;
+  // TLS: with a certificate and key the listener speaks TLS only; with a
+  // client CA it also requires a client certificate signed by it.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 };
 
 // Splits "HOST:PORT" / "[::1]:PORT".
@@ -64,6 +69,7 @@ class Server {
   ServerOptions opt_;
   CommandTable table_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
   uint16_t port_ = 0;
   std::atomic<uint64_t> next_id_{1};
   unsigned next_shard_ = 0;

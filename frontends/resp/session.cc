@@ -11,7 +11,7 @@ namespace redcar::resp {
 Reply::Reply(std::shared_ptr<Session> session, uint64_t slot, int protocol)
     : session_(std::move(session)), slot_(slot), writer_(buf_, protocol) {}
 
-boost::asio::any_io_executor Reply::executor() const { return session_->socket_.get_executor(); }
+boost::asio::any_io_executor Reply::executor() const { return session_->executor_; }
 
 void Reply::done() {
   auto s = session_;
@@ -19,25 +19,48 @@ void Reply::done() {
   buf_.clear();
 }
 
-Session::Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id)
-    : server_(server), socket_(std::move(socket)), id_(id), parser_(server.options().parse) {
+namespace {
+std::variant<boost::asio::ip::tcp::socket, Session::TlsStream> make_stream(boost::asio::ip::tcp::socket socket,
+                                                                        boost::asio::ssl::context* tls) {
+  if (tls) return Session::TlsStream(std::move(socket), *tls);
+  return std::move(socket);
+}
+}  // namespace
+
+Session::Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id, boost::asio::ssl::context* tls)
+    : server_(server), id_(id), parser_(server.options().parse), stream_(make_stream(std::move(socket), tls)) {
+  executor_ = lowest().get_executor();
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  auto ep = lowest().remote_endpoint(ec);
   if (!ec) peer = ep.address().to_string() + ":" + std::to_string(ep.port());
-  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  lowest().set_option(boost::asio::ip::tcp::no_delay(true), ec);
   created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
   authenticated = server.options().requirepass.empty();
 }
 
-void Session::start() { read(); }
+boost::asio::ip::tcp::socket& Session::lowest() {
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) return tls->next_layer();
+  return std::get<boost::asio::ip::tcp::socket>(stream_);
+}
+
+void Session::start() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (!tls) return read();
+  auto self = shared_from_this();
+  tls->async_handshake(boost::asio::ssl::stream_base::server, [this, self](boost::system::error_code ec) {
+    // A client without a valid certificate (when one is required) ends here.
+    if (ec) return close();
+    read();
+  });
+}
 
 void Session::close() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ec;
-  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  lowest().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  lowest().close(ec);
   auto hooks = std::move(on_close);
   for (auto& h : hooks) h();
   server_.session_closed(this);
@@ -53,13 +76,13 @@ void Session::read() {
   want = std::min<size_t>(want, 1 << 20);
   in_.resize(old + want);
   auto self = shared_from_this();
-  socket_.async_read_some(boost::asio::buffer(in_.data() + old, want),
-                          [this, self, old](boost::system::error_code ec, size_t n) {
-                            reading_ = false;
-                            in_.resize(old + n);
-                            if (ec || closed_) return close();
-                            process();
-                          });
+  auto on_read = [this, self, old](boost::system::error_code ec, size_t n) {
+    reading_ = false;
+    in_.resize(old + n);
+    if (ec || closed_) return close();
+    process();
+  };
+  std::visit([&](auto& s) { s.async_read_some(boost::asio::buffer(in_.data() + old, want), on_read); }, stream_);
 }
 
 void Session::process() {
@@ -147,7 +170,7 @@ void Session::flush() {
   writing_.swap(out_);
   writing_bytes_ = writing_.size();
   auto self = shared_from_this();
-  boost::asio::async_write(socket_, boost::asio::buffer(writing_), [this, self](boost::system::error_code ec, size_t) {
+  auto on_written = [this, self](boost::system::error_code ec, size_t) {
     writing_.clear();
     writing_bytes_ = 0;
     if (ec) return close();
@@ -159,7 +182,8 @@ void Session::flush() {
       for (auto& w : ws) w();
     }
     read();  // output drained: requests may flow again
-  });
+  };
+  std::visit([&](auto& s) { boost::asio::async_write(s, boost::asio::buffer(writing_), on_written); }, stream_);
 }
 
 void Session::write_error_and_close(const std::string& error) {

@@ -11,11 +11,13 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "engine/api/engine.h"
@@ -56,7 +58,10 @@ struct SessionLimits {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id);
+  using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
+  // With `tls`, the connection is TLS; the handshake (and, when the context
+  // asks for it, client-certificate verification) runs before any request.
+  Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id, boost::asio::ssl::context* tls);
   void start();
   void close();
 
@@ -79,7 +84,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // subscriptions ask the engine for more only when the client keeps up.
   void when_writable(std::function<void()> fn);
   bool closed() const { return closed_; }
-  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  boost::asio::any_io_executor executor() { return executor_; }
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
 
  private:
@@ -91,7 +96,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void write_error_and_close(const std::string& error);
 
   Server& server_;
-  boost::asio::ip::tcp::socket socket_;
+  std::variant<boost::asio::ip::tcp::socket, TlsStream> stream_;
+  boost::asio::any_io_executor executor_;
+  boost::asio::ip::tcp::socket& lowest();
   uint64_t id_;
   RequestParser parser_;
   std::string in_;

@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--proto-max-bulk-len", ro.parse.max_bulk_bytes, "largest RESP bulk string")->capture_default_str();
   app.add_option("--client-output-limit", ro.session.max_output_bytes,
                  "output buffered for one client before it is disconnected")->capture_default_str();
+  app.add_option("--tls-cert", ro.tls_cert_file, "TLS certificate chain (PEM): listeners speak TLS");
+  app.add_option("--tls-key", ro.tls_key_file, "TLS private key (PEM)");
+  app.add_option("--tls-client-ca", ro.tls_client_ca_file, "CA (PEM) that client certificates must be signed by");
   CLI11_PARSE(app, argc, argv);
 
   if (log_output == "stdout") {
