@@ -55,6 +55,7 @@ struct EngineOptions {
   uint64_t segment_bytes = limits::kDefaultSegmentBytes;
   size_t hot_cache_bytes = limits::kDefaultHotCacheBytes;
   bool repair = false;
+  uint32_t reclaim_interval_ms = 1000;  // how often shards look for segments to reclaim
   io::MemFs* mem_fs = nullptr;  // tests: use the in-memory disk
 };
 

@@ -88,6 +88,8 @@ class Log {
   uint64_t segment_count() const { return segments_.size(); }
   uint64_t first_offset() const { return segments_.empty() ? 0 : segments_.begin()->first; }
   uint64_t flushes() const { return flushes_; }
+  uint64_t segment_bytes() const { return opt_.segment_bytes; }
+  uint64_t active_first() const { return active_first_; }
   // Removes every whole segment below `log_offset` (never the active one).
   Status remove_segments_below(uint64_t log_offset);
 

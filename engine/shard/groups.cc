@@ -62,6 +62,7 @@ Status StreamStore::stage_group(RecordType type, const std::string& stream, uint
   if (ts_us == 0) ts_us = now_us();
   auto pos = stage(type, stream, number, id, body, ts_us);
   if (!pos) return pos.status();
+  usage_[*pos - *pos % log_.segment_bytes()].meta.insert(stream);
   log::RecordView rec;
   rec.header.type = type;
   rec.header.number = number;

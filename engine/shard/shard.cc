@@ -42,6 +42,7 @@ Status Shard::open() {
       [this](const log::RecordView& rec, uint64_t offset) {
         if (rec.header.type == log::RecordType::kKvTxn || rec.header.type == log::RecordType::kKvCompact) {
           kv_->apply(rec, false);
+          streams_->note_record(rec, offset);
         } else {
           streams_->apply(rec, offset, false);
         }
@@ -51,16 +52,31 @@ Status Shard::open() {
   log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) {
     if (rec.header.type == log::RecordType::kKvTxn || rec.header.type == log::RecordType::kKvCompact) {
       kv_->apply(rec, true);
+      streams_->note_record(rec, offset);
     } else {
       streams_->apply(rec, offset, true);
     }
   });
+  reclaim_timer_ = std::make_unique<boost::asio::steady_timer>(ctx_);
+  schedule_reclaim();
   log_->set_batch_hook([this] {
     streams_->after_batch();
     kv_->after_batch();
     tails_->after_batch();
   });
   return Status::ok();
+}
+
+void Shard::schedule_reclaim() {
+  reclaim_timer_->expires_after(std::chrono::milliseconds(opt_.reclaim_interval_ms));
+  reclaim_timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    streams_->reclaim([this](Status s, uint64_t removed) {
+      if (!s) spdlog::warn("shard {}: reclaiming segments: {}", index_, s.to_string());
+      else if (removed) spdlog::info("shard {}: reclaimed {} segments", index_, removed);
+      schedule_reclaim();
+    });
+  });
 }
 
 Status Shard::start() {
@@ -95,6 +111,7 @@ void Shard::stop() {
   post([this, &drained] {
     log_->drain([this, &drained] {
       Status bye(Code::kUnavailable, "server shutting down");
+      reclaim_timer_->cancel();
       streams_->close_all(bye);
       kv_->close_all(bye);
       tails_->close_all(bye);

@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -46,6 +47,7 @@ class Shard {
 
  private:
   Status open();
+  void schedule_reclaim();
 
   unsigned index_;
   unsigned count_;
@@ -57,6 +59,7 @@ class Shard {
   std::unique_ptr<StreamStore> streams_;
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<TailSubscriptions> tails_;
+  std::unique_ptr<boost::asio::steady_timer> reclaim_timer_;
   log::RecoveryReport report_;
   std::thread thread_;
   bool running_ = false;

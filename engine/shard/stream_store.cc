@@ -116,6 +116,8 @@ void StreamStore::reply_when_durable(std::function<void(const Status&)> fn) { lo
 // ---------------------------------------------------------------- apply
 
 void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool live) {
+  // Live group records were noted when staged.
+  if (!live || rec.header.type < RecordType::kGroupCreate) note_record(rec, log_offset);
   switch (rec.header.type) {
     case RecordType::kEvent: {
       StreamState& s = get(std::string(rec.name));
@@ -129,7 +131,11 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
         // Only at recovery, after a trim that ran ahead: follow the log.
         s.next = n;
       }
-      if (s.index.empty()) s.index_base = n - n % limits::kIndexStride;
+      if (s.index.empty()) {
+        s.index_base = n - n % limits::kIndexStride;
+        // Older events were reclaimed with their segments.
+        if (!live && n > s.first && s.next <= n) s.first = n;
+      }
       if (n % limits::kIndexStride == 0 || s.index.empty()) {
         // The first entry may sit mid-block (a stream trimmed or set later);
         // lookups round down and scan forward, so any earlier position works.
@@ -224,6 +230,11 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
     case RecordType::kStreamSetId: {
       StreamState& s = get(std::string(rec.name));
       s.exists = s.staged_exists = true;
+      if (rec.header.number > s.next) {
+        // Re-stated after the events below were reclaimed: numbering goes on.
+        s.next = s.first = rec.header.number;
+        if (!live || s.staged_next < s.next) s.staged_next = s.next;
+      }
       s.last_id = {rec.header.id_ms, rec.header.id_seq};
       if (!live || s.staged_last_id < s.last_id) s.staged_last_id = s.last_id;
       BodyReader r(rec.body);

@@ -138,6 +138,12 @@ class StreamStore {
   void group_consumers(std::string stream, std::string group, Callback<std::vector<ConsumerInfo>> cb);
 
   size_t stream_count() const { return streams_.size(); }
+
+  // Retention (retention.cc): notes what each segment holds, and removes the
+  // oldest segments once nothing in them is live, after re-stating the state
+  // their records carried (stream IDs, deletions, groups) at the head.
+  void note_record(const log::RecordView& rec, uint64_t log_offset);
+  void reclaim(std::function<void(Status, uint64_t removed)> done);
   // The durable view of a stream, or null.
   const StreamState* peek(const std::string& name) const {
     auto it = streams_.find(name);
@@ -172,6 +178,16 @@ class StreamStore {
   void group_serial(const std::string& stream, const std::string& group, std::function<void(std::function<void()>)> fn);
   void reply_bool(Callback<bool> cb);
   std::unordered_map<std::string, GroupQueue> group_queues_;
+
+  struct SegmentUsage {
+    std::unordered_map<std::string, uint64_t> max_event;  // stream -> highest event number here
+    std::set<std::string> meta;  // streams with non-event records here
+    bool kv = false;             // key-value records: not reclaimable (see retention.cc)
+  };
+  bool segment_live(uint64_t seg_first, const SegmentUsage& u) const;
+  void restate(const std::string& stream);
+  std::map<uint64_t, SegmentUsage> usage_;
+  bool reclaiming_ = false;
   void end_subscribers(StreamState& s, const Status& why);
 
   log::Log& log_;
