@@ -225,7 +225,7 @@ std::shared_ptr<Subscription> Engine::subscribe(std::string stream, SubscribeOpt
     return sub;
   }
   auto* shp = &sh;
-  sh.post([shp, sub] { shp->streams().subscribe(sub); });
+  boost::asio::dispatch(sh.context(), [shp, sub] { shp->streams().subscribe(sub); });
   return sub;
 }
 
@@ -261,7 +261,7 @@ std::shared_ptr<Subscription> Engine::subscribe_all(std::string prefix, bool fro
       sub->cancel();
       continue;
     }
-    sh->post([sh, sub] { sh->tails().add(sub); });
+    boost::asio::dispatch(sh->context(), [sh, sub] { sh->tails().add(sub); });
   }
   return multi;
 }
@@ -363,7 +363,7 @@ std::shared_ptr<Subscription> Engine::kv_watch(WatchOptions opt, WatchHandler ha
     return w;
   }
   auto* shp = &sh;
-  sh.post([shp, w] { shp->kv().watch(w); });
+  boost::asio::dispatch(sh.context(), [shp, w] { shp->kv().watch(w); });
   return w;
 }
 

@@ -30,6 +30,10 @@ class File {
   virtual void read(uint64_t offset, uint8_t* data, size_t len, IoCallback done) = 0;
   // fdatasync: everything written before the call is durable when done(0).
   virtual void sync(IoCallback done) = 0;
+  // A write that is durable when done (O_DSYNC for this write alone): one
+  // operation instead of a write and an fdatasync, and several may be in
+  // flight at once.
+  virtual void write_durable(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) = 0;
   // Synchronous forms, for recovery and tools; same alignment rules.
   virtual int read_sync(uint64_t offset, uint8_t* data, size_t len) = 0;
   virtual int write_sync(uint64_t offset, const uint8_t* data, size_t len) = 0;

@@ -30,6 +30,14 @@ class MemFile final : public File {
     int rc = read_sync(offset, data, len);
     boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
   }
+  void write_durable(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
+    int rc = write_sync(offset, data, len);
+    if (rc >= 0) {
+      int s = sync_now();
+      if (s < 0) rc = s;
+    }
+    boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
+  }
   void sync(IoCallback done) override {
     int rc = sync_now();
     boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });

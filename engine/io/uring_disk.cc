@@ -56,6 +56,9 @@ class UringFile final : public File {
   void read(uint64_t offset, uint8_t* data, size_t len, IoCallback done) override {
     disk_->submit({UringDisk::OpKind::kRead, fd_, offset, data, len, std::move(done)});
   }
+  void write_durable(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
+    disk_->submit({UringDisk::OpKind::kWriteDsync, fd_, offset, const_cast<uint8_t*>(data), len, std::move(done)});
+  }
   void sync(IoCallback done) override {
     disk_->submit({UringDisk::OpKind::kSync, fd_, 0, nullptr, 0, std::move(done)});
   }
@@ -145,6 +148,10 @@ bool UringDisk::try_queue(Op& op) {
   switch (op.kind) {
     case OpKind::kRead: io_uring_prep_read(sqe, op.fd, op.data, static_cast<unsigned>(op.len), op.offset); break;
     case OpKind::kWrite: io_uring_prep_write(sqe, op.fd, op.data, static_cast<unsigned>(op.len), op.offset); break;
+    case OpKind::kWriteDsync:
+      io_uring_prep_write(sqe, op.fd, op.data, static_cast<unsigned>(op.len), op.offset);
+      sqe->rw_flags = RWF_DSYNC;
+      break;
     case OpKind::kSync: io_uring_prep_fsync(sqe, op.fd, IORING_FSYNC_DATASYNC); break;
   }
   io_uring_sqe_set_data(sqe, new Op(std::move(op)));

@@ -35,7 +35,7 @@ class UringDisk final : public Disk {
 
  private:
   friend class UringFile;
-  enum class OpKind : uint8_t { kRead, kWrite, kSync };
+  enum class OpKind : uint8_t { kRead, kWrite, kWriteDsync, kSync };
   struct Op {
     OpKind kind;
     int fd;

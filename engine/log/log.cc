@@ -27,6 +27,19 @@ bool parse_segment_name(const std::string& name, uint64_t* first) {
   *first = v;
   return true;
 }
+
+// Whether a segment that should be all zeros (prepared, never written)
+// holds any other byte.
+Result<bool> has_stray_bytes(io::File& file, uint64_t segment_bytes) {
+  io::AlignedBuffer buf(1 << 20);
+  for (uint64_t off = 0; off < segment_bytes; off += buf.capacity()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.capacity(), segment_bytes - off));
+    int r = file.read_sync(off, buf.data(), n);
+    if (r < 0) return Status::from_errno(r, "read " + file.path());
+    if (std::any_of(buf.data(), buf.data() + r, [](uint8_t b) { return b != 0; })) return true;
+  }
+  return false;
+}
 }  // namespace
 
 Log::Log(io::Disk& disk, boost::asio::io_context& ctx, LogOptions options)
@@ -123,12 +136,26 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
     if (!zero) newest = it;
   }
 
+  // A segment with a zero header may still hold sectors of a torn first
+  // flush whose header sector never landed. Appends would later leave them
+  // after the end of the data, so such a segment is wiped before it is used.
+  auto wipe_stray_bytes = [&](Segment& seg) -> Status {
+    auto dirty = has_stray_bytes(*seg.file, opt_.segment_bytes);
+    if (!dirty) return dirty.status();
+    if (!*dirty) return Status::ok();
+    spdlog::warn("shard {}: {} has no header but holds data from an unfinished flush: zeroing it", opt_.shard,
+                 seg.file->path());
+    report->truncated_bytes += opt_.segment_bytes;
+    return zero_from(seg, 0);
+  };
+
   uint64_t expected_first = segments_.empty() ? 0 : segments_.begin()->first;
   uint64_t last_valid_end = 0;
   if (newest == segments_.end() && !segments_.empty()) {
     // Nothing was ever written: the first segment becomes the active one.
     active_first_ = segments_.begin()->first;
     active_end_file_ = 0;
+    if (Status s = wipe_stray_bytes(segments_.begin()->second); !s) return s;
   }
   bool stop = newest == segments_.end();
   for (auto it = segments_.begin(); it != segments_.end() && !stop; ++it) {
@@ -160,6 +187,13 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
       situation = scan.end;
       detail = scan.detail;
       valid_end = scan.valid_end_bytes;
+      if (!is_newest && scan.end == Situation::kCleanEnd && valid_end == 0) {
+        // A zero header before the newest written segment: segments are
+        // filled in order, so this one was written too and has lost its
+        // header (and its records, which must not silently vanish).
+        situation = Situation::kOlderBadHeader;
+        detail = "segment header is all zero, yet a later segment holds data";
+      }
     }
     expected_first = it->first + opt_.segment_bytes;
 
@@ -224,6 +258,7 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
   // Everything after the active segment is a spare; one is enough.
   for (auto it = segments_.upper_bound(active_first_); it != segments_.end();) {
     if (it->first == active_first_ + opt_.segment_bytes && !prepared_ready_) {
+      if (Status s = wipe_stray_bytes(it->second); !s) return s;
       prepared_ready_ = true;
       prepared_first_ = it->first;
       ++it;
@@ -398,19 +433,31 @@ void Log::flush_front() {
   flushing_ = true;
   size_t len = io::align_up(b.used);
   Segment& seg = segments_.at(b.seg_first);
+  if (opt_.fsync == FsyncMode::kAlways) {
+    // One O_DSYNC write: durable when it completes.
+    seg.file->write_durable(b.file_base, b.buf.data(), len, [this, len](int res) {
+      if (res < 0) {
+        return fail(Status::from_errno(res, "durable write " + segments_.at(batches_.front().seg_first).file->path()));
+      }
+      if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
+      written_end_ = batches_.front().log_end();
+      complete_front();
+    });
+    return;
+  }
   seg.file->write(b.file_base, b.buf.data(), len, [this, len](int res) {
     if (res < 0) return fail(Status::from_errno(res, "write " + segments_.at(batches_.front().seg_first).file->path()));
     if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
     written_end_ = batches_.front().log_end();
-    if (opt_.fsync != FsyncMode::kAlways) {
-      unsynced_ = true;
-      if (opt_.fsync == FsyncMode::kInterval) sync_tick();
-      return complete_front();
+    unsynced_ = true;
+    if (opt_.fsync == FsyncMode::kInterval) {
+      uint64_t seg_first = batches_.front().seg_first;
+      if (unsynced_segments_.empty() || unsynced_segments_.back() != seg_first) {
+        unsynced_segments_.push_back(seg_first);
+      }
+      sync_tick();
     }
-    segments_.at(batches_.front().seg_first).file->sync([this](int res) {
-      if (res < 0) return fail(Status::from_errno(res, "fdatasync"));
-      complete_front();
-    });
+    complete_front();
   });
 }
 
@@ -423,13 +470,26 @@ void Log::sync_tick() {
       syncing_ = false;
       return;
     }
-    auto& seg = segments_.at(active_first_);
     unsynced_ = false;
-    seg.file->sync([this](int res) {
+    // Every segment written since the last sync, not only the active one:
+    // the log may have moved on to a new segment since the last write into
+    // the previous one.
+    std::vector<uint64_t> firsts = std::move(unsynced_segments_);
+    unsynced_segments_.clear();
+    auto pending = std::make_shared<size_t>(1);
+    auto synced = [this, pending](int res) {
+      if (res < 0) fail(Status::from_errno(res, "fdatasync"));
+      if (--*pending > 0) return;
       syncing_ = false;
-      if (res < 0) return fail(Status::from_errno(res, "fdatasync"));
-      if (unsynced_) sync_tick();
-    });
+      if (unsynced_ && failed_.is_ok()) sync_tick();
+    };
+    for (uint64_t first : firsts) {
+      auto it = segments_.find(first);
+      if (it == segments_.end()) continue;
+      ++*pending;
+      it->second.file->sync(synced);
+    }
+    synced(0);
   });
 }
 
@@ -515,6 +575,15 @@ uint64_t Log::next_segment_offset(uint64_t log_offset) const {
 }
 
 void Log::scan(uint64_t from, Visitor visit, std::function<void(Status)> done) {
+  // A position on a segment header, or too close to a segment's end for a
+  // record (a reader that went past the last record of a segment), stands
+  // for the first batch of the next segment.
+  uint64_t in_segment = from % opt_.segment_bytes;
+  if (in_segment < kSegmentHeaderBytes) {
+    from += kSegmentHeaderBytes - in_segment;
+  } else if (opt_.segment_bytes - in_segment < kRecordHeaderBytes) {
+    from = next_segment_offset(from);
+  }
   // Walk the hot cache while `from` lies in it.
   while (from < durable_end_) {
     auto it = std::upper_bound(cache_.begin(), cache_.end(), from, [](uint64_t v, const CacheChunk& c) {
@@ -575,13 +644,17 @@ void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shar
                      size_t have, Visitor visit, std::function<void(Status)> done) {
   size_t off = from - seg_first - base;
   while (seg_first + base + off < durable_end_) {
+    if (opt_.segment_bytes - base - off < kRecordHeaderBytes) {
+      // No record fits in what is left of this segment: go on in the next.
+      return scan(next_segment_offset(seg_first), std::move(visit), std::move(done));
+    }
+    if (off >= have) break;  // read on from here
     RecordView rec;
     DecodeResult d = decode_record(buf->data() + off, have - off, opt_.segment_bytes - base - off, &rec);
     if (d == DecodeResult::kTruncated) break;  // read the rest
     if (d == DecodeResult::kEnd) {
       // The rest of this segment is empty: go on in the next one.
-      uint64_t next = next_segment_offset(seg_first + base + off);
-      return scan(next, std::move(visit), std::move(done));
+      return scan(next_segment_offset(seg_first), std::move(visit), std::move(done));
     }
     if (d != DecodeResult::kOk) {
       return done(Status(Code::kCorruption, "bad record at log offset " + std::to_string(seg_first + base + off)));
@@ -592,10 +665,18 @@ void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shar
   uint64_t next = seg_first + base + off;
   if (next >= durable_end_) return done(Status::ok());
   if (next == from) {
-    // One record larger than a read: read it whole.
-    uint32_t length;
-    std::memcpy(&length, buf->data() + off + 8, sizeof(length));
-    return scan_cold(next, std::move(visit), std::move(done), io::align_up(length) + limits::kBlockBytes);
+    // The record at `from` does not fit in the fixed block read for it (it
+    // straddles the block's end, or is larger than a read): read from its
+    // own position, enough to hold it whole. Always more than a cacheable
+    // read, or the same block would come back again.
+    size_t min_bytes = limits::kColdReadBytes + limits::kBlockBytes;
+    if (have >= off + 12) {
+      uint32_t length;
+      std::memcpy(&length, buf->data() + off + 8, sizeof(length));
+      length = std::min<uint32_t>(length, limits::kMaxRecordBytes);
+      min_bytes = std::max<size_t>(min_bytes, io::align_up(length) + limits::kBlockBytes);
+    }
+    return scan_cold(next, std::move(visit), std::move(done), min_bytes);
   }
   scan(next, std::move(visit), std::move(done));
 }

@@ -167,6 +167,7 @@ class Log {
   boost::asio::steady_timer sync_timer_;
   bool unsynced_ = false;
   bool syncing_ = false;
+  std::vector<uint64_t> unsynced_segments_;  // first offsets, in order
 
   // The next segment, made ahead of need on a helper thread.
   std::thread prepare_thread_;

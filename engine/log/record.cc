@@ -114,6 +114,7 @@ bool BodyReader::varint(uint64_t* v) {
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) return false;
     uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+    if (shift == 63 && b > 1) return false;  // bits past the 64th: the value does not fit
     result |= static_cast<uint64_t>(b & 0x7f) << shift;
     if (!(b & 0x80)) {
       *v = result;

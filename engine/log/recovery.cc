@@ -1,5 +1,7 @@
 #include "engine/log/recovery.h"
 
+#include <algorithm>
+
 #include "engine/common/limits.h"
 #include "engine/io/aligned_buffer.h"
 
@@ -90,6 +92,17 @@ enum class BatchCheck { kValid, kEnd, kBad };
 // the batch record) and leaves the batch readable in the reader's window.
 BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, uint64_t* batch_bytes,
                        const uint8_t** records, std::string* why, int* err) {
+  if (segment_bytes - pos < kRecordHeaderBytes) {
+    // No batch fits in what is left (the writer moved on to the next
+    // segment): it must be zeros. The window is shorter than a record header
+    // here, so decode_record may not look at it.
+    size_t left = static_cast<size_t>(segment_bytes - pos);
+    const uint8_t* p = left ? r.window(pos, left, err) : nullptr;
+    if (!p) return *err ? BatchCheck::kBad : BatchCheck::kEnd;
+    if (std::all_of(p, p + left, [](uint8_t b) { return b == 0; })) return BatchCheck::kEnd;
+    *why = "garbage in the last bytes of the segment";
+    return BatchCheck::kBad;
+  }
   const uint8_t* p = r.window(pos, kRecordHeaderBytes, err);
   if (!p) return *err ? BatchCheck::kBad : BatchCheck::kEnd;
   RecordView rec;

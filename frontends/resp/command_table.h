@@ -23,6 +23,9 @@ enum CommandFlags : uint32_t {
   kNoAuth = 4,      // allowed before AUTH
   kPubSubOk = 8,    // allowed in subscribed (RESP2) context
   kBlocking = 16,
+  // A write the engine evaluates against its staged view: it may run while
+  // earlier writes of the same connection are still in flight.
+  kStaged = 32,
 };
 
 struct Command {

@@ -108,7 +108,8 @@ struct GroupReadState {
   int64_t block_ms = 0;
   bool noack = false;
   bool answered = false;
-  bool waiting = false;
+  bool reading = false;
+  std::vector<std::function<void()>> wakes;  // subscription batches not yet answered by a read
   std::vector<std::shared_ptr<Subscription>> subs;
   std::unique_ptr<boost::asio::steady_timer> timer;
 };
@@ -149,23 +150,23 @@ void group_answer(const std::shared_ptr<GroupReadState>& st, bool timed_out) {
   st->reply->done();
 }
 
-void group_wait(Server& s, const std::shared_ptr<GroupReadState>& st) {
+// A blocked reader follows its streams from before its first read, so an
+// entry appended at any moment either shows in a read or wakes it: none
+// slips between the two. Each wake runs one more read round.
+void group_follow(Server& s, const std::shared_ptr<GroupReadState>& st) {
   auto r = st->reply;
-  st->waiting = true;
+  std::weak_ptr<GroupReadState> weak = st;
   for (auto& key : st->keys) {
     SubscribeOptions so;
     so.from = SubscribeOptions::From::kEnd;
-    auto weak = std::weak_ptr<GroupReadState>(st);
     auto sub = s.engine().subscribe(
         key, so,
-        [&s, weak, ex = r->executor()](std::vector<EventPtr>, std::function<void()>) {
-          boost::asio::post(ex, [&s, weak] {
+        [&s, weak, ex = r->executor()](std::vector<EventPtr>, std::function<void()> more) {
+          boost::asio::post(ex, [&s, weak, more = std::move(more)] {
             auto st = weak.lock();
-            if (!st || st->answered || !st->waiting) return;
-            st->waiting = false;
-            for (auto& sub : st->subs) sub->cancel();
-            st->subs.clear();
-            group_read_round(s, st);
+            if (!st || st->answered) return;
+            st->wakes.push_back(more);
+            if (!st->reading) group_read_round(s, st);
           });
         },
         [](Status) {});
@@ -175,6 +176,10 @@ void group_wait(Server& s, const std::shared_ptr<GroupReadState>& st) {
 
 void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st) {
   auto r = st->reply;
+  st->reading = true;
+  // Wakes seen so far are answered by this round; later ones start another.
+  auto wakes = std::move(st->wakes);
+  st->wakes.clear();
   st->remaining = st->keys.size();
   for (size_t i = 0; i < st->keys.size(); ++i) {
     GroupReadOptions o;
@@ -185,9 +190,8 @@ void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st) {
     if (st->ids[i] != ">") {
       o.history = true;
       StreamId::parse(st->ids[i], 0, &o.after);
-      o.after = o.after.is_zero() ? StreamId::min() : o.after;
     }
-    s.engine().group_read(st->keys[i], o, back_to<std::vector<GroupEntry>>(r, [&s, st, i](Result<std::vector<GroupEntry>> res) {
+    s.engine().group_read(st->keys[i], o, back_to<std::vector<GroupEntry>>(r, [&s, st, i, wakes](Result<std::vector<GroupEntry>> res) {
       if (st->answered) return;
       if (!res) {
         st->answered = true;
@@ -198,10 +202,13 @@ void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st) {
       }
       st->results[i] = std::move(*res);
       if (--st->remaining > 0) return;
+      st->reading = false;
       bool any = false;
       for (size_t j = 0; j < st->keys.size(); ++j) any |= st->ids[j] != ">" || !st->results[j].empty();
       if (any || !st->block) return group_answer(st, false);
-      group_wait(s, st);
+      // Nothing for us (another reader took it): wait for the next append.
+      for (auto& more : wakes) more();
+      if (!st->wakes.empty()) group_read_round(s, st);
     }));
   }
 }
@@ -261,6 +268,7 @@ void cmd_xreadgroup(Server& s, const ReplyPtr& r, Args a) {
       if (st->timer) st->timer->cancel();
     }
   });
+  if (st->block) group_follow(s, st);
   group_read_round(s, st);
 }
 
@@ -519,7 +527,7 @@ void cmd_xinfo(Server& s, const ReplyPtr& r, Args a) {
 void add_group_commands(std::vector<Command>& out) {
   out.push_back({"XGROUP", -2, kWrite, cmd_xgroup, 2, 2, 1});
   out.push_back({"XREADGROUP", -7, kWrite | kBlocking, cmd_xreadgroup});
-  out.push_back({"XACK", -4, kWrite, cmd_xack, 1, 1, 1});
+  out.push_back({"XACK", -4, kWrite | kStaged, cmd_xack, 1, 1, 1});
   out.push_back({"XPENDING", -3, kReadOnly, cmd_xpending, 1, 1, 1});
   out.push_back({"XCLAIM", -6, kWrite, cmd_xclaim, 1, 1, 1});
   out.push_back({"XAUTOCLAIM", -6, kWrite, cmd_xautoclaim, 1, 1, 1});

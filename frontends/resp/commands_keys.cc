@@ -12,9 +12,16 @@ namespace {
 void cmd_get(Server& s, const ReplyPtr& r, Args a) {
   RangeRequest req;
   req.key = std::string(a[1]);
-  s.engine().kv_range(req, back_to<RangeResult>(r, [r](Result<RangeResult> res) {
+  s.engine().kv_range(req, back_to<RangeResult>(r, [&s, r, key = req.key](Result<RangeResult> res) {
+    if (res && res->kvs.empty()) {
+      // A miss: the name may be a stream.
+      return s.engine().stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
+        if (info && info->exists) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        else r->w().null();
+        r->done();
+      }));
+    }
     if (!res) write_status_error(r->w(), res.status());
-    else if (res->kvs.empty()) r->w().null();
     else r->w().bulk(res->kvs[0].value);
     r->done();
   }));
@@ -216,22 +223,27 @@ void cmd_del(Server& s, const ReplyPtr& r, Args a) {
   }
 }
 
-// All keys (strings and streams) matching `pattern`, sorted.
-void all_keys(Server& s, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done) {
+// All keys (strings and streams) matching `pattern`, sorted; `type` keeps
+// only "string" or "stream" keys when set.
+void all_keys(Server& s, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done,
+              std::string type = {}) {
   RangeRequest req;
   req.key = std::string(1, '\0');
   req.range_end = std::string(1, '\0');
   req.keys_only = true;
-  s.engine().kv_range(req, back_to<RangeResult>(r, [&s, r, pattern, done = std::move(done)](Result<RangeResult> kv) mutable {
+  s.engine().kv_range(req, back_to<RangeResult>(r, [&s, r, pattern, type, done = std::move(done)](Result<RangeResult> kv) mutable {
     if (!kv) return done(kv.status());
     std::vector<std::string> keys;
-    for (auto& k : kv->kvs) {
-      if (glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
+    if (type != "stream") {
+      for (auto& k : kv->kvs) {
+        if (glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
+      }
     }
     s.engine().list_streams("", back_to<std::vector<std::string>>(
-                                    r, [pattern, keys = std::move(keys), done = std::move(done)](
+                                    r, [pattern, type, keys = std::move(keys), done = std::move(done)](
                                            Result<std::vector<std::string>> streams) mutable {
                                       if (!streams) return done(streams.status());
+                                      if (type == "string") streams->clear();
                                       for (auto& n : *streams) {
                                         if (glob_match(pattern, n)) keys.push_back(std::move(n));
                                       }
@@ -269,6 +281,7 @@ void cmd_scan(Server& s, const ReplyPtr& r, Args a) {
   uint64_t cursor;
   if (!parse_uint(a[1], &cursor)) return reply_error(*r, "ERR invalid cursor");
   std::string pattern = "*";
+  std::string type;
   uint64_t count = 10;
   for (size_t i = 2; i < a.size(); i += 2) {
     if (i + 1 >= a.size()) return reply_syntax_error(*r);
@@ -276,10 +289,13 @@ void cmd_scan(Server& s, const ReplyPtr& r, Args a) {
     if (o == "match") pattern = std::string(a[i + 1]);
     else if (o == "count") {
       if (!parse_uint(a[i + 1], &count) || count == 0) return reply_syntax_error(*r);
-    } else if (o == "type") continue;
+    } else if (o == "type") {
+      type = lower(a[i + 1]);
+    }
     else return reply_syntax_error(*r);
   }
-  all_keys(s, r, "*", [r, cursor, count, pattern](Result<std::vector<std::string>> keys) {
+  if (!type.empty() && type != "string" && type != "stream") type = "none";
+  all_keys(s, r, "*", [r, cursor, count, pattern, type](Result<std::vector<std::string>> keys) {
     if (!keys) {
       write_status_error(r->w(), keys.status());
       return r->done();
@@ -290,21 +306,22 @@ void cmd_scan(Server& s, const ReplyPtr& r, Args a) {
       if (glob_match(pattern, (*keys)[i])) page.push_back((*keys)[i]);
     }
     r->w().array(2);
+    if (type == "none") page.clear();
     r->w().bulk(end >= keys->size() ? "0" : std::to_string(end));
     r->w().array(page.size());
     for (auto& k : page) r->w().bulk(k);
     r->done();
-  });
+  }, type == "none" ? std::string() : type);
 }
 
 }  // namespace
 
 void add_key_commands(std::vector<Command>& out) {
   out.push_back({"GET", 2, kReadOnly, cmd_get, 1, 1, 1});
-  out.push_back({"SET", -3, kWrite, cmd_set, 1, 1, 1});
+  out.push_back({"SET", -3, kWrite | kStaged, cmd_set, 1, 1, 1});
   out.push_back({"MGET", -2, kReadOnly, cmd_mget, 1, -1, 1});
-  out.push_back({"MSET", -3, kWrite, cmd_mset, 1, -1, 2});
-  out.push_back({"DEL", -2, kWrite, cmd_del, 1, -1, 1});
+  out.push_back({"MSET", -3, kWrite | kStaged, cmd_mset, 1, -1, 2});
+  out.push_back({"DEL", -2, kWrite | kStaged, cmd_del, 1, -1, 1});
   out.push_back({"EXISTS", -2, kReadOnly, cmd_exists, 1, -1, 1});
   out.push_back({"TYPE", 2, kReadOnly, cmd_type, 1, 1, 1});
   out.push_back({"KEYS", 2, kReadOnly, cmd_keys});

@@ -69,7 +69,7 @@ void cmd_punsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, 
 }  // namespace
 
 void add_pubsub_commands(std::vector<Command>& out) {
-  out.push_back({"PUBLISH", -3, kPubSubOk, cmd_publish});
+  out.push_back({"PUBLISH", -3, kPubSubOk | kWrite | kStaged, cmd_publish});
   out.push_back({"SUBSCRIBE", -2, kPubSubOk, cmd_subscribe});
   out.push_back({"PSUBSCRIBE", -2, kPubSubOk, cmd_psubscribe});
   out.push_back({"UNSUBSCRIBE", -1, kPubSubOk, cmd_unsubscribe});

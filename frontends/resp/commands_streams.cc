@@ -131,13 +131,30 @@ void cmd_xadd(Server& s, const ReplyPtr& r, Args a) {
   EventData ev;
   ev.fields.reserve((a.size() - i) / 2);
   for (; i + 1 < a.size(); i += 2) ev.fields.push_back({std::string(a[i]), std::string(a[i + 1])});
-  std::vector<EventData> evs;
-  evs.push_back(std::move(ev));
-  s.engine().append(std::string(a[1]), std::move(evs), opt, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
+  // The first append to a name must not create a stream over a string
+  // key: try without creating, and on a miss look at the key space first.
+  bool user_no_create = opt.no_create;
+  opt.no_create = true;
+  std::string key(a[1]);
+  auto reply = [r](Result<AppendResult> res) {
     if (!res) write_status_error(r->w(), res.status());
     else if (res->skipped) r->w().null();
     else r->w().bulk(res->first_id.to_string());
     r->done();
+  };
+  s.engine().append(key, {ev}, opt, back_to<AppendResult>(r, [&s, r, key, ev, opt, user_no_create, reply](Result<AppendResult> res) mutable {
+    if (!res || !res->skipped || user_no_create) return reply(std::move(res));
+    RangeRequest probe;
+    probe.key = key;
+    probe.count_only = true;
+    s.engine().kv_range(probe, back_to<RangeResult>(r, [&s, r, key, ev, opt, reply](Result<RangeResult> kv) mutable {
+      if (kv && kv->count > 0) {
+        r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        return r->done();
+      }
+      opt.no_create = false;
+      s.engine().append(key, {std::move(ev)}, opt, back_to<AppendResult>(r, reply));
+    }));
   }));
 }
 
@@ -431,7 +448,7 @@ void cmd_stream_names(Server& s, const ReplyPtr& r, Args a) {
 void dispatch_es_publish(Server& s, const ReplyPtr& r, Args a) { cmd_es_publish(s, r, a); }
 
 void add_stream_commands(std::vector<Command>& out) {
-  out.push_back({"XADD", -5, kWrite, cmd_xadd, 1, 1, 1});
+  out.push_back({"XADD", -5, kWrite | kStaged, cmd_xadd, 1, 1, 1});
   out.push_back({"XRANGE", -4, kReadOnly, cmd_xrange, 1, 1, 1});
   out.push_back({"XREVRANGE", -4, kReadOnly, cmd_xrevrange, 1, 1, 1});
   out.push_back({"XLEN", 2, kReadOnly, cmd_xlen, 1, 1, 1});

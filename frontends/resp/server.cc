@@ -202,8 +202,13 @@ void Server::dispatch(const ReplyPtr& reply, Args args) {
   const Command* cmd = table_.find(args[0]);
   Session& s = reply->session();
   if (!cmd) {
+    // Redis's wording: arguments are listed until the list passes 128 bytes.
     std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) + "', with args beginning with: ";
-    for (size_t i = 1; i < args.size() && i < 4; ++i) msg += "'" + std::string(args[i].substr(0, 64)) + "' ";
+    std::string listed;
+    for (size_t i = 1; i < args.size() && listed.size() < 128; ++i) {
+      listed += "'" + std::string(args[i].substr(0, 128 - listed.size())) + "' ";
+    }
+    msg += listed;
     return reply_error(*reply, msg);
   }
   if ((cmd->arity > 0 && static_cast<int>(args.size()) != cmd->arity) ||

@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 
+#include "frontends/resp/command_table.h"
 #include "frontends/resp/server.h"
 
 namespace redcar::resp {
@@ -17,6 +18,10 @@ void Reply::done() {
   auto s = session_;
   s->complete(slot_, std::move(buf_));
   buf_.clear();
+  if (counts_as_write) {
+    counts_as_write = false;
+    s->write_done();
+  }
 }
 
 namespace {
@@ -63,6 +68,7 @@ void Session::close() {
   lowest().close(ec);
   auto hooks = std::move(on_close);
   for (auto& h : hooks) h();
+  deferred_.clear();  // their replies hold this session
   server_.session_closed(this);
 }
 
@@ -71,25 +77,27 @@ void Session::read() {
   const auto& lim = server_.options().session;
   if (slots_.size() >= lim.max_pending_replies || output_bytes() >= lim.pause_output_bytes) return;
   reading_ = true;
-  size_t old = in_.size();
-  size_t want = std::max<size_t>(16 * 1024, need_bytes_ > old ? need_bytes_ - old : 0);
-  want = std::min<size_t>(want, 1 << 20);
-  in_.resize(old + want);
+  if (!rbuf_) rbuf_ = std::make_unique<char[]>(kReadBytes);
   auto self = shared_from_this();
-  auto on_read = [this, self, old](boost::system::error_code ec, size_t n) {
+  auto on_read = [this, self](boost::system::error_code ec, size_t n) {
     reading_ = false;
-    in_.resize(old + n);
     if (ec || closed_) return close();
+    in_.append(rbuf_.get(), n);
     process();
   };
-  std::visit([&](auto& s) { s.async_read_some(boost::asio::buffer(in_.data() + old, want), on_read); }, stream_);
+  std::visit([&](auto& s) { s.async_read_some(boost::asio::buffer(rbuf_.get(), kReadBytes), on_read); }, stream_);
 }
 
 void Session::process() {
+  if (processing_) return;
+  processing_ = true;
   size_t pos = 0;
+  const auto& lim = server_.options().session;
   while (!closed_ && !quit_after_flush_ && pos < in_.size()) {
-    const auto& lim = server_.options().session;
-    if (slots_.size() >= lim.max_pending_replies) break;
+    if (slots_.size() >= lim.max_pending_replies) {
+      stalled_ = true;  // resumed by complete() once replies drain
+      break;
+    }
     std::string_view rest(in_.data() + pos, in_.size() - pos);
     if (need_bytes_ > rest.size()) break;
     ParseResult r = parser_.parse(rest, args_);
@@ -99,9 +107,18 @@ void Session::process() {
     }
     need_bytes_ = 0;
     if (r.status == ParseStatus::kError) {
-      // A protocol violation ends this connection only.
+      // A protocol violation ends this connection only, after the replies
+      // to what came before it.
       in_.clear();
-      return write_error_and_close(r.error);
+      pos = 0;
+      std::string bytes;
+      ReplyWriter w(bytes, protocol);
+      w.error(r.error);
+      slots_.push_back({true, std::move(bytes)});
+      next_slot_++;
+      quit_after_flush_ = true;
+      drain_slots();
+      break;
     }
     pos += r.consumed;
     if (args_.empty()) continue;
@@ -114,12 +131,57 @@ void Session::process() {
       reply->done();
       break;
     }
-    server_.dispatch(reply, Args(args_.data(), args_.size()));
+    submit(reply, Args(args_.data(), args_.size()));
   }
   // The parser keeps its place in an unfinished command as offsets from the
   // start of what it was given, which is where that command now begins.
   if (pos > 0) in_.erase(0, pos);
+  processing_ = false;
   read();
+}
+
+// Commands run in the order they arrive, as one client of Redis expects:
+// a command that reads what an earlier one of this connection wrote waits
+// until that write is durable (and so visible). Writes evaluated against
+// the engine's staged view (appends, SET, ...) need not wait, so pipelined
+// writes still share a flush.
+void Session::submit(const ReplyPtr& reply, Args args) {
+  const Command* cmd = server_.commands().find(args[0]);
+  uint32_t flags = cmd ? cmd->flags : 0;
+  bool staged_ok = flags & kStaged;
+  if (!deferred_.empty() || (writes_in_flight_ > 0 && !staged_ok)) {
+    Deferred d;
+    d.reply = reply;
+    d.args.assign(args.begin(), args.end());
+    deferred_.push_back(std::move(d));
+    return;
+  }
+  run(reply, args, flags);
+}
+
+void Session::run(const ReplyPtr& reply, Args args, uint32_t flags) {
+  if (flags & kWrite) {
+    writes_in_flight_++;
+    reply->counts_as_write = true;
+  }
+  server_.dispatch(reply, args);
+}
+
+void Session::write_done() {
+  REDCAR_CHECK(writes_in_flight_ > 0);
+  if (--writes_in_flight_ > 0 || running_deferred_) return;
+  running_deferred_ = true;
+  while (!deferred_.empty() && !closed_) {
+    Deferred& d = deferred_.front();
+    std::vector<std::string_view> views(d.args.begin(), d.args.end());
+    const Command* cmd = server_.commands().find(views[0]);
+    uint32_t flags = cmd ? cmd->flags : 0;
+    if (writes_in_flight_ > 0 && !(flags & kStaged)) break;
+    Deferred taken = std::move(d);
+    deferred_.pop_front();
+    run(taken.reply, Args(views.data(), views.size()), flags);
+  }
+  running_deferred_ = false;
 }
 
 void Session::complete(uint64_t slot, std::string bytes) {
@@ -128,6 +190,15 @@ void Session::complete(uint64_t slot, std::string bytes) {
   if (i >= slots_.size()) return;
   slots_[i].ready = true;
   slots_[i].bytes = std::move(bytes);
+  drain_slots();
+  if (stalled_ && slots_.size() < server_.options().session.max_pending_replies) {
+    stalled_ = false;
+    auto self = shared_from_this();
+    boost::asio::post(executor_, [self] { self->process(); });
+  }
+}
+
+void Session::drain_slots() {
   bool moved = false;
   while (!slots_.empty() && slots_.front().ready) {
     out_ += slots_.front().bytes;
@@ -135,7 +206,7 @@ void Session::complete(uint64_t slot, std::string bytes) {
     first_slot_++;
     moved = true;
   }
-  if (moved) flush();
+  if (moved || (quit_after_flush_ && slots_.empty())) flush();
 }
 
 void Session::push(std::string bytes) {
@@ -181,18 +252,10 @@ void Session::flush() {
       writable_waiters_.clear();
       for (auto& w : ws) w();
     }
-    read();  // output drained: requests may flow again
+    process();  // output drained: buffered requests may flow again
   };
   std::visit([&](auto& s) { boost::asio::async_write(s, boost::asio::buffer(writing_), on_written); }, stream_);
 }
 
-void Session::write_error_and_close(const std::string& error) {
-  std::string bytes;
-  ReplyWriter w(bytes, protocol);
-  w.error(error);
-  out_ += bytes;
-  quit_after_flush_ = true;
-  if (slots_.empty()) flush();
-}
 
 }  // namespace redcar::resp

@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -41,6 +42,7 @@ class Reply {
   const std::shared_ptr<Session>& session_ptr() const { return session_; }
   // Runs `fn` on the session's thread (for engine callbacks).
   boost::asio::any_io_executor executor() const;
+  bool counts_as_write = false;  // the session waits for it before later reads
 
  private:
   std::shared_ptr<Session> session_;
@@ -91,9 +93,18 @@ class Session : public std::enable_shared_from_this<Session> {
   friend class Reply;
   void read();
   void process();
+  void submit(const ReplyPtr& reply, std::span<const std::string_view> args);
+  void run(const ReplyPtr& reply, std::span<const std::string_view> args, uint32_t flags);
+  void write_done();
   void complete(uint64_t slot, std::string bytes);
+  void drain_slots();
   void flush();
-  void write_error_and_close(const std::string& error);
+
+  static constexpr size_t kReadBytes = 64 * 1024;
+  struct Deferred {
+    ReplyPtr reply;
+    std::vector<std::string> args;
+  };
 
   Server& server_;
   std::variant<boost::asio::ip::tcp::socket, TlsStream> stream_;
@@ -101,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::ip::tcp::socket& lowest();
   uint64_t id_;
   RequestParser parser_;
+  std::unique_ptr<char[]> rbuf_;
   std::string in_;
   size_t need_bytes_ = 0;
   std::vector<std::string_view> args_;
@@ -116,6 +128,11 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t writing_bytes_ = 0;
   std::vector<std::function<void()>> writable_waiters_;
   bool reading_ = false;
+  bool processing_ = false;
+  bool stalled_ = false;
+  bool running_deferred_ = false;
+  size_t writes_in_flight_ = 0;
+  std::deque<Deferred> deferred_;
   bool quit_after_flush_ = false;
   bool closed_ = false;
 };
