@@ -45,8 +45,13 @@ class CommandTable {
   const std::vector<Command>& all() const { return commands_; }
 
  private:
+  // Looked up by string_view without building a string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::vector<Command> commands_;
-  std::unordered_map<std::string, size_t> by_name_;
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> by_name_;
 };
 
 // Families register their commands (commands_*.cc).

@@ -198,8 +198,7 @@ size_t Server::channel_count() const {
   return channels_.size();
 }
 
-void Server::dispatch(const ReplyPtr& reply, Args args) {
-  const Command* cmd = table_.find(args[0]);
+void Server::dispatch(const ReplyPtr& reply, Args args, const Command* cmd) {
   Session& s = reply->session();
   if (!cmd) {
     // Redis's wording: arguments are listed until the list passes 128 bytes.

@@ -47,7 +47,8 @@ class Server {
   uint16_t port() const { return port_; }
   int64_t started_ms() const { return started_ms_; }
 
-  void dispatch(const ReplyPtr& reply, Args args);
+  // Runs one command; `cmd` is its table entry (null: unknown command).
+  void dispatch(const ReplyPtr& reply, Args args, const Command* cmd);
   void session_closed(Session* s);
 
   // Pub/sub across sessions (and shards): a small registry under a mutex;

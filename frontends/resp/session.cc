@@ -156,15 +156,15 @@ void Session::submit(const ReplyPtr& reply, Args args) {
     deferred_.push_back(std::move(d));
     return;
   }
-  run(reply, args, flags);
+  run(reply, args, cmd);
 }
 
-void Session::run(const ReplyPtr& reply, Args args, uint32_t flags) {
-  if (flags & kWrite) {
+void Session::run(const ReplyPtr& reply, Args args, const Command* cmd) {
+  if (cmd && (cmd->flags & kWrite)) {
     writes_in_flight_++;
     reply->counts_as_write = true;
   }
-  server_.dispatch(reply, args);
+  server_.dispatch(reply, args, cmd);
 }
 
 void Session::write_done() {
@@ -179,7 +179,7 @@ void Session::write_done() {
     if (writes_in_flight_ > 0 && !(flags & kStaged)) break;
     Deferred taken = std::move(d);
     deferred_.pop_front();
-    run(taken.reply, Args(views.data(), views.size()), flags);
+    run(taken.reply, Args(views.data(), views.size()), cmd);
   }
   running_deferred_ = false;
 }

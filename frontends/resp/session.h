@@ -28,6 +28,7 @@
 namespace redcar::resp {
 
 class Server;
+struct Command;
 class Session;
 
 // A promise of one reply. Handlers write into it (now, or later from an
@@ -94,7 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read();
   void process();
   void submit(const ReplyPtr& reply, std::span<const std::string_view> args);
-  void run(const ReplyPtr& reply, std::span<const std::string_view> args, uint32_t flags);
+  void run(const ReplyPtr& reply, std::span<const std::string_view> args, const Command* cmd);
   void write_done();
   void complete(uint64_t slot, std::string bytes);
   void drain_slots();
