@@ -66,6 +66,8 @@ struct ExpectedVersion {
 };
 
 // Retention rules, applied at append (XADD MAXLEN/MINID) or on request.
+// Max age and max bytes always work in whole index blocks: they may keep up
+// to a block of events more than the rule asks, never fewer.
 struct TrimSpec {
   enum class Kind : uint8_t { kNone, kMaxCount, kMinId, kMaxAge, kMaxBytes };
   Kind kind = Kind::kNone;

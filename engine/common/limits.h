@@ -24,6 +24,11 @@ inline constexpr size_t kMaxEventsPerAppend = 100000;
 // segments. Bytes past this stay staged for the next flush.
 inline constexpr size_t kMaxFlushBytes = 8ull << 20;
 
+// Durable writes (flushes) a shard keeps in flight at once: several O_DSYNC
+// writes in flight reach a multiple of the rate of one. Recovery relies on
+// this bound to tell a torn tail from corruption.
+inline constexpr uint64_t kMaxFlushesInFlight = 4;
+
 // Recovery reads segments in chunks of this size.
 inline constexpr size_t kRecoveryChunkBytes = 8ull << 20;
 

@@ -48,7 +48,9 @@ Log::Log(io::Disk& disk, boost::asio::io_context& ctx, LogOptions options)
   REDCAR_CHECK(opt_.segment_bytes >= limits::kMinSegmentBytes);
 }
 
-Log::~Log() {
+Log::~Log() { wait_prepare(); }
+
+void Log::wait_prepare() {
   if (prepare_thread_.joinable()) prepare_thread_.join();
 }
 
@@ -151,6 +153,7 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
 
   uint64_t expected_first = segments_.empty() ? 0 : segments_.begin()->first;
   uint64_t last_valid_end = 0;
+  uint64_t last_seq = 0;  // of the last valid batch seen, across segments
   if (newest == segments_.end() && !segments_.empty()) {
     // Nothing was ever written: the first segment becomes the active one.
     active_first_ = segments_.begin()->first;
@@ -178,8 +181,9 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
           [&](const RecordView& rec, uint64_t file_offset) {
             if (rec.header.type != RecordType::kBatch) apply(rec, seg.first_offset + file_offset);
           },
-          &scan);
+          &scan, last_seq);
       if (!s) return s;
+      if (scan.batches > 0 || scan.valid_end_bytes >= kSegmentHeaderBytes) last_seq = scan.last_seq;
       report->segments++;
       report->batches += scan.batches;
       report->records += scan.records;
@@ -282,6 +286,7 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
     std::memset(tail_block_.data() + (active_end_file_ - base), 0, limits::kBlockBytes - (active_end_file_ - base));
   }
   durable_end_ = written_end_ = active_first_ + active_end_file_;
+  next_batch_seq_ = last_seq + 1;
   if (!prepared_ready_) start_prepare();
   return Status::ok();
 }
@@ -335,6 +340,7 @@ void Log::seal(Batch& b) {
   h.number = b.used - rec_begin;
   h.id_ms = b.count;
   h.id_seq = checksum(b.buf.data() + rec_begin, b.used - rec_begin);
+  h.timestamp_us = static_cast<int64_t>(b.seq);
   encode_record(b.buf.data() + b.header_pos, h, {}, {});
   size_t end = io::align_up(b.used);
   std::memset(b.buf.data() + b.used, 0, end - b.used);
@@ -355,12 +361,18 @@ Result<Log::Batch*> Log::batch_for(size_t need) {
   }
   uint64_t start = active_end_file_;
   size_t header_room = start == 0 ? kSegmentHeaderBytes : 0;
+  // While an earlier batch is not yet durable it owns its last block: start
+  // on a fresh one, so that both may be in flight at once.
+  bool fresh_block = header_room == 0 && start % limits::kBlockBytes != 0 && !batches_.empty();
+  if (fresh_block) start = io::align_up(start);
   if (start + header_room + kRecordHeaderBytes + need > opt_.segment_bytes) {
     if (Status s = roll(); !s) return s;
     start = 0;
     header_room = kSegmentHeaderBytes;
+    fresh_block = false;
   }
   Batch b;
+  b.seq = next_batch_seq_++;
   b.seg_first = active_first_;
   b.file_base = io::align_down(start);
   b.header_pos = start - b.file_base + header_room;
@@ -371,9 +383,9 @@ Result<Log::Batch*> Log::batch_for(size_t need) {
   }
   b.buf.reserve(std::max<size_t>(b.used + need, 64 << 10));
   if (header_room) {
-    SegmentHeader sh{opt_.shard, opt_.shard_count, active_first_, opt_.segment_bytes};
+    SegmentHeader sh{opt_.shard, opt_.shard_count, active_first_, opt_.segment_bytes, b.seq - 1};
     encode_segment_header(b.buf.data(), sh);
-  } else {
+  } else if (!fresh_block) {
     std::memcpy(b.buf.data(), tail_block_.data(), start - b.file_base);
   }
   active_end_file_ = b.file_base + b.used;
@@ -416,49 +428,71 @@ void Log::when_durable(Waiter done) {
 }
 
 void Log::schedule_flush() {
-  if (flush_scheduled_ || flushing_) return;
+  if (flush_scheduled_) return;
   flush_scheduled_ = true;
   // Deferred to the end of this turn of the event loop, so that everything
-  // the shard receives in one turn shares one write and one fdatasync.
+  // the shard receives in one turn shares one write.
   boost::asio::post(ctx_, [this] {
     flush_scheduled_ = false;
-    flush_front();
+    start_flushes();
   });
 }
 
-void Log::flush_front() {
-  if (flushing_ || batches_.empty() || !failed_.is_ok()) return;
-  Batch& b = batches_.front();
-  seal(b);
-  flushing_ = true;
-  size_t len = io::align_up(b.used);
-  Segment& seg = segments_.at(b.seg_first);
-  if (opt_.fsync == FsyncMode::kAlways) {
-    // One O_DSYNC write: durable when it completes.
-    seg.file->write_durable(b.file_base, b.buf.data(), len, [this, len](int res) {
-      if (res < 0) {
-        return fail(Status::from_errno(res, "durable write " + segments_.at(batches_.front().seg_first).file->path()));
-      }
-      if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
-      written_end_ = batches_.front().log_end();
-      complete_front();
-    });
+void Log::start_flushes() {
+  if (!failed_.is_ok()) return;
+  for (auto& b : batches_) {
+    if (b.in_flight || b.done) continue;
+    if (in_flight_ >= limits::kMaxFlushesInFlight) break;
+    // A new segment's first write waits for the previous segment's last:
+    // recovery trusts every segment but the newest to be whole.
+    if (in_flight_ > 0 && b.seg_first != in_flight_seg_) break;
+    seal(b);
+    b.in_flight = true;
+    in_flight_++;
+    in_flight_seg_ = b.seg_first;
+    size_t len = io::align_up(b.used);
+    uint64_t seq = b.seq;
+    Segment& seg = segments_.at(b.seg_first);
+    auto done = [this, seq, len](int res) { on_written(seq, len, res); };
+    if (opt_.fsync == FsyncMode::kAlways) {
+      seg.file->write_durable(b.file_base, b.buf.data(), len, done);  // O_DSYNC: durable when done
+    } else {
+      seg.file->write(b.file_base, b.buf.data(), len, done);
+    }
+  }
+}
+
+void Log::on_written(uint64_t seq, size_t len, int res) {
+  auto it = std::find_if(batches_.begin(), batches_.end(), [seq](const Batch& b) { return b.seq == seq; });
+  REDCAR_CHECK(it != batches_.end());
+  it->in_flight = false;
+  in_flight_--;
+  if (!failed_.is_ok()) {
+    // Failed meanwhile: the buffer was kept only for the kernel's sake.
+    batches_.erase(it);
     return;
   }
-  seg.file->write(b.file_base, b.buf.data(), len, [this, len](int res) {
-    if (res < 0) return fail(Status::from_errno(res, "write " + segments_.at(batches_.front().seg_first).file->path()));
-    if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
-    written_end_ = batches_.front().log_end();
+  if (res < 0) return fail(Status::from_errno(res, "write " + segments_.at(it->seg_first).file->path()));
+  if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
+  it->done = true;
+  if (opt_.fsync != FsyncMode::kAlways) {
     unsynced_ = true;
     if (opt_.fsync == FsyncMode::kInterval) {
-      uint64_t seg_first = batches_.front().seg_first;
-      if (unsynced_segments_.empty() || unsynced_segments_.back() != seg_first) {
-        unsynced_segments_.push_back(seg_first);
+      if (unsynced_segments_.empty() || unsynced_segments_.back() != it->seg_first) {
+        unsynced_segments_.push_back(it->seg_first);
       }
       sync_tick();
     }
-    complete_front();
-  });
+  }
+  // Batches become durable, visible and acknowledged in log order, whatever
+  // order their writes finished in.
+  while (!batches_.empty() && batches_.front().done) complete_front();
+  if (!batches_.empty()) {
+    start_flushes();
+  } else if (!drain_waiters_.empty()) {
+    auto ws = std::move(drain_waiters_);
+    for (auto& w : ws) w();
+  }
 }
 
 void Log::sync_tick() {
@@ -497,6 +531,7 @@ void Log::complete_front() {
   Batch b = std::move(batches_.front());
   batches_.pop_front();
   flushes_++;
+  written_end_ = std::max(written_end_, b.log_end());
   REDCAR_CHECK(b.log_end() > durable_end_);
   durable_end_ = b.log_end();
   REDCAR_CHECK(durable_end_ <= written_end_ || opt_.fsync != FsyncMode::kAlways);
@@ -513,36 +548,33 @@ void Log::complete_front() {
   if (batch_hook_) batch_hook_();
   std::vector<Waiter> waiters = std::move(b.waiters);
   cache_insert(std::move(b));
-  flushing_ = false;
   for (auto& w : waiters) w(Status::ok());
-  if (!batches_.empty()) {
-    flush_front();
-  } else if (!drain_waiters_.empty()) {
-    auto ws = std::move(drain_waiters_);
-    for (auto& w : ws) w();
-  }
 }
 
 void Log::fail(Status s) {
   spdlog::error("shard {}: log failed, refusing appends from now on: {}", opt_.shard, s.to_string());
   failed_ = s;
-  flushing_ = false;
-  auto batches = std::move(batches_);
-  batches_.clear();
-  for (auto& b : batches) {
-    for (auto& w : b.waiters) w(s);
+  // Everyone waiting hears of it; batches still being written keep their
+  // buffers until the kernel is done with them.
+  std::vector<Waiter> waiters;
+  for (auto& b : batches_) {
+    for (auto& w : b.waiters) waiters.push_back(std::move(w));
+    b.waiters.clear();
   }
+  batches_.erase(std::remove_if(batches_.begin(), batches_.end(), [](const Batch& b) { return !b.in_flight; }),
+                 batches_.end());
+  for (auto& w : waiters) w(s);
   auto ws = std::move(drain_waiters_);
   for (auto& w : ws) w();
 }
 
 void Log::drain(std::function<void()> done) {
-  if (batches_.empty() && !flushing_) {
+  if (batches_.empty() || !failed_.is_ok()) {
     done();
     return;
   }
   drain_waiters_.push_back(std::move(done));
-  if (!flushing_) flush_front();
+  start_flushes();
 }
 
 void Log::cache_insert(Batch&& b) {
@@ -649,6 +681,13 @@ void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shar
       return scan(next_segment_offset(seg_first), std::move(visit), std::move(done));
     }
     if (off >= have) break;  // read on from here
+    if ((base + off) % limits::kBlockBytes != 0 && off + 8 <= have &&
+        std::all_of(buf->data() + off, buf->data() + off + 8, [](uint8_t b) { return b == 0; })) {
+      // Zeros up to a block boundary: the next batch was written while this
+      // one was in flight (FORMAT.md). The gap can be 8 bytes.
+      off = io::align_up(base + off) - base;
+      continue;
+    }
     RecordView rec;
     DecodeResult d = decode_record(buf->data() + off, have - off, opt_.segment_bytes - base - off, &rec);
     if (d == DecodeResult::kTruncated) break;  // read the rest

@@ -90,6 +90,9 @@ class Log {
   uint64_t flushes() const { return flushes_; }
   uint64_t segment_bytes() const { return opt_.segment_bytes; }
   uint64_t active_first() const { return active_first_; }
+  // Waits for the helper thread that prepares the next segment (it uses the
+  // disk, which must outlive it).
+  void wait_prepare();
   // Removes every whole segment below `log_offset` (never the active one).
   Status remove_segments_below(uint64_t log_offset);
 
@@ -104,7 +107,10 @@ class Log {
     size_t header_pos = 0;    // batch record position in buf
     size_t used = 0;
     uint32_t count = 0;
+    uint64_t seq = 0;         // batch sequence number (FORMAT.md)
     bool sealed = false;
+    bool in_flight = false;
+    bool done = false;        // written (durable under --fsync always), waiting for its turn
     io::AlignedBuffer buf;
     std::vector<Waiter> waiters;
     uint64_t log_begin() const { return seg_first + file_base + header_pos; }
@@ -128,7 +134,8 @@ class Log {
   Status take_prepared(Segment* out);
   void seal(Batch& b);
   void schedule_flush();
-  void flush_front();
+  void start_flushes();
+  void on_written(uint64_t seq, size_t len, int res);
   void complete_front();
   void fail(Status s);
   void sync_tick();
@@ -155,7 +162,9 @@ class Log {
   io::AlignedBuffer tail_block_{limits::kBlockBytes};
 
   std::deque<Batch> batches_;  // front may be in flight
-  bool flushing_ = false;
+  size_t in_flight_ = 0;       // flushes submitted and not yet complete
+  uint64_t in_flight_seg_ = 0;  // the segment they write to
+  uint64_t next_batch_seq_ = 1;
   bool flush_scheduled_ = false;
   uint64_t durable_end_ = 0;
   uint64_t written_end_ = 0;

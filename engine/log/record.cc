@@ -79,6 +79,7 @@ void encode_segment_header(uint8_t* out, const SegmentHeader& h) {
   put<uint16_t>(out + 14, h.shard_count);
   put<uint64_t>(out + 16, h.first_offset);
   put<uint64_t>(out + 24, h.size_bytes);
+  put<uint64_t>(out + 32, h.prev_batch_seq);
   put<uint64_t>(out + 56, checksum(out, 56));
 }
 
@@ -93,6 +94,7 @@ DecodeResult decode_segment_header(const uint8_t* data, SegmentHeader* out) {
   out->shard_count = get<uint16_t>(data + 14);
   out->first_offset = get<uint64_t>(data + 16);
   out->size_bytes = get<uint64_t>(data + 24);
+  out->prev_batch_seq = get<uint64_t>(data + 32);
   return DecodeResult::kOk;
 }
 

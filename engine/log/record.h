@@ -84,6 +84,7 @@ struct SegmentHeader {
   uint16_t shard_count = 0;
   uint64_t first_offset = 0;
   uint64_t size_bytes = 0;
+  uint64_t prev_batch_seq = 0;  // sequence number of the batch before this segment's first
 };
 void encode_segment_header(uint8_t* out, const SegmentHeader& h);
 // kOk, kEnd (all zero: prepared, never written) or kBad.

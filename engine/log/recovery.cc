@@ -91,7 +91,7 @@ enum class BatchCheck { kValid, kEnd, kBad };
 // Checks the batch at `pos`; on success fills *batch_bytes (records after
 // the batch record) and leaves the batch readable in the reader's window.
 BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, uint64_t* batch_bytes,
-                       const uint8_t** records, std::string* why, int* err) {
+                       const uint8_t** records, std::string* why, int* err, uint64_t* seq = nullptr) {
   if (segment_bytes - pos < kRecordHeaderBytes) {
     // No batch fits in what is left (the writer moved on to the next
     // segment): it must be zeros. The window is shorter than a record header
@@ -128,13 +128,14 @@ BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, u
   }
   *batch_bytes = n;
   *records = body;
+  if (seq) *seq = static_cast<uint64_t>(rec.header.timestamp_us);
   return BatchCheck::kValid;
 }
 
 }  // namespace
 
 Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
-                    SegmentScan* out) {
+                    SegmentScan* out, uint64_t prev_seq) {
   *out = SegmentScan{};
   SegmentReader r(file, segment_bytes);
   int err = 0;
@@ -152,17 +153,87 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
     return Status::ok();
   }
 
+  // Batches are numbered without gaps; the header names the one before.
+  out->last_seq = sh.prev_batch_seq;
+  if (prev_seq != 0 && prev_seq != sh.prev_batch_seq) {
+    out->end = newest ? Situation::kNewestBadHeader : Situation::kOlderBadHeader;
+    out->detail = "segment follows batch " + std::to_string(sh.prev_batch_seq) + " but the previous segment ended at " +
+                  std::to_string(prev_seq);
+    return Status::ok();
+  }
+
+  // In the newest segment, what lies past the end of the valid batches
+  // decides between a torn tail and corruption. Up to kMaxFlushesInFlight
+  // flushes may have been in flight at the crash, and any of them may have
+  // reached the disk while an earlier one did not; none was acknowledged.
+  // Their batches carry the sequence numbers that follow the last valid one.
+  // A valid batch numbered beyond that window means acknowledged data sits
+  // behind the bad spot. Up to `limit` bytes are searched.
+  auto classify_tail = [&](uint64_t from, uint64_t limit) -> Status {
+    out->end = Situation::kNewestTornTail;
+    uint64_t stop = std::min(segment_bytes, from + limit);
+    for (uint64_t q = from; q + kRecordHeaderBytes <= stop; q += kRecordAlignBytes) {
+      const uint8_t* qp = r.window(q, kRecordHeaderBytes, &err);
+      if (err) return Status::from_errno(err, "read " + file.path());
+      if (!qp) break;
+      if (qp[12] != static_cast<uint8_t>(RecordType::kBatch)) continue;
+      uint64_t probe_bytes, seq = 0;
+      const uint8_t* probe_records;
+      std::string probe_why;
+      if (check_batch(r, q, segment_bytes, &probe_bytes, &probe_records, &probe_why, &err, &seq) != BatchCheck::kValid) {
+        continue;
+      }
+      if (seq > out->last_seq && seq <= out->last_seq + limits::kMaxFlushesInFlight) {
+        out->torn_batches_after++;
+        q += kRecordHeaderBytes + probe_bytes - kRecordAlignBytes;
+        continue;
+      }
+      out->end = Situation::kNewestBadThenValid;
+      out->detail += "; a valid batch (sequence " + std::to_string(seq) + ", last good " +
+                     std::to_string(out->last_seq) + ") follows at file offset " + std::to_string(q);
+      break;
+    }
+    if (out->end == Situation::kNewestTornTail && out->torn_batches_after == 0 && out->detail.empty()) {
+      out->end = Situation::kCleanEnd;  // only zeros: nothing was in flight
+    }
+    return Status::ok();
+  };
+  const uint64_t in_flight_window = limits::kMaxFlushesInFlight * (limits::kMaxFlushBytes + 2 * limits::kBlockBytes);
+
   uint64_t pos = kSegmentHeaderBytes;
   out->valid_end_bytes = pos;
   for (;;) {
-    uint64_t batch_bytes = 0;
+    uint64_t batch_bytes = 0, seq = 0;
     const uint8_t* records = nullptr;
     std::string why;
-    BatchCheck c = check_batch(r, pos, segment_bytes, &batch_bytes, &records, &why, &err);
+    if (pos % limits::kBlockBytes != 0) {
+      // A zero checksum at an unaligned offset is padding: a batch written
+      // while the previous one was in flight starts on the next block (the
+      // gap may be as short as 8 bytes, too short for a record header).
+      const uint8_t* zp = pos + 8 <= segment_bytes ? r.window(pos, 8, &err) : nullptr;
+      if (err) return Status::from_errno(err, "read " + file.path());
+      if (!zp || std::all_of(zp, zp + 8, [](uint8_t b) { return b == 0; })) {
+        uint64_t next = io::align_up(pos);
+        const uint8_t* np =
+            next + kRecordHeaderBytes <= segment_bytes ? r.window(next, kRecordHeaderBytes, &err) : nullptr;
+        if (err) return Status::from_errno(err, "read " + file.path());
+        if (np && !std::all_of(np, np + kRecordHeaderBytes, [](uint8_t b) { return b == 0; })) {
+          pos = next;
+          continue;
+        }
+      }
+    }
+    BatchCheck c = check_batch(r, pos, segment_bytes, &batch_bytes, &records, &why, &err, &seq);
     if (err) return Status::from_errno(err, "read " + file.path());
+    if (c == BatchCheck::kValid && seq != out->last_seq + 1) {
+      // Valid bytes out of sequence: left over from an unacknowledged flush.
+      c = BatchCheck::kBad;
+      why = "batch sequence " + std::to_string(seq) + " after " + std::to_string(out->last_seq);
+    }
     if (c == BatchCheck::kEnd) {
       out->end = Situation::kCleanEnd;
-      return Status::ok();
+      if (!newest) return Status::ok();
+      return classify_tail(out->valid_end_bytes, in_flight_window);
     }
     if (c == BatchCheck::kBad) {
       out->detail = why;
@@ -170,25 +241,8 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
         out->end = Situation::kOlderBad;
         return Status::ok();
       }
-      // Torn or corrupt? A torn flush leaves zeros after itself (nothing was
-      // ever written past the last flush), so any valid batch further on means
-      // the bad bytes sit in the middle of acknowledged data.
-      out->end = Situation::kNewestTornTail;
-      for (uint64_t q = pos + kRecordAlignBytes; q + kRecordHeaderBytes <= segment_bytes; q += kRecordAlignBytes) {
-        const uint8_t* qp = r.window(q, kRecordHeaderBytes, &err);
-        if (err) return Status::from_errno(err, "read " + file.path());
-        if (!qp) break;
-        uint64_t probe_bytes;
-        const uint8_t* probe_records;
-        std::string probe_why;
-        if (qp[12] == static_cast<uint8_t>(RecordType::kBatch) &&
-            check_batch(r, q, segment_bytes, &probe_bytes, &probe_records, &probe_why, &err) == BatchCheck::kValid) {
-          out->end = Situation::kNewestBadThenValid;
-          out->detail += "; a valid batch follows at file offset " + std::to_string(q);
-          break;
-        }
-      }
-      return Status::ok();
+      // Garbage (not zeros): look through the whole rest of the segment.
+      return classify_tail(pos + kRecordAlignBytes, segment_bytes);
     }
     // A valid batch: every record inside must decode, or the writer is broken.
     uint64_t off = 0;
@@ -205,6 +259,7 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
       ++out->records;
     }
     ++out->batches;
+    out->last_seq = seq;
     pos += kRecordHeaderBytes + batch_bytes;
     out->valid_end_bytes = pos;
   }

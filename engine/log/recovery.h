@@ -46,14 +46,18 @@ struct SegmentScan {
   uint64_t valid_end_bytes = 0;   // file offset just past the last valid batch
   uint64_t batches = 0;
   uint64_t records = 0;
+  uint64_t last_seq = 0;          // sequence number of the last valid batch (0: none yet)
+  uint64_t torn_batches_after = 0;  // valid but unacknowledged batches past a torn one
   std::string detail;             // why the end is bad, for the error message
 };
 
 // Calls `apply(record, file_offset)` for each record of each valid batch of
 // `file`, in order, stopping at the first bad or empty position.
 using RecordSink = std::function<void(const RecordView& rec, uint64_t file_offset)>;
+// `prev_seq` is the last batch sequence number of the previous segment (0:
+// unknown), so that sequence gaps across segments are seen too.
 Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
-                    SegmentScan* out);
+                    SegmentScan* out, uint64_t prev_seq = 0);
 
 // A folder-level summary, logged at start.
 struct RecoveryReport {

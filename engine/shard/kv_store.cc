@@ -98,8 +98,11 @@ bool KvStore::compare(const KvCompare& c) const {
   std::vector<std::string> keys;
   if (c.range_end.empty()) keys.push_back(c.key);
   else keys = staged_keys(c.key, c.range_end);
+  // etcd: a range without keys compares like a missing key.
+  bool none = keys.empty();
+  if (none) keys.emplace_back();
   for (const auto& k : keys) {
-    const Version* v = staged_lookup(k);
+    const Version* v = none ? nullptr : staged_lookup(k);
     int cmp = 0;
     if (c.target == KvCompare::Target::kValue) {
       if (!v) return false;  // etcd: a value compare on a missing key fails
@@ -127,22 +130,27 @@ bool KvStore::compare(const KvCompare& c) const {
 }
 
 void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
+  // etcd refuses, whichever branch runs, a branch that writes one key
+  // twice: two puts of a key, or a put of a key a delete of it covers.
+  for (const auto* branch : {&req.success, &req.failure}) {
+    const auto& ops = *branch;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const KvOp& op = ops[i];
+      if (op.kind != KvOp::Kind::kRange && op.range.key.empty()) {
+        return cb(Status(Code::kInvalidArgument, "etcdserver: key is not provided"));
+      }
+      if (op.kind != KvOp::Kind::kPut) continue;
+      for (size_t j = 0; j < ops.size(); ++j) {
+        const KvOp& o = ops[j];
+        bool clash = (o.kind == KvOp::Kind::kPut && j < i && o.range.key == op.range.key) ||
+                     (o.kind == KvOp::Kind::kDelete && in_range(op.range.key, o.range.key, o.range.range_end));
+        if (clash) return cb(Status(Code::kInvalidArgument, "etcdserver: duplicate key given in txn request"));
+      }
+    }
+  }
   TxnResult res;
   res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
   const auto& ops = res.succeeded ? req.success : req.failure;
-  // etcd refuses a transaction that writes one key twice.
-  std::vector<std::string> written;
-  for (const auto& op : ops) {
-    if (op.kind == KvOp::Kind::kPut) {
-      if (std::find(written.begin(), written.end(), op.range.key) != written.end()) {
-        return cb(Status(Code::kInvalidArgument, "etcdserver: duplicate key given in txn request"));
-      }
-      written.push_back(op.range.key);
-    }
-    if (op.kind != KvOp::Kind::kRange && op.range.key.empty()) {
-      return cb(Status(Code::kInvalidArgument, "etcdserver: key is not provided"));
-    }
-  }
   int64_t rev = staged_revision_ + 1;
   std::string body;
   BodyWriter w(&body);

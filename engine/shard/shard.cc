@@ -126,8 +126,11 @@ void Shard::stop() {
   tails_.reset();
   streams_.reset();
   kv_.reset();
-  log_.reset();
+  // The disk goes first: it waits for writes still in flight (after a
+  // failure) whose buffers the log owns.
+  log_->wait_prepare();
   disk_.reset();
+  log_.reset();
 }
 
 }  // namespace redcar::shard

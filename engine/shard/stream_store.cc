@@ -150,6 +150,7 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
       s.staged_exists = true;
       s.entries_added++;
       s.total_bytes += rec.length;
+      s.last_timestamp_us = rec.header.timestamp_us;
       if (live && !s.subscribers.empty()) {
         if (std::find(touched_.begin(), touched_.end(), &s) == touched_.end()) {
           s.fresh.clear();
@@ -279,22 +280,8 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
     return cb(std::move(r));
   }
   uint64_t next = exists ? existing->staged_next : (existing ? existing->staged_next : 0);
-  const ExpectedVersion& ev = opt.expected;
-  auto actual = [&] { return exists && next > 0 ? std::to_string(next - 1) : std::string(exists ? "empty" : "no stream"); };
-  bool ok = true;
-  switch (ev.kind) {
-    case ExpectedKind::kAny: break;
-    case ExpectedKind::kNoStream: ok = !exists || next == 0; break;
-    case ExpectedKind::kStreamExists: ok = exists; break;
-    case ExpectedKind::kExact: ok = exists && next > 0 && next - 1 == ev.last_number; break;
-  }
-  if (!ok) {
-    std::string want = ev.kind == ExpectedKind::kNoStream ? "no stream"
-                       : ev.kind == ExpectedKind::kStreamExists ? "an existing stream"
-                                                                : std::to_string(ev.last_number);
-    return cb(Status(Code::kWrongExpectedVersion, "expected " + want + ", actual " + actual()));
-  }
-  // Idempotent retry: the first event's id names the whole append.
+  // Idempotent retry: the first event's id names the whole append. Checked
+  // before the expected version, which the original append has moved on.
   const std::string& idem = events.front().idempotency_id;
   if (!idem.empty() && existing) {
     auto hit = existing->idempotency.find(idem);
@@ -318,6 +305,22 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
         cb(r);
       });
     }
+  }
+
+  const ExpectedVersion& ev = opt.expected;
+  auto actual = [&] { return exists && next > 0 ? std::to_string(next - 1) : std::string(exists ? "empty" : "no stream"); };
+  bool ok = true;
+  switch (ev.kind) {
+    case ExpectedKind::kAny: break;
+    case ExpectedKind::kNoStream: ok = !exists || next == 0; break;
+    case ExpectedKind::kStreamExists: ok = exists; break;
+    case ExpectedKind::kExact: ok = exists && next > 0 && next - 1 == ev.last_number; break;
+  }
+  if (!ok) {
+    std::string want = ev.kind == ExpectedKind::kNoStream ? "no stream"
+                       : ev.kind == ExpectedKind::kStreamExists ? "an existing stream"
+                                                                : std::to_string(ev.last_number);
+    return cb(Status(Code::kWrongExpectedVersion, "expected " + want + ", actual " + actual()));
   }
 
   // IDs.
@@ -530,28 +533,23 @@ void StreamStore::read(std::string stream, ReadSpec spec, Callback<ReadResult> c
   uint64_t from = std::max(spec.from_number, s->first);
   if (s->next == 0 || from > to) return finish(std::vector<Event>{});
   uint64_t want = spec.count;
-  uint64_t span = to - from + 1;
-  // Deleted events make the window short; widen until enough or exhausted.
-  uint64_t start = span > want ? to - want + 1 : from;
-  read_numbers(stream, start, to, UINT64_MAX,
-               [this, stream, from, to, want, finish = std::move(finish)](Result<std::vector<Event>> evs) mutable {
-                 if (!evs) return finish(evs.status());
-                 if (evs->size() < want && !evs->empty() && evs->front().number > from) {
-                   // Rare (XDEL): fall back to the ID walk.
-                   return read_ids(stream, StreamId::min(), StreamId::max(), want, true,
-                                   [this, stream, from, to, finish = std::move(finish)](Result<std::vector<Event>> r) mutable {
-                                     if (!r) return finish(r.status());
-                                     std::vector<Event> keep;
-                                     for (auto& e : *r) {
-                                       if (e.number >= from && e.number <= to) keep.push_back(std::move(e));
-                                     }
-                                     finish(std::move(keep));
-                                   });
-                 }
-                 std::reverse(evs->begin(), evs->end());
-                 if (evs->size() > want) evs->resize(want);
-                 finish(std::move(*evs));
-               });
+  if (want == 0) return finish(std::vector<Event>{});
+  // Read the window of the last `want` numbers; deleted events make it
+  // short, so widen it (doubling) until it holds enough or reaches `from`.
+  auto step = [this, stream, from, to, want](auto&& self, uint64_t span, auto finish) -> void {
+    uint64_t start = to - from >= span ? to - span + 1 : from;
+    read_numbers(stream, start, to, UINT64_MAX,
+                 [self, span, start, from, want, finish](Result<std::vector<Event>> evs) mutable {
+                   if (!evs) return finish(evs.status());
+                   if (evs->size() < want && start > from) {
+                     return self(self, span > UINT64_MAX / 2 ? UINT64_MAX : span * 2, std::move(finish));
+                   }
+                   std::reverse(evs->begin(), evs->end());
+                   if (evs->size() > want) evs->resize(want);
+                   finish(std::move(*evs));
+                 });
+  };
+  step(step, want, std::move(finish));
 }
 
 void StreamStore::info(std::string stream, Callback<StreamInfo> cb) {
@@ -709,9 +707,7 @@ void StreamStore::resolve_trim(const std::string& stream, const TrimSpec& spec,
         if (s->index[k + 1].timestamp_us <= cutoff) t = s->index_base + (k + 1) * limits::kIndexStride;
         else break;
       }
-      if (!s->index.empty() && s->index.back().timestamp_us <= cutoff && s->last_id.ms * 1000 <= static_cast<uint64_t>(cutoff)) {
-        t = std::max(t, s->next);  // everything is older
-      }
+      if (!s->index.empty() && s->last_timestamp_us <= cutoff) t = std::max(t, s->next);  // everything is older
       return cb(std::max(first, limit(t)));
     }
     case TrimSpec::Kind::kMaxBytes: {
@@ -721,15 +717,9 @@ void StreamStore::resolve_trim(const std::string& stream, const TrimSpec& spec,
         if (block_first <= first) continue;
         if (s->total_bytes - s->index[k].bytes_before >= spec.value) t = block_first;
       }
-      // t is the latest block start whose suffix still exceeds the budget;
-      // dropping up to the block after it brings us under.
-      for (size_t k = 0; k < s->index.size(); ++k) {
-        uint64_t block_first = s->index_base + k * limits::kIndexStride;
-        if (block_first > first && s->total_bytes - s->index[k].bytes_before <= spec.value) {
-          t = block_first;
-          break;
-        }
-      }
+      // t is the latest block start whose suffix still reaches the budget:
+      // everything before it must go, and some of its block may stay over
+      // the budget (the index knows sizes per block, not per event).
       if (s->live_bytes() <= spec.value) t = first;
       return cb(std::max(first, limit(t)));
     }

@@ -79,6 +79,7 @@ struct StreamState {
   StreamId max_deleted_id;
   uint64_t entries_added = 0;
   uint64_t total_bytes = 0;   // bytes ever appended
+  int64_t last_timestamp_us = 0;  // of the newest event
   int64_t created_us = 0;
   uint64_t index_base = 0;    // number of index[0]; a multiple of kIndexStride
   std::vector<IndexEntry> index;
