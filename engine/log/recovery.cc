@@ -15,8 +15,8 @@ const std::array<RecoveryRule, 7>& recovery_rules() {
       {Situation::kNewestBadThenValid, Decision::kRefuse,
        "acknowledged data follows the bad batch: truncating would lose it"},
       {Situation::kOlderBad, Decision::kRefuse, "older segments were durable before the newest was written"},
-      {Situation::kNewestBadHeader, Decision::kTruncate,
-       "the first flush into a new segment did not complete"},
+      {Situation::kNewestBadHeader, Decision::kRefuse,
+       "the header shares the first sector with the first batch: a torn write leaves it zero, not damaged"},
       {Situation::kOlderBadHeader, Decision::kRefuse, "older segments were durable before the newest was written"},
       {Situation::kMissingSegment, Decision::kRefuse, "a whole segment of acknowledged data is gone"},
   }};

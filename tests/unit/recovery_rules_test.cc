@@ -27,7 +27,7 @@ namespace {
 //   newest written segment, a valid batch numbered beyond that window
 //                                                -> corruption: refuse
 //   older segment, anything                      -> corruption: refuse
-//   bad header: corruption (older) or empty (newest)
+//   bad header (not zero): corruption, newest or older
 //   gap between segment offsets                  -> missing segment: refuse
 TEST(RecoveryRules, CleanEndIsEndOfData) { EXPECT_EQ(decide(Situation::kCleanEnd), Decision::kEndOfData); }
 TEST(RecoveryRules, NewestTornTailTruncates) { EXPECT_EQ(decide(Situation::kNewestTornTail), Decision::kTruncate); }
@@ -35,8 +35,8 @@ TEST(RecoveryRules, NewestBadThenValidRefuses) {
   EXPECT_EQ(decide(Situation::kNewestBadThenValid), Decision::kRefuse);
 }
 TEST(RecoveryRules, OlderBadRefuses) { EXPECT_EQ(decide(Situation::kOlderBad), Decision::kRefuse); }
-TEST(RecoveryRules, NewestBadHeaderIsEmptyAndTruncated) {
-  EXPECT_EQ(decide(Situation::kNewestBadHeader), Decision::kTruncate);
+TEST(RecoveryRules, NewestBadHeaderRefuses) {
+  EXPECT_EQ(decide(Situation::kNewestBadHeader), Decision::kRefuse);
 }
 TEST(RecoveryRules, OlderBadHeaderRefuses) { EXPECT_EQ(decide(Situation::kOlderBadHeader), Decision::kRefuse); }
 TEST(RecoveryRules, MissingSegmentRefuses) { EXPECT_EQ(decide(Situation::kMissingSegment), Decision::kRefuse); }
@@ -337,7 +337,7 @@ TEST(ScanSegment, BadHeader) {
   b.bytes()[20] ^= 1;
   Scanned newest = scan_bytes(b.bytes(), true);
   EXPECT_EQ(newest.scan.end, Situation::kNewestBadHeader);
-  EXPECT_EQ(decide(newest.scan.end), Decision::kTruncate);
+  EXPECT_EQ(decide(newest.scan.end), Decision::kRefuse);
   Scanned older = scan_bytes(b.bytes(), false);
   EXPECT_EQ(older.scan.end, Situation::kOlderBadHeader);
   EXPECT_EQ(decide(older.scan.end), Decision::kRefuse);
