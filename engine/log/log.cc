@@ -655,27 +655,34 @@ void Log::scan_cold(uint64_t from, Visitor visit, std::function<void(Status)> do
   uint64_t base = cacheable ? io::align_down(file_off, limits::kColdReadBytes) : io::align_down(file_off);
   if (cacheable) {
     BlockCache::Block hit = block_cache_.get(seg_first + base);
-    if (hit.buf) return scan_block(from, seg_first, base, hit.buf, hit.bytes, std::move(visit), std::move(done));
+    // A cached block is durable as a whole: any bound inside it holds.
+    if (hit.buf) {
+      return scan_block(from, seg_first, base, hit.buf, hit.bytes, durable_end_, std::move(visit), std::move(done));
+    }
   }
+  // What the read returns is only trustworthy up to what was durable when it
+  // was issued: later batches may land while it is in flight.
+  uint64_t bound = durable_end_;
   size_t len = static_cast<size_t>(
       std::min<uint64_t>(std::max(limits::kColdReadBytes, min_bytes), opt_.segment_bytes - base));
   auto buf = std::make_shared<io::AlignedBuffer>(len);
   io::File* file = sit->second.file.get();
   file->read(base, buf->data(), len,
-             [this, buf, from, seg_first, base, cacheable, visit = std::move(visit), done = std::move(done)](int res) mutable {
+             [this, buf, from, seg_first, base, cacheable, bound, visit = std::move(visit),
+              done = std::move(done)](int res) mutable {
                if (res < 0) return done(Status::from_errno(res, "read segment"));
                size_t have = static_cast<size_t>(res);
-               if (cacheable && seg_first + base + have <= durable_end_ && segments_.count(seg_first)) {
+               if (cacheable && seg_first + base + have <= bound && segments_.count(seg_first)) {
                  block_cache_.put(seg_first + base, {buf, have});
                }
-               scan_block(from, seg_first, base, buf, have, std::move(visit), std::move(done));
+               scan_block(from, seg_first, base, buf, have, bound, std::move(visit), std::move(done));
              });
 }
 
 void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
-                     size_t have, Visitor visit, std::function<void(Status)> done) {
+                     size_t have, uint64_t bound, Visitor visit, std::function<void(Status)> done) {
   size_t off = from - seg_first - base;
-  while (seg_first + base + off < durable_end_) {
+  while (seg_first + base + off < bound) {
     if (opt_.segment_bytes - base - off < kRecordHeaderBytes) {
       // No record fits in what is left of this segment: go on in the next.
       return scan(next_segment_offset(seg_first), std::move(visit), std::move(done));

@@ -142,8 +142,10 @@ class Log {
   void cache_insert(Batch&& b);
   void scan_cold(uint64_t from, Visitor visit, std::function<void(Status)> done,
                  size_t min_bytes = limits::kColdReadBytes);
+  // Visits the records of a block read from disk, up to `bound` (what was
+  // durable when the read was issued), then goes on with scan().
   void scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
-                  size_t have, Visitor visit, std::function<void(Status)> done);
+                  size_t have, uint64_t bound, Visitor visit, std::function<void(Status)> done);
   uint64_t next_segment_offset(uint64_t log_offset) const;
   std::string path_of(uint64_t first_offset) const;
 

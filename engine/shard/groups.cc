@@ -181,7 +181,8 @@ void StreamStore::apply_group_record(const log::RecordView& rec) {
       if (!r.str(&c) || !read_items(r, &items) || !r.varint(&flags) || !r.varint(&count)) return;
       std::string consumer(c);
       auto& cs = g->consumers[consumer];
-      cs.seen_ms = std::max(cs.seen_ms, now_ms());
+      // The record's time, not the clock: this runs again at recovery.
+      cs.seen_ms = std::max(cs.seen_ms, ts_ms);
       cs.active_ms = cs.seen_ms;
       for (auto& it : items) {
         auto [p, inserted] = g->pel.try_emplace(it.id);
@@ -189,6 +190,8 @@ void StreamStore::apply_group_record(const log::RecordView& rec) {
           if (auto old = g->consumers.find(p->second.consumer); old != g->consumers.end() && old->second.pending > 0) {
             old->second.pending--;
           }
+        } else {
+          p->second.delivery_count = 1;  // FORCE made it: delivered once, as Redis counts
         }
         p->second.number = it.number;
         p->second.consumer = consumer;
@@ -560,8 +563,14 @@ void StreamStore::group_claim(std::string stream, ClaimOptions opt, Callback<Cla
           uint64_t flags = opt.retry_count ? kClaimSetCount : (opt.just_id ? 0 : kClaimBumpCount);
           w.varint(flags);
           w.varint(opt.retry_count.value_or(0));
-          int64_t at_ms = now_ms() - opt.idle_ms.value_or(0);
+          int64_t claim_ms = now_ms();
+          int64_t at_ms = claim_ms - opt.idle_ms.value_or(0);
           st = stage_group(RecordType::kGroupClaim, stream, 0, {}, body, at_ms * 1000);
+          // Seen now, even when IDLE/TIME set the entries' delivery time back.
+          if (GroupState* g = st ? find_group(stream, opt.group) : nullptr) {
+            auto& cs = g->consumers[opt.consumer];
+            cs.seen_ms = cs.active_ms = std::max(cs.seen_ms, claim_ms);
+          }
         }
         done();
         if (!st) return cb(st);

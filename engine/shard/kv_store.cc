@@ -347,7 +347,7 @@ void KvStore::close_all(const Status& why) {
 
 void KvStore::pump(const std::shared_ptr<KvWatcher>& w) {
   if (w->done_ || w->in_flight_) return;
-  if (w->cursor_ <= compact_revision_ && w->opt_.start_revision > 0) {
+  if (w->cursor_ < compact_revision_ && w->opt_.start_revision > 0) {  // etcd: the compaction point itself is kept
     unwatch(w.get());
     return w->finish(kCompactedStatus);
   }

@@ -367,18 +367,30 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
     return cb(Status(Code::kInvalidArgument, "stream ID sequence overflow"));
   }
 
+  // Every record's size is checked (as the log checks it) before any is
+  // staged, so that an event too large refuses the whole append.
+  std::vector<std::string> bodies;
+  bodies.reserve(events.size());
+  for (const auto& ev : events) {
+    bodies.push_back(encode_event_body(ev));
+    size_t need = log::record_size(stream.size(), bodies.back().size());
+    if (need > limits::kMaxRecordBytes ||
+        need + log::kSegmentHeaderBytes + log::kRecordHeaderBytes > log_.segment_bytes()) {
+      return cb(Status(Code::kInvalidArgument, "an event of " + std::to_string(need) + " bytes is too large"));
+    }
+  }
+
   StreamState& s = get(stream);
   AppendResult r;
   r.first_number = s.staged_next;
   r.first_id = first_id;
   StreamId id = first_id;
   for (size_t i = 0; i < events.size(); ++i) {
-    std::string body = encode_event_body(events[i]);
-    auto pos = stage(RecordType::kEvent, stream, s.staged_next, id, body, ts);
+    auto pos = stage(RecordType::kEvent, stream, s.staged_next, id, bodies[i], ts);
     if (!pos) {
-      // Nothing of this append is durable unless an earlier record of it was
-      // staged: only a size check can fail after the first record, and the
-      // log reports it before staging anything.
+      // Only the log can refuse now (failed, or no space for a new
+      // segment). If an earlier record of this append was staged it will
+      // still be written: the caller hears of the failure all the same.
       return cb(pos.status());
     }
     if (!events[i].idempotency_id.empty()) s.staged_idempotency[events[i].idempotency_id] = s.staged_next;
