@@ -71,13 +71,14 @@ int main(int argc, char** argv) {
   ro.events_dialect = dialect == "events";
   ro.address = resp_addr;
 
-  spdlog::info("redcar starting: data {}, fsync {}, shards {}", eo.data_dir, fsync, eo.shards);
+  spdlog::info("redcar starting: data {}, fsync {}", eo.data_dir, fsync);
   auto engine = redcar::Engine::open(eo);
   if (!engine) {
     spdlog::error("cannot open {}: {}", eo.data_dir, engine.status().to_string());
     return 1;
   }
   auto& e = **engine;
+  spdlog::info("engine open: {} shards", e.shard_count());
   for (unsigned i = 0; i < e.shard_count(); ++i) {
     const auto& r = e.recovery_report(i);
     spdlog::info("shard {} recovered: {} segments, {} records, {} bytes in {:.3f} s{}{}", i, r.segments, r.records,
