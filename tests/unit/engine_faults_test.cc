@@ -204,14 +204,14 @@ void crash_once(uint32_t seed, bool tear) {
 }
 
 TEST(EngineFaults, TornWritesAtPowerCutLoseNothingAcknowledged) {
-  for (uint32_t seed = 1; seed <= 6; ++seed) {
+  for (uint32_t seed = 1; seed <= 12; ++seed) {
     crash_once(seed, true);
     if (::testing::Test::HasFatalFailure()) return;
   }
 }
 
 TEST(EngineFaults, CleanPowerCutLosesNothingAcknowledged) {
-  for (uint32_t seed = 11; seed <= 12; ++seed) {
+  for (uint32_t seed = 21; seed <= 24; ++seed) {
     crash_once(seed, false);
     if (::testing::Test::HasFatalFailure()) return;
   }

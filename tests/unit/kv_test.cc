@@ -558,6 +558,18 @@ TEST_F(KvTest, WatchFromCompactedRevisionEnds) {
   ASSERT_TRUE(w->wait_end());
   EXPECT_EQ(w->end_status.code(), Code::kCompacted);
   EXPECT_TRUE(w->summary().empty());
+
+  // From the compaction point itself: still there, as etcd keeps it.
+  auto at = std::make_shared<Watched>();
+  o.start_revision = r3->revision;
+  auto sub2 = e().kv_watch(o, at->handler(at), at->end(at));
+  ASSERT_TRUE(at->wait_count(1));
+  ASSERT_TRUE(put("k", "4"));
+  ASSERT_TRUE(at->wait_count(2));
+  EXPECT_EQ(at->summary(), (std::vector<std::string>{"put k=3@" + std::to_string(r3->revision),
+                                                     "put k=4@" + std::to_string(r3->revision + 1)}));
+  sub2->cancel();
+  ASSERT_TRUE(at->wait_end());
 }
 
 TEST_F(KvTest, EverythingSurvivesReopen) {

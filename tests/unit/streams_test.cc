@@ -844,6 +844,16 @@ TEST_F(StreamsTest, OneMebibyteEvent) {
   auto i = info(e(), "other");
   ASSERT_TRUE(i);
   EXPECT_FALSE(i->exists);
+  // Behind a small one in the same append: the whole append is refused.
+  auto mixed = append(e(), "other", {event("small"), event(std::string(100 << 10, 'x'))});
+  ASSERT_FALSE(mixed);
+  EXPECT_EQ(mixed.status().code(), Code::kInvalidArgument);
+  i = info(e(), "other");
+  ASSERT_TRUE(i);
+  EXPECT_FALSE(i->exists);
+  auto after = append1(e(), "other", "next");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->first_number, 0u);
 }
 
 // Every read a client can make, as text, to compare two engines' answers.
@@ -906,6 +916,34 @@ TEST_F(StreamsTest, ColdReadsGiveTheSameAnswers) {
   EXPECT_EQ(hot, cold);
   open(mem_options(fs_));
   EXPECT_EQ(hot, snapshot(e(), streams));
+}
+
+TEST(StreamsRealDisk, ColdReadsAfterReopenGiveTheSameAnswers) {
+  TempDir dir;
+  EngineOptions o;
+  o.data_dir = dir.path();
+  o.shards = 2;
+  o.segment_bytes = limits::kMinSegmentBytes;
+  std::vector<std::string> streams = {"d0", "d1", "d2"};
+  std::string hot;
+  {
+    auto e = open_engine(o);
+    ASSERT_TRUE(e);
+    for (uint64_t n = 0; n < 200; ++n) {
+      for (auto& s : streams) {
+        ASSERT_TRUE(append1(*e, s, s + std::string(200 + n % 50, 'a' + n % 26), explicit_id(10 * n + 1, n)));
+      }
+    }
+    TrimSpec t;
+    t.kind = TrimSpec::Kind::kMaxCount;
+    t.value = 150;
+    ASSERT_TRUE(trim(*e, "d1", t));
+    hot = snapshot(*e, streams);
+  }
+  o.hot_cache_bytes = 0;
+  auto e = open_engine(o);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(hot, snapshot(*e, streams));
 }
 
 TEST_F(StreamsTest, ManyStreamsInterleavedSurviveReopen) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <semaphore>
 
 #include "tests/unit/engine_test_util.h"
@@ -396,6 +397,59 @@ TEST_F(SubscribeTest, DeletingTheStreamEndsItWithNotFound) {
   EXPECT_EQ(fresh->got(), range_of(0, 3));
   sub3->cancel();
   ASSERT_TRUE(fresh->wait_end());
+}
+
+TEST_F(SubscribeTest, AllStreamsWithAPrefix) {
+  std::vector<std::string> xs;
+  for (int k = 0; k < 8; ++k) xs.push_back("x/" + std::to_string(k));
+  for (auto& s : xs) ASSERT_TRUE(append(e(), s, events(3, s + ":")));
+  ASSERT_TRUE(append(e(), "y/0", events(3)));
+  struct Seen {
+    std::mutex mu;
+    std::map<std::string, std::vector<uint64_t>> by_stream;
+    size_t total = 0;
+    int ends = 0;
+    Status end_status;
+  };
+  auto seen = std::make_shared<Seen>();
+  auto sub = e().subscribe_all(
+      "x/", true,
+      [seen](std::vector<EventPtr> evs, std::function<void()> more) {
+        {
+          std::lock_guard lk(seen->mu);
+          for (auto& ev : evs) {
+            seen->by_stream[ev->stream].push_back(ev->number);
+            EXPECT_EQ(ev->payload.data, ev->stream + ":" + std::to_string(ev->number % 3));
+            seen->total++;
+          }
+        }
+        more();
+      },
+      [seen](Status st) {
+        std::lock_guard lk(seen->mu);
+        seen->ends++;
+        seen->end_status = st;
+      });
+  auto total = [&] {
+    std::lock_guard lk(seen->mu);
+    return seen->total;
+  };
+  ASSERT_TRUE(eventually([&] { return total() >= 24; })) << total();
+  for (auto& s : xs) ASSERT_TRUE(append(e(), s, events(3, s + ":")));
+  ASSERT_TRUE(append(e(), "y/0", events(3)));
+  ASSERT_TRUE(eventually([&] { return total() >= 48; })) << total();
+  sleep_ms(20);
+  sub->cancel();
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lk(seen->mu);
+    return seen->ends > 0;
+  }));
+  sleep_ms(20);
+  std::lock_guard lk(seen->mu);
+  EXPECT_EQ(seen->ends, 1);
+  EXPECT_EQ(seen->total, 48u);
+  EXPECT_EQ(seen->by_stream.count("y/0"), 0u);
+  for (auto& s : xs) EXPECT_EQ(seen->by_stream[s], range_of(0, 6)) << s;
 }
 
 TEST_F(SubscribeTest, StoppingTheEngineEndsSubscriptions) {
