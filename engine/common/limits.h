@@ -20,9 +20,13 @@ inline constexpr size_t kMaxRecordBytes = 32ull << 20;
 inline constexpr size_t kMaxNameBytes = 1024;
 inline constexpr size_t kMaxEventsPerAppend = 100000;
 
-// One flush (group commit) writes at most this much; a batch never spans
-// segments. Bytes past this stay staged for the next flush.
+// One flush (group commit) merges records up to this much; a batch never
+// spans segments. Bytes past this stay staged for the next flush.
 inline constexpr size_t kMaxFlushBytes = 8ull << 20;
+// One append is one batch (all of it survives a crash or none does), so it
+// may make a batch larger than kMaxFlushBytes, up to this.
+inline constexpr size_t kMaxAppendBytes = 32ull << 20;
+inline constexpr size_t kMaxBatchBytes = kMaxAppendBytes;
 
 // Durable writes (flushes) a shard keeps in flight at once: several O_DSYNC
 // writes in flight reach a multiple of the rate of one. Recovery relies on

@@ -353,7 +353,8 @@ void Log::seal(Batch& b) {
 Result<Log::Batch*> Log::batch_for(size_t need) {
   if (!batches_.empty()) {
     Batch& back = batches_.back();
-    if (!back.sealed && back.seg_first == active_first_ && back.used + need - back.header_pos <= limits::kMaxFlushBytes &&
+    if (!back.sealed && back.seg_first == active_first_ &&
+        (reserved_ >= need || back.used + need - back.header_pos <= limits::kMaxFlushBytes) &&
         back.file_base + back.used + need <= opt_.segment_bytes) {
       return &back;
     }
@@ -410,9 +411,41 @@ Result<uint64_t> Log::stage(const RecordHeader& h, std::string_view name, std::s
   encode_record(batch.buf.data() + batch.used, h, name, body);
   batch.used += need;
   batch.count++;
+  reserved_ = reserved_ > need ? reserved_ - need : 0;
   active_end_file_ = batch.file_base + batch.used;
   schedule_flush();
   return offset;
+}
+
+Status Log::reserve(size_t bytes) {
+  if (!failed_.is_ok()) return Status(Code::kUnavailable, "log failed earlier: " + failed_.message());
+  if (bytes > limits::kMaxAppendBytes || bytes + kSegmentHeaderBytes + kRecordHeaderBytes > opt_.segment_bytes) {
+    return Status(Code::kInvalidArgument, "an append of " + std::to_string(bytes) + " bytes is too large");
+  }
+  reserved_ = 0;
+  if (!batches_.empty()) {
+    Batch& back = batches_.back();
+    if (!back.sealed && back.seg_first == active_first_ && back.used + bytes - back.header_pos <= limits::kMaxBatchBytes &&
+        back.file_base + back.used + bytes <= opt_.segment_bytes) {
+      reserved_ = bytes;
+      return Status::ok();
+    }
+    seal(back);
+  }
+  // A new batch: roll now if the append would not fit in this segment.
+  uint64_t start = active_end_file_;
+  if (start != 0 && start % limits::kBlockBytes != 0 && !batches_.empty()) start = io::align_up(start);
+  size_t header_room = start == 0 ? kSegmentHeaderBytes : 0;
+  if (start + header_room + kRecordHeaderBytes + bytes > opt_.segment_bytes) {
+    if (Status s = roll(); !s) return s;
+  }
+  reserved_ = bytes;
+  auto b = batch_for(0);
+  if (!b) {
+    reserved_ = 0;
+    return b.status();
+  }
+  return Status::ok();
 }
 
 void Log::when_durable(Waiter done) {

@@ -71,6 +71,10 @@ class Log {
   // Adds a record to the current batch. Returns its log offset, or an error
   // (kNoSpace when no new segment could be made, kUnavailable when failed).
   Result<uint64_t> stage(const RecordHeader& h, std::string_view name, std::string_view body);
+  // Makes the next `bytes` of staged records land in one batch in one
+  // segment (rolling to a new segment now if need be), so that a crash keeps
+  // all of them or none. Fails (kNoSpace, ...) before anything is staged.
+  Status reserve(size_t bytes);
   // `done` runs once everything staged so far is durable (or has failed).
   void when_durable(Waiter done);
 
@@ -164,6 +168,7 @@ class Log {
   io::AlignedBuffer tail_block_{limits::kBlockBytes};
 
   std::deque<Batch> batches_;  // front may be in flight
+  size_t reserved_ = 0;        // bytes promised to the open batch by reserve()
   size_t in_flight_ = 0;       // flushes submitted and not yet complete
   uint64_t in_flight_seg_ = 0;  // the segment they write to
   uint64_t next_batch_seq_ = 1;

@@ -198,7 +198,7 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
     }
     return Status::ok();
   };
-  const uint64_t in_flight_window = limits::kMaxFlushesInFlight * (limits::kMaxFlushBytes + 2 * limits::kBlockBytes);
+  const uint64_t in_flight_window = limits::kMaxFlushesInFlight * (limits::kMaxBatchBytes + 2 * limits::kBlockBytes);
 
   uint64_t pos = kSegmentHeaderBytes;
   out->valid_end_bytes = pos;

@@ -371,6 +371,7 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
   // staged, so that an event too large refuses the whole append.
   std::vector<std::string> bodies;
   bodies.reserve(events.size());
+  size_t total = 0;
   for (const auto& ev : events) {
     bodies.push_back(encode_event_body(ev));
     size_t need = log::record_size(stream.size(), bodies.back().size());
@@ -378,7 +379,11 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
         need + log::kSegmentHeaderBytes + log::kRecordHeaderBytes > log_.segment_bytes()) {
       return cb(Status(Code::kInvalidArgument, "an event of " + std::to_string(need) + " bytes is too large"));
     }
+    total += need;
   }
+  // All of the append goes into one batch: after a crash it is there whole
+  // or not at all, and a full disk refuses it before any of it is staged.
+  if (Status st = log_.reserve(total); !st) return cb(st);
 
   StreamState& s = get(stream);
   AppendResult r;
@@ -387,12 +392,8 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
   StreamId id = first_id;
   for (size_t i = 0; i < events.size(); ++i) {
     auto pos = stage(RecordType::kEvent, stream, s.staged_next, id, bodies[i], ts);
-    if (!pos) {
-      // Only the log can refuse now (failed, or no space for a new
-      // segment). If an earlier record of this append was staged it will
-      // still be written: the caller hears of the failure all the same.
-      return cb(pos.status());
-    }
+    // reserve() made room: staging cannot fail half way.
+    REDCAR_CHECK(pos.is_ok());
     if (!events[i].idempotency_id.empty()) s.staged_idempotency[events[i].idempotency_id] = s.staged_next;
     r.last_number = s.staged_next;
     r.last_id = id;

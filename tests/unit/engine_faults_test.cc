@@ -219,3 +219,42 @@ TEST(EngineFaults, CleanPowerCutLosesNothingAcknowledged) {
 
 }  // namespace
 }  // namespace redcar
+
+namespace redcar {
+namespace {
+
+// An append of many events is one batch: when the disk is full at the
+// segment it needs, none of it is written, not the events that would still
+// have fitted in the old segment.
+TEST(EngineFaults, FullDiskRefusesAWholeMultiEventAppend) {
+  io::MemFs fs;
+  auto e = test::open_engine(test::mem_options(fs));
+  ASSERT_TRUE(e);
+  io::MemFs::Faults f;
+  f.fail_prepare_errno = ENOSPC;
+  fs.set_faults(f);
+  uint64_t acked = 0;
+  Status failure;
+  for (int k = 0; k < 200 && failure.is_ok(); ++k) {
+    std::vector<EventData> batch(20);
+    for (auto& ev : batch) ev.data = std::string(300, 'm');
+    auto r = test::call<AppendResult>([&](auto cb) { e->append("multi", batch, {}, cb); });
+    if (r) acked = r->last_number + 1;
+    else failure = r.status();
+  }
+  ASSERT_EQ(failure.code(), Code::kNoSpace) << failure.to_string();
+  auto info = test::call<StreamInfo>([&](auto cb) { e->stream_info("multi", cb); });
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->length, acked);
+  EXPECT_EQ(info->next_number, acked);
+  fs.set_faults({});
+  e.reset();
+  e = test::open_engine(test::mem_options(fs));
+  ASSERT_TRUE(e);
+  info = test::call<StreamInfo>([&](auto cb) { e->stream_info("multi", cb); });
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->length, acked);
+}
+
+}  // namespace
+}  // namespace redcar
