@@ -35,8 +35,15 @@ enum class RecordType : uint8_t {
   // Opens each flush: number = bytes of the records that follow, id_ms =
   // their count, id_seq = xxh3 of those bytes.
   kBatch = 17,
+  // The key-value view re-stated before segments holding its history are
+  // reclaimed (number = the revision counter).
+  kKvRestore = 18,
 };
-inline constexpr uint8_t kMaxRecordType = 17;
+inline constexpr uint8_t kMaxRecordType = 18;
+
+inline bool is_kv_record(RecordType t) {
+  return t == RecordType::kKvTxn || t == RecordType::kKvCompact || t == RecordType::kKvRestore;
+}
 
 inline constexpr size_t kRecordHeaderBytes = 48;
 inline constexpr size_t kRecordAlignBytes = 8;

@@ -270,7 +270,102 @@ void KvStore::status(Callback<KvStatus> cb) {
   cb(s);
 }
 
+uint64_t KvStore::restate_bytes() const {
+  uint64_t n = 64;
+  for (const auto& [key, hist] : keys_) {
+    for (const auto& v : hist) n += key.size() + v.value.size() + 24;
+  }
+  return n;
+}
+
+Status KvStore::restate() {
+  // Durable state plus whatever is staged: staged writes are in the log
+  // ahead of these records and will apply before them at recovery.
+  std::string body;
+  uint64_t count = 0;
+  auto flush = [&]() -> Status {
+    if (count == 0) return Status::ok();
+    std::string rec;
+    BodyWriter w(&rec);
+    w.varint(static_cast<uint64_t>(compact_revision_));
+    w.varint(count);
+    rec += body;
+    log::RecordHeader h;
+    h.type = RecordType::kKvRestore;
+    h.number = static_cast<uint64_t>(revision_);
+    h.timestamp_us = now_us();
+    auto pos = log_.stage(h, {}, rec);
+    body.clear();
+    count = 0;
+    return pos.status();
+  };
+  for (const auto& [key, hist] : keys_) {
+    for (const auto& v : hist) {
+      BodyWriter w(&body);
+      w.str(key);
+      w.varint(static_cast<uint64_t>(v.create));
+      w.varint(static_cast<uint64_t>(v.mod));
+      w.varint(static_cast<uint64_t>(v.version));
+      w.byte(v.tombstone ? 1 : 0);
+      w.str(v.value);
+      ++count;
+      if (body.size() >= (1u << 20)) {
+        if (Status s = flush(); !s) return s;
+      }
+    }
+  }
+  if (count == 0 && keys_.empty()) {
+    // Nothing kept, but the revision counter and compaction point must survive.
+    log::RecordHeader h;
+    h.type = RecordType::kKvRestore;
+    h.number = static_cast<uint64_t>(revision_);
+    h.timestamp_us = now_us();
+    std::string rec;
+    BodyWriter w(&rec);
+    w.varint(static_cast<uint64_t>(compact_revision_));
+    w.varint(0);
+    return log_.stage(h, {}, rec).status();
+  }
+  return flush();
+}
+
+void KvStore::apply_restore(const log::RecordView& rec, bool live) {
+  BodyReader r(rec.body);
+  uint64_t compact = 0, n = 0;
+  if (!r.varint(&compact) || !r.varint(&n)) return;
+  compact_revision_ = std::max(compact_revision_, static_cast<int64_t>(compact));
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view key, value;
+    uint64_t create, mod, version;
+    uint8_t tomb;
+    if (!r.str(&key) || !r.varint(&create) || !r.varint(&mod) || !r.varint(&version) || !r.byte(&tomb) ||
+        !r.str(&value)) {
+      return;
+    }
+    auto& hist = keys_[std::string(key)];
+    auto at = std::lower_bound(hist.begin(), hist.end(), static_cast<int64_t>(mod),
+                               [](const Version& v, int64_t m) { return v.mod < m; });
+    if (at != hist.end() && at->mod == static_cast<int64_t>(mod)) continue;  // already there
+    Version v;
+    v.mod = static_cast<int64_t>(mod);
+    v.create = static_cast<int64_t>(create);
+    v.version = static_cast<int64_t>(version);
+    v.tombstone = tomb != 0;
+    v.value.assign(value);
+    hist.insert(at, std::move(v));
+    changes_.push_back({static_cast<int64_t>(mod), std::string(key)});
+  }
+  std::stable_sort(changes_.begin(), changes_.end(), [](const Change& a, const Change& b) { return a.rev < b.rev; });
+  changes_.erase(std::unique(changes_.begin(), changes_.end(),
+                             [](const Change& a, const Change& b) { return a.rev == b.rev && a.key == b.key; }),
+                 changes_.end());
+  revision_ = std::max(revision_, static_cast<int64_t>(rec.header.number));
+  if (!live) staged_revision_ = std::max(staged_revision_, revision_);
+  changed_ = true;
+}
+
 void KvStore::apply(const log::RecordView& rec, bool live) {
+  if (rec.header.type == RecordType::kKvRestore) return apply_restore(rec, live);
   int64_t rev = static_cast<int64_t>(rec.header.number);
   if (rec.header.type == RecordType::kKvCompact) {
     if (rev <= compact_revision_) return;

@@ -41,6 +41,11 @@ class KvStore {
   void pump(const std::shared_ptr<KvWatcher>& w);
 
   int64_t revision() const { return revision_; }
+  // Stages every version the view keeps as kv-restore records, so that the
+  // segments holding the original writes can be reclaimed.
+  Status restate();
+  // About how many bytes restate() would write.
+  uint64_t restate_bytes() const;
 
  private:
   struct Version {
@@ -55,6 +60,7 @@ class KvStore {
     std::string key;
   };
   // The latest version of `key` in the staged view, or null if absent.
+  void apply_restore(const log::RecordView& rec, bool live);
   const Version* staged_lookup(const std::string& key) const;
   // Keys alive in the staged view within [key, end).
   std::vector<std::string> staged_keys(const std::string& key, const std::string& end) const;

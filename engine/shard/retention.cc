@@ -8,9 +8,9 @@
 // as ordinary records — the log stays the only place anything is kept.
 // Segments come off in order, oldest first, so the log stays contiguous.
 //
-// Key-value records are not re-stated: a segment holding any stays (the
-// key-value view lives on one shard; its history goes with compaction, a
-// later step).
+// Key-value records are re-stated by KvStore::restate(): every version it
+// still keeps (the history since compaction), in kv-restore records.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "engine/shard/stream_store.h"
@@ -31,6 +31,7 @@ void StreamStore::note_record(const log::RecordView& rec, uint64_t log_offset) {
     }
     case RecordType::kKvTxn:
     case RecordType::kKvCompact:
+    case RecordType::kKvRestore:
       u.kv = true;
       break;
     case RecordType::kBatch:
@@ -42,7 +43,8 @@ void StreamStore::note_record(const log::RecordView& rec, uint64_t log_offset) {
 }
 
 bool StreamStore::segment_live(uint64_t seg_first, const SegmentUsage& u) const {
-  if (u.kv) return true;
+  // Key-value records are re-stated by the key-value store itself.
+  if (u.kv && !kv_restater_) return true;
   uint64_t seg_end = seg_first + log_.segment_bytes();
   for (const auto& [name, max_number] : u.max_event) {
     const StreamState* s = peek(name);
@@ -119,9 +121,24 @@ void StreamStore::reclaim(std::function<void(Status, uint64_t)> done) {
     for (const auto& [name, n] : u.max_event) affected.insert(name);
     affected.insert(u.meta.begin(), u.meta.end());
   }
+  // Re-stating the key-value view costs its whole size: only worth it when
+  // it frees several times that. Until then the key-value segments wait.
+  auto has_kv = [this](uint64_t seg) { return usage_[seg].kv; };
+  if (kv_restater_ && std::any_of(segs.begin(), segs.end(), has_kv) &&
+      kv_restate_bytes_() * 4 > segs.size() * log_.segment_bytes()) {
+    auto first_kv = std::find_if(segs.begin(), segs.end(), has_kv);
+    segs.erase(first_kv, segs.end());
+  }
   if (segs.empty()) return done(Status::ok(), 0);
   reclaiming_ = true;
   for (const auto& name : affected) restate(name);
+  bool kv = std::any_of(segs.begin(), segs.end(), has_kv);
+  if (kv) {
+    if (Status st = kv_restater_(); !st) {
+      reclaiming_ = false;
+      return done(st, 0);
+    }
+  }
   uint64_t below = segs.back() + log_.segment_bytes();
   log_.when_durable([this, below, n = segs.size(), done = std::move(done)](const Status& st) {
     reclaiming_ = false;

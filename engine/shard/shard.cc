@@ -38,9 +38,10 @@ Status Shard::open() {
   streams_ = std::make_unique<StreamStore>(*log_, ctx_, index_);
   kv_ = std::make_unique<KvStore>(*log_, ctx_);
   tails_ = std::make_unique<TailSubscriptions>(*log_, *streams_);
+  streams_->set_kv_restater([this] { return kv_->restate(); }, [this] { return kv_->restate_bytes(); });
   Status s = log_->open(
       [this](const log::RecordView& rec, uint64_t offset) {
-        if (rec.header.type == log::RecordType::kKvTxn || rec.header.type == log::RecordType::kKvCompact) {
+        if (log::is_kv_record(rec.header.type)) {
           kv_->apply(rec, false);
           streams_->note_record(rec, offset);
         } else {
@@ -50,7 +51,7 @@ Status Shard::open() {
       &report_);
   if (!s) return s;
   log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) {
-    if (rec.header.type == log::RecordType::kKvTxn || rec.header.type == log::RecordType::kKvCompact) {
+    if (log::is_kv_record(rec.header.type)) {
       kv_->apply(rec, true);
       streams_->note_record(rec, offset);
     } else {

@@ -145,6 +145,12 @@ class StreamStore {
   // their records carried (stream IDs, deletions, groups) at the head.
   void note_record(const log::RecordView& rec, uint64_t log_offset);
   void reclaim(std::function<void(Status, uint64_t removed)> done);
+  // Stages the key-value view's whole state (shard with the key-value view).
+  // `size` estimates what it writes: reclaiming must free several times that.
+  void set_kv_restater(std::function<Status()> fn, std::function<uint64_t()> size) {
+    kv_restater_ = std::move(fn);
+    kv_restate_bytes_ = std::move(size);
+  }
   // The durable view of a stream, or null.
   const StreamState* peek(const std::string& name) const {
     auto it = streams_.find(name);
@@ -188,6 +194,8 @@ class StreamStore {
   bool segment_live(uint64_t seg_first, const SegmentUsage& u) const;
   void restate(const std::string& stream);
   std::map<uint64_t, SegmentUsage> usage_;
+  std::function<Status()> kv_restater_;
+  std::function<uint64_t()> kv_restate_bytes_;
   bool reclaiming_ = false;
   void end_subscribers(StreamState& s, const Status& why);
 

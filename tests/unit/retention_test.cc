@@ -138,3 +138,79 @@ TEST(Retention, FullyTrimmedStreamKeepsItsNumbering) {
 
 }  // namespace
 }  // namespace redcar
+
+namespace redcar {
+namespace {
+
+// Segments holding key-value history are reclaimed too, once re-stating the
+// view is cheap beside what it frees; revisions, versions, history since
+// compaction and the compaction point survive.
+TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
+  io::MemFs fs;
+  int64_t rev_before = 0;
+  {
+    auto e = Engine::open(options(fs));
+    ASSERT_TRUE(e) << e.status().to_string();
+    Engine& eng = **e;
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_put("k", "v" + std::to_string(i), false, cb); }));
+    }
+    ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_put("gone", "x", false, cb); }));
+    ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_delete("gone", {}, false, cb); }));
+    auto c = call<int64_t>([&](auto cb) { eng.kv_compact(3, cb); });
+    ASSERT_TRUE(c) << c.status().to_string();
+    append(eng, "bulk", 1500);  // several segments of events after the key-value records
+    size_t before = segment_files(fs);
+    TrimSpec t;
+    t.kind = TrimSpec::Kind::kMaxCount;
+    t.value = 0;
+    ASSERT_TRUE(call<uint64_t>([&](auto cb) { eng.trim("bulk", t, cb); }));
+    append(eng, "other", 300);
+    for (int i = 0; i < 100 && segment_files(fs) >= before; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_LT(segment_files(fs), before);
+    auto st = call<KvStatus>([&](auto cb) { eng.kv_status(cb); });
+    ASSERT_TRUE(st);
+    rev_before = st->revision;
+  }
+  // The first segment (with the original key-value writes) is gone.
+  bool first_left = false;
+  for (auto& f : fs.files()) first_left |= f.find("00000000000000000000.seg") != std::string::npos;
+  EXPECT_FALSE(first_left);
+  auto e = Engine::open(options(fs));
+  ASSERT_TRUE(e) << e.status().to_string();
+  Engine& eng = **e;
+  auto st = call<KvStatus>([&](auto cb) { eng.kv_status(cb); });
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->revision, rev_before);
+  EXPECT_EQ(st->compact_revision, 3);
+  RangeRequest get;
+  get.key = "k";
+  auto r = call<RangeResult>([&](auto cb) { eng.kv_range(get, cb); });
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].value, "v4");
+  EXPECT_EQ(r->kvs[0].create_revision, 1);
+  EXPECT_EQ(r->kvs[0].mod_revision, 5);
+  EXPECT_EQ(r->kvs[0].version, 5);
+  get.revision = 4;
+  r = call<RangeResult>([&](auto cb) { eng.kv_range(get, cb); });
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].value, "v3");
+  get.revision = 2;
+  r = call<RangeResult>([&](auto cb) { eng.kv_range(get, cb); });
+  EXPECT_EQ(r.status().code(), Code::kCompacted);
+  RangeRequest gone;
+  gone.key = "gone";
+  r = call<RangeResult>([&](auto cb) { eng.kv_range(gone, cb); });
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->kvs.empty());
+  auto put = call<TxnResult>([&](auto cb) { eng.kv_put("k", "after", false, cb); });
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->revision, rev_before + 1);
+}
+
+}  // namespace
+}  // namespace redcar
