@@ -10,6 +10,7 @@
 #   bench/resp_vs_redis.sh                   3 rounds, 200k requests each
 #   ROUNDS=5 REQUESTS=100000 bench/resp_vs_redis.sh
 #   SMOKE=1 bench/resp_vs_redis.sh           1 round, 2k requests (tests)
+#   REDCAR_ARGS="--shards 1" bench/resp_vs_redis.sh   extra server flags
 set -euo pipefail
 set -f  # workload arguments hold "*"
 cd "$(dirname "$0")/.."
@@ -51,7 +52,7 @@ wait_port() {
 
 rc_port=$(free_port)
 "$build_dir/bin/redcar" --data-dir "$work/redcar" --resp-addr "127.0.0.1:$rc_port" --grpc-addr '' --http-addr '' \
-  --fsync always -o "$work/redcar.log" &
+  --fsync always -o "$work/redcar.log" ${REDCAR_ARGS:-} &
 pids+=($!)
 rd_port=$(free_port)
 mkdir -p "$work/redis"
