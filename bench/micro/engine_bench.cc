@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "engine/api/engine.h"
+#include "bench/micro/bench_util.h"
 #include "engine/common/limits.h"
 #include "engine/log/log.h"
 
@@ -50,63 +51,11 @@ constexpr size_t kStreamsPerShard = 4;
 // The setup of read and recovery benchmarks writes this many events per
 // append call: it only has to be quick.
 constexpr size_t kSetupEventsPerAppend = 100;
-constexpr uint64_t kMiB = 1ull << 20;
 
 using Clock = std::chrono::steady_clock;
 
-bool smoke() {
-  const char* v = std::getenv("REDCAR_BENCH_SMOKE");
-  return v && std::string(v) == "1";
-}
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  unsigned long long n = std::strtoull(v, &end, 10);
-  return (end && *end == '\0') ? n : fallback;
-}
-
 // Set when any benchmark failed, so that the binary's exit status says so
 // (Google Benchmark itself only marks the run as skipped).
-bool g_failed = false;
-
-void fail(benchmark::State& state, const std::string& why) {
-  g_failed = true;
-  state.SkipWithError(why.c_str());
-}
-
-uint64_t segment_bytes() {
-  if (smoke()) return 4 * kMiB;
-  return env_u64("REDCAR_BENCH_SEGMENT_MB", limits::kDefaultSegmentBytes / kMiB) * kMiB;
-}
-
-// A fresh folder under REDCAR_BENCH_DIR (default: the current directory, so
-// that the data lands on a real disk rather than a tmpfs), removed with it.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("REDCAR_BENCH_DIR");
-    std::string root = base && *base ? base : ".";
-    std::filesystem::create_directories(root);
-    std::string tmpl = root + "/redcar-engine-bench-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Bounds the operations in flight. The benchmark thread acquires a slot per
 // operation; callbacks, on shard threads, release it. The waiter is woken
@@ -252,7 +201,7 @@ std::string write_events(Engine& engine, const std::vector<std::string>& streams
 // ---------------------------------------------------------------------------
 
 void BM_EngineAppend(benchmark::State& state, log::FsyncMode fsync, size_t data_bytes, unsigned shards) {
-  TempDir dir;
+  TempDir dir("redcar-engine-bench");
   auto opened = open_engine(dir.path(), shards, fsync);
   if (!opened) {
     fail(state, opened.status().to_string());
@@ -296,7 +245,7 @@ uint64_t read_events(size_t data_bytes, bool cold) {
 }
 
 void BM_EngineRead(benchmark::State& state, bool cold, size_t data_bytes, int64_t ranges_in_flight) {
-  TempDir dir;
+  TempDir dir("redcar-engine-bench");
   const uint64_t events = read_events(data_bytes, cold);
   const uint64_t ranges = events / kRangeEvents;
   // Hot: a cache with ample room for the whole stream.
@@ -366,7 +315,7 @@ void BM_EngineRead(benchmark::State& state, bool cold, size_t data_bytes, int64_
 // ---------------------------------------------------------------------------
 
 void BM_EngineRecovery(benchmark::State& state, size_t data_bytes, unsigned shards) {
-  TempDir dir;
+  TempDir dir("redcar-engine-bench");
   const uint64_t log_bytes = smoke() ? 2 * kMiB : env_u64("REDCAR_BENCH_RECOVERY_MB", 256) * kMiB;
   {
     auto opened = open_engine(dir.path(), shards, log::FsyncMode::kNever);

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/micro/bench_util.h"
 #include "engine/common/limits.h"
 #include "engine/io/uring_disk.h"
 #include "engine/log/log.h"
@@ -41,30 +42,9 @@ namespace {
 constexpr size_t kWindowAppends = 256;
 constexpr uint64_t kPollEveryAppends = 16;
 static_assert((kPollEveryAppends & (kPollEveryAppends - 1)) == 0);
-constexpr uint64_t kMiB = 1ull << 20;
-
-bool smoke() {
-  const char* v = std::getenv("REDCAR_BENCH_SMOKE");
-  return v && std::string(v) == "1";
-}
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  unsigned long long n = std::strtoull(v, &end, 10);
-  return (end && *end == '\0') ? n : fallback;
-}
 
 // Set when any benchmark failed, so that the binary's exit status says so
 // (Google Benchmark itself only marks the run as skipped).
-bool g_failed = false;
-
-void fail(benchmark::State& state, const std::string& why) {
-  g_failed = true;
-  state.SkipWithError(why.c_str());
-}
-
 // Runs one handler of the log's loop. A benchmark must never hang the test
 // suite: when nothing happens for kStallSeconds it says so and exits.
 void run_one(boost::asio::io_context& ctx, const char* what) {
@@ -76,37 +56,6 @@ void run_one(boost::asio::io_context& ctx, const char* what) {
   }
 }
 
-// A fresh folder under REDCAR_BENCH_DIR (default: the current directory, so
-// that the data lands on a real disk rather than a tmpfs), removed with it.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("REDCAR_BENCH_DIR");
-    std::string root = base && *base ? base : ".";
-    std::filesystem::create_directories(root);
-    std::string tmpl = root + "/redcar-log-bench-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-uint64_t segment_bytes() {
-  if (smoke()) return 4 * kMiB;
-  return env_u64("REDCAR_BENCH_SEGMENT_MB", limits::kDefaultSegmentBytes / kMiB) * kMiB;
-}
 
 // The log and the ring it writes through, on a temporary folder. The
 // caller's thread runs the io_context.
@@ -152,7 +101,7 @@ class LogUnderTest {
   boost::asio::io_context& ctx() { return ctx_; }
 
  private:
-  TempDir dir_;
+  TempDir dir_{"redcar-log-bench"};
   boost::asio::io_context ctx_{1};
   std::unique_ptr<io::UringDisk> disk_;
   std::unique_ptr<log::Log> log_;
