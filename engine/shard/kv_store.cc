@@ -483,21 +483,4 @@ void KvStore::pump(const std::shared_ptr<KvWatcher>& w) {
   w->handler_(std::move(evs), revision_, more);
 }
 
-void KvWatcher::cancel() {
-  auto self = shared_from_this();
-  boost::asio::post(ctx_, [self] {
-    if (self->done_) return;
-    self->store_->unwatch(self.get());
-    self->finish(Status(Code::kUnavailable, "cancelled"));
-  });
-}
-
-void KvWatcher::finish(const Status& s) {
-  if (done_) return;
-  done_ = true;
-  handler_ = nullptr;
-  auto end = std::move(end_);
-  if (end) end(s);
-}
-
 }  // namespace redcar::shard

@@ -19,6 +19,7 @@
 
 #include "engine/api/engine.h"
 #include "engine/log/log.h"
+#include "engine/shard/shard_subscription.h"
 
 namespace redcar::shard {
 
@@ -80,24 +81,21 @@ class KvStore {
   bool changed_ = false;
 };
 
-class KvWatcher : public Subscription, public std::enable_shared_from_this<KvWatcher> {
+class KvWatcher : public ShardSubscription {
  public:
   KvWatcher(boost::asio::io_context& ctx, KvStore* store, WatchOptions opt, Engine::WatchHandler handler,
             StatusCallback end)
-      : ctx_(ctx), store_(store), opt_(std::move(opt)), handler_(std::move(handler)), end_(std::move(end)) {}
-  void cancel() override;
+      : ShardSubscription(ctx, std::move(end)), store_(store), opt_(std::move(opt)), handler_(std::move(handler)) {}
 
  private:
   friend class KvStore;
-  void finish(const Status& s);
-  boost::asio::io_context& ctx_;
+  void detach() override { store_->unwatch(this); }
+  void drop_handler() override { handler_ = nullptr; }
   KvStore* store_;
   WatchOptions opt_;
   Engine::WatchHandler handler_;
-  StatusCallback end_;
   int64_t cursor_ = 0;  // next revision to deliver
   bool in_flight_ = false;
-  bool done_ = false;
 };
 
 // Whether `key` falls in etcd's [key, range_end) convention.

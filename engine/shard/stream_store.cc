@@ -795,22 +795,7 @@ void StreamStore::set_last_id(std::string stream, StreamId last, std::optional<u
 
 // ---------------------------------------------------------------- subscriptions
 
-void StreamSubscriber::cancel() {
-  auto self = shared_from_this();
-  boost::asio::post(ctx_, [self] {
-    if (self->done_) return;
-    self->store_->unsubscribe(self.get());
-    self->finish(Status(Code::kUnavailable, "cancelled"));
-  });
-}
-
-void StreamSubscriber::finish(const Status& s) {
-  if (done_) return;
-  done_ = true;
-  auto end = std::move(end_);
-  handler_ = nullptr;
-  if (end) end(s);
-}
+void StreamSubscriber::detach() { store_->unsubscribe(this); }
 
 void StreamStore::subscribe(std::shared_ptr<StreamSubscriber> sub) {
   StreamState& s = get(sub->stream_);

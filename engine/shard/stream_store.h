@@ -26,6 +26,7 @@
 #include "engine/api/engine.h"
 #include "engine/api/types.h"
 #include "engine/log/log.h"
+#include "engine/shard/shard_subscription.h"
 
 namespace redcar::shard {
 
@@ -207,28 +208,25 @@ class StreamStore {
 };
 
 // One subscriber of one stream; lives on the stream's shard.
-class StreamSubscriber : public Subscription, public std::enable_shared_from_this<StreamSubscriber> {
+class StreamSubscriber : public ShardSubscription {
  public:
   StreamSubscriber(boost::asio::io_context& ctx, StreamStore* store, std::string stream, SubscribeOptions opt,
                    Subscription::Handler handler, StatusCallback end)
-      : ctx_(ctx), store_(store), stream_(std::move(stream)), opt_(opt), handler_(std::move(handler)),
-        end_(std::move(end)) {}
-  void cancel() override;
+      : ShardSubscription(ctx, std::move(end)), store_(store), stream_(std::move(stream)), opt_(opt),
+        handler_(std::move(handler)) {}
 
  private:
   friend class StreamStore;
-  void finish(const Status& s);
-  boost::asio::io_context& ctx_;
+  void detach() override;
+  void drop_handler() override { handler_ = nullptr; }
   StreamStore* store_;
   std::string stream_;
   SubscribeOptions opt_;
   Subscription::Handler handler_;
-  StatusCallback end_;
   uint64_t cursor_ = 0;
   bool started_ = false;
   bool in_flight_ = false;  // a batch is with the handler
   bool reading_ = false;    // reading back from the log
-  bool done_ = false;
 };
 
 int64_t now_us();

@@ -72,21 +72,4 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
   });
 }
 
-void TailSubscriber::cancel() {
-  auto self = shared_from_this();
-  boost::asio::post(ctx_, [self] {
-    if (self->done_) return;
-    self->owner_->remove(self.get());
-    self->finish(Status(Code::kUnavailable, "cancelled"));
-  });
-}
-
-void TailSubscriber::finish(const Status& s) {
-  if (done_) return;
-  done_ = true;
-  handler_ = nullptr;
-  auto end = std::move(end_);
-  if (end) end(s);
-}
-
 }  // namespace redcar::shard

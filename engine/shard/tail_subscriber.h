@@ -13,6 +13,7 @@
 
 #include "engine/api/engine.h"
 #include "engine/log/log.h"
+#include "engine/shard/shard_subscription.h"
 #include "engine/shard/stream_store.h"
 
 namespace redcar::shard {
@@ -34,27 +35,24 @@ class TailSubscriptions {
   std::vector<std::shared_ptr<TailSubscriber>> subs_;
 };
 
-class TailSubscriber : public Subscription, public std::enable_shared_from_this<TailSubscriber> {
+class TailSubscriber : public ShardSubscription {
  public:
   TailSubscriber(boost::asio::io_context& ctx, TailSubscriptions* owner, std::string prefix, bool from_start,
                  Subscription::Handler handler, StatusCallback end)
-      : ctx_(ctx), owner_(owner), prefix_(std::move(prefix)), from_start_(from_start), handler_(std::move(handler)),
-        end_(std::move(end)) {}
-  void cancel() override;
+      : ShardSubscription(ctx, std::move(end)), owner_(owner), prefix_(std::move(prefix)), from_start_(from_start),
+        handler_(std::move(handler)) {}
 
  private:
   friend class TailSubscriptions;
-  void finish(const Status& s);
-  boost::asio::io_context& ctx_;
+  void detach() override { owner_->remove(this); }
+  void drop_handler() override { handler_ = nullptr; }
   TailSubscriptions* owner_;
   std::string prefix_;
   bool from_start_;
   Subscription::Handler handler_;
-  StatusCallback end_;
   uint64_t cursor_ = 0;
   bool in_flight_ = false;
   bool reading_ = false;
-  bool done_ = false;
 };
 
 }  // namespace redcar::shard
