@@ -9,7 +9,7 @@ packages=(
   liburing-dev libboost-dev libboost-system-dev libxxhash-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libspdlog-dev libfmt-dev libcli11-dev libssl-dev openssl
+  libspdlog-dev libfmt-dev libcli11-dev libssl-dev openssl nlohmann-json3-dev
   redis-server redis-tools etcd-server etcd-client
   python3 python3-redis python3-etcd3
   fio netcat-openbsd
