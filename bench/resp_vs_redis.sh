@@ -23,44 +23,29 @@ build_dir=${BUILD_DIR:-build-release}
 if [ "$smoke" = 1 ]; then rounds=1; requests=2000; fi
 out=${OUT:-$build_dir/bench-results/resp_vs_redis.json}
 
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 if [ ! -x "$build_dir/bin/redcar" ]; then
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$build_dir" -j "$(nproc)" --target redcar
+  bench_build "$build_dir" redcar
 fi
 mkdir -p "$(dirname "$out")"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/redcar-resp-bench.XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_port() {
-  for _ in $(seq 1 100); do
-    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "server on port $1 did not start" >&2
-  return 1
-}
+bench_workdir redcar-resp-bench
+work=$bench_work
 
 rc_port=$(free_port)
 "$build_dir/bin/redcar" --data-dir "$work/redcar" --resp-addr "127.0.0.1:$rc_port" --grpc-addr '' --http-addr '' \
   --fsync always -o "$work/redcar.log" ${REDCAR_ARGS:-} &
-pids+=($!)
+rc_pid=$!
+bench_track "$rc_pid"
 rd_port=$(free_port)
 mkdir -p "$work/redis"
 redis-server --port "$rd_port" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --appendfsync always \
   --save '' --daemonize no --logfile "$work/redis.log" &
-pids+=($!)
-wait_port "$rc_port"
-wait_port "$rd_port"
+rd_pid=$!
+bench_track "$rd_pid"
+wait_for redcar "$rc_pid" redis-cli -p "$rc_port" ping
+wait_for redis-server "$rd_pid" redis-cli -p "$rd_port" ping
 
 value=$(head -c 100 /dev/zero | tr '\0' v)
 # name | redis-benchmark arguments

@@ -1,6 +1,7 @@
 // The closed and open loops, the stop rules and the progress line (driver.h).
 #include "driver.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,13 @@ constexpr size_t kMaxDistinctErrors = 32;
 
 std::chrono::steady_clock::time_point at_ns(int64_t ns) {
   return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
 }
 
 }  // namespace
@@ -156,6 +164,7 @@ void Driver::progress_loop() {
 RunResult Driver::run(Client& client) {
   client_ = &client;
   slots_ = client.slots();
+  const double cpu0 = cpu_seconds();
   start_ns_.assign(static_cast<size_t>(slots_), 0);
   t0_ns_ = now_ns();
   measure_start_ns_ = t0_ns_ + static_cast<int64_t>(config_.warmup_s * 1e9);
@@ -235,6 +244,8 @@ RunResult Driver::run(Client& client) {
   if (progress.joinable()) progress.join();
 
   RunResult r;
+  r.wall_s = static_cast<double>(now_ns() - t0_ns_) / 1e9;
+  r.client_cpu_s = cpu_seconds() - cpu0;
   r.latency = latency_.snapshot();
   r.ops = ops_.load();
   r.events = events_.load();

@@ -57,6 +57,8 @@ struct RunResult {
   int slots_lost = 0;   // slots whose connection failed
   bool aborted = false;
   std::string abort_reason;
+  double wall_s = 0;        // the whole run, warm-up and drain included
+  double client_cpu_s = 0;  // this process's CPU (user + system) over wall_s
 };
 
 class Driver final : public Sink {

@@ -45,8 +45,9 @@ void print_report(const Report& rep) {
   if (o.rate > 0) std::printf(", open loop at %s/s", with_commas(o.rate).c_str());
   std::printf("\n");
   for (const auto& [k, v] : rep.facts) std::printf("  %s: %s\n", k.c_str(), v.c_str());
-  std::printf("  measured %.2f s after a %.1f s warm-up (%s operations in the warm-up)\n", r.measured_s, o.warmup_s,
-              with_commas(static_cast<double>(r.warmup_ops)).c_str());
+  std::printf("  measured %.2f s after a %.1f s warm-up (%s operations in the warm-up); client CPU %.0f%%\n",
+              r.measured_s, o.warmup_s, with_commas(static_cast<double>(r.warmup_ops)).c_str(),
+              r.wall_s > 0 ? 100 * r.client_cpu_s / r.wall_s : 0.0);
 
   std::printf("%-12s %12s %12s %9s %10s %10s %10s %10s\n", "", "count", "per second", "MB/s", "p50", "p99", "p99.9",
               "max");
@@ -129,6 +130,8 @@ std::string write_json(const Report& rep, const std::string& path) {
   j["slots_lost"] = r.slots_lost;
   j["aborted"] = r.aborted;
   j["abort_reason"] = r.abort_reason;
+  j["wall_s"] = r.wall_s;
+  j["client_cpu_s"] = r.client_cpu_s;
   std::ofstream f(path);
   if (!f) return "cannot write " + path;
   f << j.dump(2) << "\n";
