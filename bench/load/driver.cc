@@ -79,23 +79,26 @@ void Driver::done(int slot, const OpResult& result) {
     return;
   }
 
-  if (stopping_.load(std::memory_order_relaxed)) {
-    slot_idle();
-    return;
-  }
   const int64_t now = now_ns();
-  if (config_.ops == 0 && now >= end_ns_) {
-    stopping_.store(true);
-    slot_idle();
-    return;
-  }
-  if (config_.ops > 0 && now >= measure_start_ns_ &&
-      measured_started_.fetch_add(1, std::memory_order_relaxed) >= config_.ops) {
-    stopping_.store(true);
+  if (!may_start(now)) {
     slot_idle();
     return;
   }
   start_op(slot, now);
+}
+
+bool Driver::may_start(int64_t now) {
+  if (stopping_.load(std::memory_order_relaxed)) return false;
+  if (config_.ops == 0 && now >= end_ns_) {
+    stopping_.store(true);
+    return false;
+  }
+  if (config_.ops > 0 && now >= measure_start_ns_ &&
+      measured_started_.fetch_add(1, std::memory_order_relaxed) >= config_.ops) {
+    stopping_.store(true);
+    return false;
+  }
+  return true;
 }
 
 void Driver::error(std::string_view what) {
@@ -179,7 +182,14 @@ RunResult Driver::run(Client& client) {
       std::lock_guard lock(mu_);
       busy_ = slots_;
     }
-    for (int s = 0; s < slots_; ++s) start_op(s, now_ns());
+    for (int s = 0; s < slots_; ++s) {
+      const int64_t now = now_ns();
+      if (may_start(now)) {
+        start_op(s, now);
+      } else {
+        slot_idle();
+      }
+    }
     std::unique_lock lock(mu_);
     cv_.wait_until(lock, at_ns(end_ns_), [&] { return busy_ == 0 || stopping_.load(); });
     stopping_.store(true);

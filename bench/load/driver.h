@@ -74,9 +74,10 @@ class Driver final : public Sink {
 
  private:
   void start_op(int slot, int64_t start_ns);
+  // Closed loop: whether a free slot starts another operation now (false
+  // once the duration or the operation count is reached).
+  bool may_start(int64_t now);
   void slot_idle();
-  // Open loop: the next due operation for a free slot, if any.
-  bool take_due(int64_t* start_ns);
   int64_t due_time(uint64_t index) const;
   void abort(std::string reason);
   void progress_loop();
