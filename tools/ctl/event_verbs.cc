@@ -61,9 +61,65 @@ struct PublishArgs {
   std::string stream, type, data;
   bool has_data = false;
   std::string id, source = "redcar-ctl", content_type, expect = "any";
+  bool lines = false;
+  uint32_t batch = 500;
 };
 
+// --lines: every line of stdin is one event's data, appended in batches
+// (each batch all or nothing); prints each event's number.
+int publish_lines(const Globals& g, const PublishArgs& a, Connection& conn) {
+  if (!a.id.empty()) return report_usage("publish", "--id names one event; it does not go with --lines");
+  if (a.batch == 0) return report_usage("publish", "--batch must be at least 1");
+  v1::ExpectedVersion expected;
+  if (!parse_expected(a.expect, &expected)) {
+    return report_usage("publish", "--expect '" + a.expect + "': want a number, no-stream, exists or any");
+  }
+  auto stub = v1::Events::NewStub(conn.channel());
+  Output out(g.json);
+  std::string line;
+  bool eof = false;
+  while (!eof) {
+    v1::AppendRequest req;
+    req.set_stream(a.stream);
+    while (req.events_size() < static_cast<int>(a.batch)) {
+      if (!std::getline(std::cin, line)) {
+        eof = true;
+        break;
+      }
+      *req.add_events() = make_event(a.type, line, "", a.source, a.content_type);
+    }
+    if (req.events_size() == 0) break;
+    // The check applies to the first batch; later ones follow on from it.
+    *req.mutable_expected() = expected;
+    v1::AppendResponse resp;
+    grpc::ClientContext ctx;
+    conn.set_deadline(ctx);
+    auto status = stub->Append(&ctx, req, &resp);
+    if (!status.ok()) return report("publish", status);
+    expected.set_kind(v1::ExpectedVersion::EXACT);
+    expected.set_last_number(resp.last_number());
+    for (uint64_t n = resp.first_number(); n <= resp.last_number(); ++n) {
+      if (out.json()) {
+        nlohmann::json j;
+        put_bytes(j, "stream", a.stream);
+        j["number"] = n;
+        out.object(j);
+      } else {
+        out.line(std::to_string(n));
+      }
+    }
+    out.flush();
+  }
+  return kExitOk;
+}
+
 int do_publish(const Globals& g, const PublishArgs& a) {
+  if (a.lines) {
+    if (a.has_data) return report_usage("publish", "--lines reads the data from stdin: give no DATA");
+    auto conn = connect_or_report(g, "publish");
+    if (!conn) return kExitUsage;
+    return publish_lines(g, a, *conn);
+  }
   v1::AppendRequest req;
   req.set_stream(a.stream);
   if (!parse_expected(a.expect, req.mutable_expected())) {
@@ -330,6 +386,8 @@ void add_event_verbs(CLI::App& app, Globals& g) {
                     "write only if the stream's last event number is N, or the stream is absent (no-stream) "
                     "or present (exists)")
         ->capture_default_str();
+    cmd->add_flag("--lines", a->lines, "one event per line of stdin, appended in batches; prints each number");
+    cmd->add_option("--batch", a->batch, "events per append with --lines")->capture_default_str();
     cmd->callback([&g, a, data] {
       a->has_data = data->count() > 0;
       g.action = [&g, a] { return do_publish(g, *a); };
