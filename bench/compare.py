@@ -41,7 +41,10 @@ def main():
                 run = json.load(f)
         except (OSError, ValueError):
             continue  # a run that failed to start left no JSON; the script says so
-        server, workload, rnd = run["label"].split("|")
+        parts = str(run.get("label", "")).split("|")
+        if len(parts) != 3:
+            continue  # not a labelled redcar-bench run
+        server, workload, rnd = parts
         try:
             with open(path + ".server") as f:
                 run["server"] = json.load(f)
