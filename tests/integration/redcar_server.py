@@ -18,6 +18,11 @@ append-only file synced on every write), which shows whether an expectation is
 Redis' behaviour or a mistake in the test. Tests that only make sense for
 redcar check `srv.is_reference`.
 
+With grpc=True the gRPC front end listens too (--grpc-addr 127.0.0.1:0, the
+port read from its "gRPC listening on ... (port N)" line); `grpc_port` and
+`grpc_url` say where. A restart binds the same gRPC port again, so a client
+that reconnects finds the server where it was.
+
 Also here: RawConnection, a socket speaking RESP2/RESP3 byte for byte, for the
 tests that must see the exact bytes of a reply or send malformed frames.
 """
@@ -34,6 +39,7 @@ import time
 
 HOST = "127.0.0.1"
 _PORT_LINE = re.compile(r"RESP listening on \S+ \(port (\d+)\)")
+_GRPC_PORT_LINE = re.compile(r"gRPC listening on \S+ \(port (\d+)\)")
 
 
 def _die_with_parent():
@@ -65,7 +71,7 @@ class RedcarServer:
 
     def __init__(self, requirepass=None, maxclients=None, proto_max_bulk_len=None,
                  client_output_limit=None, dialect=None, shards=2, extra_args=(),
-                 start_timeout=30.0):
+                 start_timeout=30.0, grpc=False):
         self.reference = os.environ.get("REDCAR_REFERENCE_SERVER", "")
         self.binary = self.reference or redcar_binary()
         self.requirepass = requirepass
@@ -81,6 +87,8 @@ class RedcarServer:
         os.mkdir(self.data_dir)
         self.host = HOST
         self.port = None
+        self.grpc = grpc
+        self.grpc_port = None
         self.proc = None
         self.starts = 0
         self.last_exit_code = None
@@ -90,6 +98,10 @@ class RedcarServer:
     @property
     def is_reference(self):
         return bool(self.reference)
+
+    @property
+    def grpc_url(self):
+        return "http://%s:%d" % (HOST, self.grpc_port)
 
     @property
     def pid(self):
@@ -114,7 +126,8 @@ class RedcarServer:
     def _redcar_args(self, port):
         args = [self.binary, "--data-dir", self.data_dir,
                 "--resp-addr", "%s:%d" % (HOST, port),
-                "--grpc-addr", "", "--http-addr", "",
+                "--grpc-addr", "%s:%d" % (HOST, self.grpc_port or 0) if self.grpc else "",
+                "--http-addr", "",
                 "--segment-bytes", "1048576", "--shards", str(self.shards),
                 "-o", "stdout"]
         if self.requirepass is not None:
@@ -181,9 +194,14 @@ class RedcarServer:
                     self.port = port
                     return self
             else:
-                m = _PORT_LINE.search(self.log_text())
-                if m and self._connectable(int(m.group(1))):
+                log = self.log_text()
+                m = _PORT_LINE.search(log)
+                g = _GRPC_PORT_LINE.search(log) if self.grpc else None
+                if m and self._connectable(int(m.group(1))) and (
+                        not self.grpc or (g and self._connectable(int(g.group(1))))):
                     self.port = int(m.group(1))
+                    if self.grpc:
+                        self.grpc_port = int(g.group(1))
                     return self
             time.sleep(0.02)
         self._kill()
