@@ -81,6 +81,9 @@ bool parse_duration_ms(std::string_view text, int64_t* ms) {
   } else if (text.ends_with('m')) {
     scale = 60000.0;
     text.remove_suffix(1);
+  } else if (text.ends_with('h')) {
+    scale = 3600000.0;
+    text.remove_suffix(1);
   }
   if (text.empty()) return false;
   double value = 0;

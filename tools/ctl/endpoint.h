@@ -33,7 +33,7 @@ struct Endpoint {
 // message on a malformed URL.
 bool parse_endpoint(std::string_view url, Endpoint* out, std::string* error);
 
-// "500ms", "5s", "2m", or a bare number of seconds ("1.5").
+// "500ms", "5s", "2m", "1h", or a bare number of seconds ("1.5").
 bool parse_duration_ms(std::string_view text, int64_t* ms);
 
 class Connection {

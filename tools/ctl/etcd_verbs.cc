@@ -227,6 +227,7 @@ bool split_legacy(const std::string& arg, std::string* key, std::string* value) 
 void add_etcd_verbs(CLI::App& app, Globals& g) {
   {
     auto* cmd = app.add_subcommand("put", "set KEY to VALUE (etcd Put); prints OK");
+    cmd->footer("Historical form, still accepted: redcar-ctl \"KEY VALUE\" put (split at the first space).");
     auto key = std::make_shared<std::string>();
     auto value = std::make_shared<std::string>();
     auto* key_opt = cmd->add_option("KEY", *key, "key");
@@ -280,9 +281,10 @@ void add_etcd_verbs(CLI::App& app, Globals& g) {
     cmd->callback([&g, key, prefix] { g.action = [&g, key, prefix] { return do_del(g, *key, *prefix); }; });
   }
   {
-    auto* cmd = app.add_subcommand("watch",
-                                   "print every change to KEY (or a prefix) as PUT/DELETE, key, value lines; "
-                                   "runs until interrupted, reconnecting if the server goes away");
+    auto* cmd = app.add_subcommand("watch", "print each change to KEY or a prefix, until interrupted");
+    cmd->footer(
+        "Each change prints as three lines, as etcdctl does: PUT or DELETE, the key, the value.\n"
+        "If the server goes away, watch reconnects and resumes after the last revision printed.");
     auto key = std::make_shared<std::string>();
     auto prefix = std::make_shared<bool>(false);
     auto rev = std::make_shared<int64_t>(0);

@@ -374,7 +374,13 @@ int do_delete(const Globals& g, const std::string& stream) {
 
 void add_event_verbs(CLI::App& app, Globals& g) {
   {
-    auto* cmd = app.add_subcommand("publish", "append one event to STREAM; prints its number");
+    auto* cmd = app.add_subcommand("publish", "append an event to STREAM; prints its number");
+    cmd->footer(
+        "Examples:\n"
+        "  redcar-ctl publish orders created '{\"id\":1}' --content-type application/json\n"
+        "  redcar-ctl publish orders created --id order-1 < order.json   (once, however often it runs)\n"
+        "  redcar-ctl publish orders created '{}' --expect no-stream      (only into an empty stream)\n"
+        "  seq 100 | redcar-ctl publish numbers n --lines                 (an event per line)");
     auto a = std::make_shared<PublishArgs>();
     cmd->add_option("STREAM", a->stream, "stream name")->required();
     cmd->add_option("TYPE", a->type, "event type")->required();
@@ -404,11 +410,16 @@ void add_event_verbs(CLI::App& app, Globals& g) {
     cmd->callback([&g, a] { g.action = [&g, a] { return do_read(g, *a); }; });
   }
   {
-    auto* cmd = app.add_subcommand(
-        "subscribe",
-        "print the events of a stream (STREAM[:FROM[:TO]]), of every stream ('*') or of a name prefix "
-        "(--prefix P): history first, then live; reconnects and resumes without gap or duplicate if the "
-        "server goes away. Runs until interrupted, or until TO");
+    auto* cmd = app.add_subcommand("subscribe", "print a stream's events, history first, then live");
+    cmd->footer(
+        "Targets:\n"
+        "  orders             every event of orders, then follow it\n"
+        "  orders:10          from event 10 on\n"
+        "  orders:10:20       events 10..20, then stop\n"
+        "  '*'                every stream\n"
+        "  --prefix shop-     every stream whose name starts with shop-\n"
+        "Runs until interrupted (or TO, or --max). If the server goes away it reconnects with backoff\n"
+        "and resumes right after the last event printed: no gap, no duplicate.");
     auto a = std::make_shared<SubscribeArgs>();
     cmd->add_option("TARGET", a->target, "STREAM, STREAM:FROM, STREAM:FROM:TO, or '*' for every stream");
     auto* prefix = cmd->add_option("--prefix", a->prefix, "every stream whose name starts with P");
@@ -437,7 +448,7 @@ void add_event_verbs(CLI::App& app, Globals& g) {
     cmd->add_option("--max-count", a->max_count, "keep the newest N events");
     cmd->add_option("--before", a->before, "drop every event numbered below N");
     cmd->add_option("--max-bytes", a->max_bytes, "keep the newest events up to N bytes");
-    cmd->add_option("--max-age", a->max_age, "drop events older than this (90s, 10m, 1.5s)");
+    cmd->add_option("--max-age", a->max_age, "drop events older than this (90s, 10m, 2h)");
     cmd->callback([&g, a] { g.action = [&g, a] { return do_trim(g, *a); }; });
   }
   {

@@ -186,8 +186,10 @@ void add_group_verbs(CLI::App& app, Globals& g) {
   {
     auto* cmd = group->add_subcommand(
         "consume",
-        "join GROUP of STREAM as CONSUMER and print the events it is given, acknowledging each after printing it; "
-        "runs until interrupted or --max");
+        "join GROUP as CONSUMER; print the events it is given, acknowledging each");
+    cmd->footer(
+        "Events are asked for --count at a time and acknowledged once printed (unless --no-ack).\n"
+        "Runs until interrupted or --max; events left unacknowledged go to another member later.");
     auto a = std::make_shared<GroupArgs>();
     cmd->add_option("STREAM", a->stream, "stream name")->required();
     cmd->add_option("GROUP", a->group, "group name")->required();

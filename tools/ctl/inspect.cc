@@ -184,11 +184,14 @@ int do_inspect(const Globals& g, const InspectArgs& a) {
 }  // namespace
 
 void add_inspect_verb(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand(
-      "inspect",
-      "run a command once per event of STREAM[:FROM[:TO]], in order, with the event's data on its stdin and "
-      "REDCAR_STREAM, REDCAR_NUMBER, REDCAR_TYPE, REDCAR_ID, REDCAR_SOURCE set; stops at the stream's end "
-      "unless --follow. Put the command after --: inspect orders -- jq .total");
+  auto* cmd = app.add_subcommand("inspect", "run a command once per event, with the event's data on its stdin");
+  cmd->footer(
+      "The command runs once per event, one at a time and in order, with REDCAR_STREAM, REDCAR_NUMBER,\n"
+      "REDCAR_TYPE, REDCAR_ID and REDCAR_SOURCE in its environment. Without --follow inspect stops at the\n"
+      "last event the stream held when it started. A failing command stops it with that command's\n"
+      "exit status, unless --keep-going.\n"
+      "Example:\n"
+      "  redcar-ctl inspect orders:100 -- sh -c 'jq .total >> totals.txt'");
   auto a = std::make_shared<InspectArgs>();
   cmd->add_option("TARGET", a->target, "STREAM, STREAM:FROM or STREAM:FROM:TO")->required();
   cmd->add_option("COMMAND", a->command, "the command and its arguments, after --")->required();

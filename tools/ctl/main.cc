@@ -21,6 +21,24 @@ std::unique_ptr<Connection> connect_or_report(const Globals& g, std::string_view
   return c;
 }
 
+namespace {
+
+// CLI11's help, with "verbs" for subcommands and a top-level usage line that
+// leaves out the historical forms' hidden argument.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  HelpFormatter() {
+    label("SUBCOMMAND", "VERB");
+    label("SUBCOMMANDS", "VERBS");
+  }
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    if (app->get_parent() == nullptr) return "Usage: redcar-ctl [OPTIONS] VERB [ARGS...]\n";
+    return CLI::Formatter::make_usage(app, name);
+  }
+};
+
+}  // namespace
+
 }  // namespace redcar::ctl
 
 int main(int argc, char** argv) {
@@ -31,20 +49,7 @@ int main(int argc, char** argv) {
   app.name("redcar-ctl");
   app.require_subcommand(0, 1);
   app.fallthrough();  // global options may follow the verb
-  app.footer(
-      "Examples:\n"
-      "  redcar-ctl put config/limit 10\n"
-      "  redcar-ctl get config/ --prefix\n"
-      "  redcar-ctl publish orders created '{\"id\":1}'\n"
-      "  redcar-ctl subscribe orders:0          catch up from event 0, then follow\n"
-      "  redcar-ctl subscribe '*' --json        every stream, one JSON object per event\n"
-      "  redcar-ctl -e https://host:8519 --cacert ca.pem status\n"
-      "Historical forms, still accepted:\n"
-      "  redcar-ctl -e http://127.0.0.1:8519 \"foo bar\" put     (put foo bar)\n"
-      "  redcar-ctl -e http://127.0.0.1:8519 foo range         (get foo)\n"
-      "Exit status: 0 done, 1 a call failed (the message names the gRPC code), 2 bad usage.\n"
-      "Run `redcar-ctl VERB --help` for a verb's options.");
-
+  app.formatter(std::make_shared<HelpFormatter>());
   Globals g;
   app.add_option("-e,--endpoint", g.endpoint.url, "server: http://HOST:PORT, https://HOST:PORT (TLS) or HOST:PORT")
       ->capture_default_str();
@@ -62,6 +67,26 @@ int main(int argc, char** argv) {
   add_group_verbs(app, g);
   add_inspect_verb(app, g);
   add_migrate_verb(app, g);
+  // "Verbs" rather than CLI11's "Subcommands" in the help; "" stays hidden.
+  auto all = [](CLI::App*) { return true; };
+  for (auto* verb : app.get_subcommands(all)) {
+    if (!verb->get_group().empty()) verb->group("Verbs");
+    for (auto* sub : verb->get_subcommands(all)) sub->group("Verbs");
+  }
+  // After the verbs, so that they do not inherit it.
+  app.footer(
+      "Examples:\n"
+      "  redcar-ctl put config/limit 10\n"
+      "  redcar-ctl get config/ --prefix\n"
+      "  redcar-ctl publish orders created '{\"id\":1}'\n"
+      "  redcar-ctl subscribe orders:0          catch up from event 0, then follow\n"
+      "  redcar-ctl subscribe '*' --json        every stream, one JSON object per event\n"
+      "  redcar-ctl -e https://host:8519 --cacert ca.pem status\n"
+      "Historical forms, still accepted:\n"
+      "  redcar-ctl -e http://127.0.0.1:8519 \"foo bar\" put     (put foo bar)\n"
+      "  redcar-ctl -e http://127.0.0.1:8519 foo range         (get foo)\n"
+      "Exit status: 0 done, 1 a call failed (the message names the gRPC code), 2 bad usage.\n"
+      "Run `redcar-ctl VERB --help` for a verb's options.");
 
   try {
     app.parse(argc, argv);

@@ -278,10 +278,14 @@ int do_migrate(const Globals& g, const MigrateArgs& a) {
 }  // namespace
 
 void add_migrate_verb(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand(
-      "migrate",
-      "copy STREAM[:FROM] ... from one server to another, in batches; run it again after an interruption "
-      "and it goes on where the destination stops, copying nothing twice");
+  auto* cmd = app.add_subcommand("migrate", "copy streams from one server to another, resumably");
+  cmd->footer(
+      "Each stream is copied in batches that keep every event's id, each batch written only if the\n"
+      "destination is exactly where this copy left it, so two runs never interleave. Interrupted, it\n"
+      "is run again: it counts what the destination holds, checks that it is a copy, and goes on\n"
+      "from there, copying nothing twice. Progress goes to stderr.\n"
+      "Example:\n"
+      "  redcar-ctl migrate --from http://old:8519 --to http://new:8519 orders payments:1000");
   auto a = std::make_shared<MigrateArgs>();
   cmd->add_option("--from", a->from_url, "source server URL")->required();
   cmd->add_option("--to", a->to_url, "destination server URL")->required();
