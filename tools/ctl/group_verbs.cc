@@ -2,6 +2,9 @@
 #include "tools/ctl/group_verbs.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "redcar/v1/events.grpc.pb.h"
 #include "tools/ctl/errors.h"
@@ -108,6 +111,27 @@ int do_consume(const Globals& g, const GroupArgs& a) {
     return stream->Write(r);
   };
   auto done = [&] { return a.max > 0 && printed >= a.max && acks_answered >= acks_sent; };
+  // Once --max events are printed, the acks still unanswered get --timeout;
+  // then the session is ended anyway.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog;
+  auto arm_watchdog = [&] {
+    if (watchdog.joinable()) return;
+    watchdog = std::thread([&] {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, conn->timeout(), [&] { return finished; })) ctx.TryCancel();
+    });
+  };
+  auto disarm_watchdog = [&] {
+    {
+      std::lock_guard lock(mu);
+      finished = true;
+    }
+    cv.notify_all();
+    if (watchdog.joinable()) watchdog.join();
+  };
   v1::ConsumeResponse resp;
   bool joined = false;
   while (!done() && stream->Read(&resp)) {
@@ -140,6 +164,7 @@ int do_consume(const Globals& g, const GroupArgs& a) {
           stream->Write(ack);
         }
         if (credit == 0) give_credit();
+        if (a.max > 0 && printed >= a.max) arm_watchdog();
         break;
       }
       case v1::ConsumeResponse::kAcked:
@@ -149,13 +174,21 @@ int do_consume(const Globals& g, const GroupArgs& a) {
         break;
     }
   }
+  bool all_printed = a.max > 0 && printed >= a.max;
   if (done()) {
+    disarm_watchdog();
     stream->WritesDone();
     ctx.TryCancel();
     stream->Finish();
     return kExitOk;
   }
   auto status = stream->Finish();
+  disarm_watchdog();
+  if (all_printed) {
+    note("group consume", std::to_string(acks_sent - acks_answered) + " acknowledgement(s) unanswered after " +
+                              std::to_string(conn->timeout().count()) + " ms");
+    return kExitCallFailed;
+  }
   if (!status.ok()) return report("group consume", status);
   if (!joined) return report("group consume", grpc::Status(grpc::StatusCode::UNKNOWN, "the server ended the session before joining"));
   return kExitOk;
