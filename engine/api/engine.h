@@ -9,7 +9,7 @@
 //
 // Errors are values: each callback receives a Result whose Status names
 // what went wrong (kWrongExpectedVersion carries the actual version in its
-// message, kNoSpace/kIoError carry the errno).
+// message and in detail(), kNoSpace/kIoError carry the errno).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -69,9 +69,9 @@ struct ExpectedVersion {
 // Max age and max bytes always work in whole index blocks: they may keep up
 // to a block of events more than the rule asks, never fewer.
 struct TrimSpec {
-  enum class Kind : uint8_t { kNone, kMaxCount, kMinId, kMaxAge, kMaxBytes };
+  enum class Kind : uint8_t { kNone, kMaxCount, kMinId, kMaxAge, kMaxBytes, kMinNumber };
   Kind kind = Kind::kNone;
-  uint64_t value = 0;    // count, age in ms or bytes
+  uint64_t value = 0;    // count, age in ms, bytes, or (kMinNumber) the first number kept
   StreamId min_id;       // kMinId
   bool approximate = false;  // '~': trimming may stop early at an index boundary
   uint64_t limit = 0;        // LIMIT: at most this many events removed (0 = none)
