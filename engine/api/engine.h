@@ -122,6 +122,8 @@ class Engine {
   std::shared_ptr<Subscription> subscribe_all(std::string prefix, bool from_start, Subscription::Handler handler,
                                               StatusCallback end);
 
+  void storage_stats(Callback<StorageStats> cb);
+
   // --- consumer groups ---
   // `last` = StreamId::max() means "$" (the stream's last ID).
   void group_create(std::string stream, std::string group, StreamId last, bool mkstream,

@@ -265,6 +265,13 @@ struct KvStatus {
   uint64_t keys = 0;
 };
 
+// The log's footprint on disk, over every shard.
+struct StorageStats {
+  uint64_t segments = 0;
+  uint64_t allocated_bytes = 0;  // segment files as preallocated
+  uint64_t used_bytes = 0;       // log bytes from the oldest kept to the newest durable
+};
+
 // Where a subscription starts.
 struct SubscribeOptions {
   enum class From : uint8_t { kStart, kEnd, kNumber };
