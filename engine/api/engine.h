@@ -72,6 +72,7 @@ struct ReadResult {
 struct GroupEntry {
   StreamId id;
   std::optional<Event> event;  // empty: the event was deleted or trimmed
+  uint64_t delivery_count = 0; // with this delivery (0: NOACK, not pending)
 };
 
 // Subscription to one stream: events arrive in order, in batches; the next

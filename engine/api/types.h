@@ -187,6 +187,7 @@ struct ClaimOptions {
 };
 struct ClaimResult {
   std::vector<Event> events;           // claimed, with data (unless just_id)
+  std::vector<uint64_t> delivery_counts;  // beside events: each one's count after the claim
   std::vector<StreamId> claimed_ids;   // just_id
   std::vector<StreamId> deleted_ids;   // XAUTOCLAIM: pending entries whose event is gone
   StreamId next_start;                 // XAUTOCLAIM cursor (0-0 when done)

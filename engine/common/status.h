@@ -52,7 +52,7 @@ class [[nodiscard]] Status {
 
   // A number some codes carry for callers that act on it rather than print
   // it. kWrongExpectedVersion: the stream's last event number, -1 if it has
-  // no events.
+  // no events. kCompacted ending a watch: the compaction revision.
   int64_t detail() const { return detail_; }
   Status&& with_detail(int64_t d) && {
     detail_ = d;

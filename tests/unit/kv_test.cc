@@ -573,6 +573,7 @@ TEST_F(KvTest, WatchFromCompactedRevisionEnds) {
   auto sub = e().kv_watch(o, w->handler(w), w->end(w));
   ASSERT_TRUE(w->wait_end());
   EXPECT_EQ(w->end_status.code(), Code::kCompacted);
+  EXPECT_EQ(w->end_status.detail(), r3->revision);  // etcd tells the watcher where history starts
   EXPECT_TRUE(w->summary().empty());
 
   // From the compaction point itself: still there, as etcd keeps it.
