@@ -185,6 +185,34 @@ void Engine::list_streams(std::string prefix, Callback<std::vector<std::string>>
   }
 }
 
+void Engine::storage_stats(Callback<StorageStats> cb) {
+  if (stopped_) return cb(kStopped);
+  struct Gather {
+    std::mutex mu;
+    StorageStats total;
+    size_t remaining;
+    Callback<StorageStats> cb;
+  };
+  auto g = std::make_shared<Gather>();
+  g->remaining = shards_.size();
+  g->cb = std::move(cb);
+  for (auto& shp : shards_) {
+    auto* s = shp.get();
+    s->post([s, g] {
+      log::Log& l = s->log();
+      bool last = false;
+      {
+        std::lock_guard lk(g->mu);
+        g->total.segments += l.segment_count();
+        g->total.allocated_bytes += l.segment_count() * l.segment_bytes();
+        g->total.used_bytes += l.durable_end() - l.first_offset();
+        last = --g->remaining == 0;
+      }
+      if (last) g->cb(g->total);
+    });
+  }
+}
+
 void Engine::delete_stream(std::string stream, Callback<bool> cb) {
   auto& sh = shard_for(stream);
   REDCAR_ON_SHARD(sh, ([stream = std::move(stream), cb = std::move(cb)](shard::Shard& s) mutable {

@@ -9,7 +9,7 @@
 //
 // Errors are values: each callback receives a Result whose Status names
 // what went wrong (kWrongExpectedVersion carries the actual version in its
-// message, kNoSpace/kIoError carry the errno).
+// message and in detail(), kNoSpace/kIoError carry the errno).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -72,6 +72,7 @@ struct ReadResult {
 struct GroupEntry {
   StreamId id;
   std::optional<Event> event;  // empty: the event was deleted or trimmed
+  uint64_t delivery_count = 0; // with this delivery (0: NOACK, not pending)
 };
 
 // Subscription to one stream: events arrive in order, in batches; the next
@@ -121,6 +122,8 @@ class Engine {
   // batches of different shards may arrive concurrently. `end` runs once.
   std::shared_ptr<Subscription> subscribe_all(std::string prefix, bool from_start, Subscription::Handler handler,
                                               StatusCallback end);
+
+  void storage_stats(Callback<StorageStats> cb);
 
   // --- consumer groups ---
   // `last` = StreamId::max() means "$" (the stream's last ID).

@@ -69,9 +69,9 @@ struct ExpectedVersion {
 // Max age and max bytes always work in whole index blocks: they may keep up
 // to a block of events more than the rule asks, never fewer.
 struct TrimSpec {
-  enum class Kind : uint8_t { kNone, kMaxCount, kMinId, kMaxAge, kMaxBytes };
+  enum class Kind : uint8_t { kNone, kMaxCount, kMinId, kMaxAge, kMaxBytes, kMinNumber };
   Kind kind = Kind::kNone;
-  uint64_t value = 0;    // count, age in ms or bytes
+  uint64_t value = 0;    // count, age in ms, bytes, or (kMinNumber) the first number kept
   StreamId min_id;       // kMinId
   bool approximate = false;  // '~': trimming may stop early at an index boundary
   uint64_t limit = 0;        // LIMIT: at most this many events removed (0 = none)
@@ -187,6 +187,7 @@ struct ClaimOptions {
 };
 struct ClaimResult {
   std::vector<Event> events;           // claimed, with data (unless just_id)
+  std::vector<uint64_t> delivery_counts;  // beside events: each one's count after the claim
   std::vector<StreamId> claimed_ids;   // just_id
   std::vector<StreamId> deleted_ids;   // XAUTOCLAIM: pending entries whose event is gone
   StreamId next_start;                 // XAUTOCLAIM cursor (0-0 when done)
@@ -263,6 +264,13 @@ struct KvStatus {
   int64_t revision = 0;
   int64_t compact_revision = 0;
   uint64_t keys = 0;
+};
+
+// The log's footprint on disk, over every shard.
+struct StorageStats {
+  uint64_t segments = 0;
+  uint64_t allocated_bytes = 0;  // segment files as preallocated
+  uint64_t used_bytes = 0;       // log bytes from the oldest kept to the newest durable
 };
 
 // Where a subscription starts.

@@ -50,9 +50,19 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   std::string to_string() const;
 
+  // A number some codes carry for callers that act on it rather than print
+  // it. kWrongExpectedVersion: the stream's last event number, -1 if it has
+  // no events. kCompacted ending a watch: the compaction revision.
+  int64_t detail() const { return detail_; }
+  Status&& with_detail(int64_t d) && {
+    detail_ = d;
+    return std::move(*this);
+  }
+
  private:
   Code code_ = Code::kOk;
   int errno_ = 0;
+  int64_t detail_ = 0;
   std::string message_;
 };
 

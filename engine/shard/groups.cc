@@ -375,6 +375,13 @@ void StreamStore::group_read(std::string stream, GroupReadOptions opt, Callback<
       Status st = stage_group(RecordType::kGroupDeliver, stream, cursor, last, body);
       done();
       if (!st) return cb(st);
+      // The record applied as it was staged: the entries hold their new counts.
+      if (GroupState* g = find_group(stream, opt.group)) {
+        for (auto& ge : out) {
+          auto p = g->pel.find(ge.id);
+          ge.delivery_count = p == g->pel.end() ? 0 : p->second.delivery_count;
+        }
+      }
       reply_when_durable([cb = std::move(cb), out = std::move(out)](const Status& st) mutable {
         if (!st) return cb(st);
         cb(std::move(out));
@@ -574,6 +581,12 @@ void StreamStore::group_claim(std::string stream, ClaimOptions opt, Callback<Cla
         }
         done();
         if (!st) return cb(st);
+        if (GroupState* g = find_group(stream, opt.group)) {
+          for (auto& e : result.events) {
+            auto p = g->pel.find(e.id);
+            result.delivery_counts.push_back(p == g->pel.end() ? 0 : p->second.delivery_count);
+          }
+        }
         reply_when_durable([cb, result = std::move(result)](const Status& st) mutable {
           if (!st) return cb(st);
           cb(std::move(result));

@@ -444,7 +444,7 @@ void KvStore::pump(const std::shared_ptr<KvWatcher>& w) {
   if (w->done_ || w->in_flight_) return;
   if (w->cursor_ < compact_revision_ && w->opt_.start_revision > 0) {  // etcd: the compaction point itself is kept
     unwatch(w.get());
-    return w->finish(kCompactedStatus);
+    return w->finish(Status(kCompactedStatus).with_detail(compact_revision_));
   }
   if (w->cursor_ > revision_) return;
   std::vector<WatchEvent> evs;

@@ -73,10 +73,11 @@ class KvStore {
   boost::asio::io_context& ctx_;
   std::map<std::string, std::vector<Version>> keys_;  // durable history, oldest first
   std::vector<Change> changes_;                        // durable, revision order
-  int64_t revision_ = 0;
+  // As in etcd, an empty store is at revision 1 and the first write makes 2.
+  int64_t revision_ = 1;
   int64_t compact_revision_ = 0;
   std::map<std::string, Version> staged_;  // newest staged version per key
-  int64_t staged_revision_ = 0;
+  int64_t staged_revision_ = 1;
   std::vector<std::shared_ptr<KvWatcher>> watchers_;
   bool changed_ = false;
 };

@@ -320,7 +320,8 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
     std::string want = ev.kind == ExpectedKind::kNoStream ? "no stream"
                        : ev.kind == ExpectedKind::kStreamExists ? "an existing stream"
                                                                 : std::to_string(ev.last_number);
-    return cb(Status(Code::kWrongExpectedVersion, "expected " + want + ", actual " + actual()));
+    int64_t last = exists && next > 0 ? static_cast<int64_t>(next - 1) : -1;
+    return cb(Status(Code::kWrongExpectedVersion, "expected " + want + ", actual " + actual()).with_detail(last));
   }
 
   // IDs.
@@ -712,6 +713,8 @@ void StreamStore::resolve_trim(const std::string& stream, const TrimSpec& spec,
       });
       return;
     }
+    case TrimSpec::Kind::kMinNumber:
+      return cb(std::max(first, round(limit(std::min(spec.value, next)))));
     case TrimSpec::Kind::kMaxAge: {
       int64_t cutoff = now_us() - static_cast<int64_t>(spec.value) * 1000;
       // Block granularity from the index: whole blocks older than the cutoff.

@@ -13,18 +13,19 @@ void write_entry(ReplyWriter& w, const Event& e) {
   w.array(2);
   w.bulk(e.id.to_string());
   const auto& p = e.payload;
-  if (!p.fields.empty()) {
-    w.array(p.fields.size() * 2);
-    for (auto& f : p.fields) {
-      w.bulk(f.name);
-      w.bulk(f.value);
-    }
-  } else {
-    w.array(4);
+  // XADD writes fields and no type; the event verbs and the native API
+  // write a type, a body, and maybe attributes (as fields).
+  bool typed = !p.type.empty() || p.fields.empty();
+  w.array(p.fields.size() * 2 + (typed ? 4 : 0));
+  if (typed) {
     w.bulk("type");
     w.bulk(p.type);
     w.bulk("data");
     w.bulk(p.data);
+  }
+  for (auto& f : p.fields) {
+    w.bulk(f.name);
+    w.bulk(f.value);
   }
 }
 

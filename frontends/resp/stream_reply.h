@@ -1,6 +1,6 @@
 // How stream entries look on the wire: [id, [field, value, ...]]. An event
-// written through another front end (no Redis fields) shows its type and
-// data as the pairs "type" and "data".
+// written through another front end (one with a type) shows its type and
+// data as the pairs "type" and "data", then its attributes as fields.
 #pragma once
 
 #include "engine/api/types.h"

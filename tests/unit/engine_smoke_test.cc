@@ -64,6 +64,28 @@ TEST(EngineSmoke, AppendReadReopen) {
 namespace redcar {
 namespace {
 
+// What Maintenance.Status reports as the database size: the segments of
+// every shard, and the log bytes in use, which grow with what is written.
+TEST(EngineSmoke, StorageStatsCountEveryShard) {
+  io::MemFs fs;
+  auto e = Engine::open(mem_options(fs));
+  ASSERT_TRUE(e) << e.status().to_string();
+  auto before = call<StorageStats>([&](auto cb) { (*e)->storage_stats(cb); });
+  ASSERT_TRUE(before);
+  EXPECT_GE(before->segments, 2u);  // one per shard at least
+  EXPECT_EQ(before->allocated_bytes, before->segments * limits::kMinSegmentBytes);
+  EventData ev;
+  ev.data = std::string(1000, 'x');
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(call<AppendResult>([&](auto cb) { (*e)->append("s" + std::to_string(i), {ev}, {}, cb); }));
+  }
+  auto after = call<StorageStats>([&](auto cb) { (*e)->storage_stats(cb); });
+  ASSERT_TRUE(after);
+  EXPECT_GE(after->used_bytes, before->used_bytes + 20 * 1000);
+  (*e)->stop();
+  EXPECT_EQ(call<StorageStats>([&](auto cb) { (*e)->storage_stats(cb); }).status().code(), Code::kUnavailable);
+}
+
 TEST(EngineSmoke, RealDiskAppendReopenAndLock) {
   char tmpl[] = "/tmp/redcar-smoke-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

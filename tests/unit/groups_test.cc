@@ -300,13 +300,16 @@ TEST_F(GroupsTest, HistoryReadsTheConsumersOwnPendingEntries) {
   ASSERT_TRUE(append(e(), "s", events(10)));
   auto id = ids("s");
   ASSERT_TRUE(create("s", "g", StreamId::min()));
-  ASSERT_TRUE(gread("s", "g", "c1", 5));
+  auto first = gread("s", "g", "c1", 5);
+  ASSERT_TRUE(first);
+  for (auto& ge : *first) EXPECT_EQ(ge.delivery_count, 1u);
   ASSERT_TRUE(gread("s", "g", "c2", 2));
 
   auto h = history("s", "g", "c1");
   ASSERT_TRUE(h) << h.status().to_string();
   EXPECT_EQ(numbers(*h), range_of(0, 5));
   EXPECT_EQ((*h)[2].event->payload.data, "e2");
+  for (auto& ge : *h) EXPECT_EQ(ge.delivery_count, 2u);  // the read says what the PEL now holds
   auto p = pending("s", "g", "c1");
   ASSERT_TRUE(p);
   for (auto& pe : *p) EXPECT_EQ(pe.delivery_count, 2u);
@@ -388,6 +391,7 @@ TEST_F(GroupsTest, ClaimAfterIdle) {
   ASSERT_TRUE(c) << c.status().to_string();
   ASSERT_EQ(c->events.size(), 3u);
   EXPECT_EQ(c->events[0].payload.data, "e0");
+  EXPECT_EQ(c->delivery_counts, (std::vector<uint64_t>{2, 2, 2}));
   auto p = pending("s", "g");
   ASSERT_TRUE(p);
   ASSERT_EQ(p->size(), 3u);

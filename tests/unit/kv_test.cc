@@ -98,6 +98,22 @@ KvCompare cmp(KvCompare::Target target, KvCompare::Op op, std::string key, int64
   return c;
 }
 
+// etcd's numbering, which etcd clients rely on: an empty store is at
+// revision 1, the first write makes 2, and a reopened store carries on.
+TEST_F(KvTest, RevisionsStartAtOneAsInEtcd) {
+  auto st = status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->revision, 1);
+  auto p = put("a", "1");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->revision, 2);
+  open();
+  st = status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->revision, 2);
+  EXPECT_EQ(put("a", "2")->revision, 3);
+}
+
 TEST_F(KvTest, PutGetRevisionsAndVersions) {
   auto st = status();
   ASSERT_TRUE(st);
@@ -557,6 +573,7 @@ TEST_F(KvTest, WatchFromCompactedRevisionEnds) {
   auto sub = e().kv_watch(o, w->handler(w), w->end(w));
   ASSERT_TRUE(w->wait_end());
   EXPECT_EQ(w->end_status.code(), Code::kCompacted);
+  EXPECT_EQ(w->end_status.detail(), r3->revision);  // etcd tells the watcher where history starts
   EXPECT_TRUE(w->summary().empty());
 
   // From the compaction point itself: still there, as etcd keeps it.

@@ -41,6 +41,13 @@ size_t segment_files(io::MemFs& fs) {
   return n;
 }
 
+bool has_first_segment(io::MemFs& fs) {
+  for (auto& f : fs.files()) {
+    if (f.find("00000000000000000000.seg") != std::string::npos) return true;
+  }
+  return false;
+}
+
 void append(Engine& e, const std::string& stream, int count) {
   for (int i = 0; i < count; ++i) {
     EventData ev;
@@ -77,7 +84,10 @@ TEST(Retention, TrimmedSegmentsAreReclaimedAndStateSurvives) {
     ASSERT_TRUE(trimmed);
     EXPECT_EQ(*trimmed, 1490u);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    EXPECT_EQ(segment_files(fs), before);
+    // The next segment may have been made ahead of need meanwhile: what
+    // must not have happened is a reclaim, which takes the oldest first.
+    EXPECT_GE(segment_files(fs), before);
+    EXPECT_TRUE(has_first_segment(fs));
     auto dk = call<bool>([&](auto cb) { eng.delete_stream("kept", cb); });
     ASSERT_TRUE(dk);
     for (int i = 0; i < 100 && segment_files(fs) >= before; ++i) {
@@ -175,9 +185,7 @@ TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
     rev_before = st->revision;
   }
   // The first segment (with the original key-value writes) is gone.
-  bool first_left = false;
-  for (auto& f : fs.files()) first_left |= f.find("00000000000000000000.seg") != std::string::npos;
-  EXPECT_FALSE(first_left);
+  EXPECT_FALSE(has_first_segment(fs));
   auto e = Engine::open(options(fs));
   ASSERT_TRUE(e) << e.status().to_string();
   Engine& eng = **e;
@@ -191,10 +199,11 @@ TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->kvs.size(), 1u);
   EXPECT_EQ(r->kvs[0].value, "v4");
-  EXPECT_EQ(r->kvs[0].create_revision, 1);
-  EXPECT_EQ(r->kvs[0].mod_revision, 5);
+  // The store starts at revision 1 (as etcd does): the puts made 2..6.
+  EXPECT_EQ(r->kvs[0].create_revision, 2);
+  EXPECT_EQ(r->kvs[0].mod_revision, 6);
   EXPECT_EQ(r->kvs[0].version, 5);
-  get.revision = 4;
+  get.revision = 5;
   r = call<RangeResult>([&](auto cb) { eng.kv_range(get, cb); });
   ASSERT_TRUE(r);
   ASSERT_EQ(r->kvs.size(), 1u);

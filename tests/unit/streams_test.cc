@@ -190,6 +190,7 @@ TEST_F(StreamsTest, ExpectedVersions) {
   auto exists_missing = append1(e(), "s", "a", expect(ExpectedVersion::exists()));
   ASSERT_FALSE(exists_missing);
   EXPECT_EQ(exists_missing.status().code(), Code::kWrongExpectedVersion);
+  EXPECT_EQ(exists_missing.status().detail(), -1);  // no events
   EXPECT_NE(exists_missing.status().message().find("no stream"), std::string::npos)
       << exists_missing.status().message();
   auto exact_missing = append1(e(), "s", "a", expect(ExpectedVersion::exact(0)));
@@ -218,6 +219,7 @@ TEST_F(StreamsTest, ExpectedVersions) {
     ASSERT_FALSE(conflict);
     EXPECT_EQ(conflict.status().code(), Code::kWrongExpectedVersion);
     EXPECT_NE(conflict.status().message().find("actual 4"), std::string::npos) << conflict.status().message();
+    EXPECT_EQ(conflict.status().detail(), 4);
   }
   auto rr = read(e(), "s");
   ASSERT_TRUE(rr);
@@ -500,6 +502,28 @@ TEST_F(StreamsTest, TrimByMinId) {
   verify();
   reopen();
   verify();
+}
+
+// Trimming by number drops every event below it, never past the end, and
+// only moves forward.
+TEST_F(StreamsTest, TrimByMinNumber) {
+  ASSERT_TRUE(append(e(), "s", events(50)));
+  TrimSpec t;
+  t.kind = TrimSpec::Kind::kMinNumber;
+  t.value = 20;
+  auto removed = trim(e(), "s", t);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, 20u);
+  t.value = 10;  // behind the first kept: nothing to do
+  EXPECT_EQ(*trim(e(), "s", t), 0u);
+  t.value = 1000;  // past the end: everything goes, numbering stays
+  EXPECT_EQ(*trim(e(), "s", t), 30u);
+  reopen();
+  auto i = info(e(), "s");
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->length, 0u);
+  EXPECT_EQ(i->first_number, 50u);
+  EXPECT_EQ(i->next_number, 50u);
 }
 
 TEST_F(StreamsTest, TrimByMaxBytesKeepsTheNewest) {

@@ -9,8 +9,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <xxhash.h>
 
 #include "engine/api/engine.h"
+#include "frontends/grpc/grpc_server.h"
 #include "frontends/resp/server.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +28,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string dialect = "redis";
   redcar::resp::ServerOptions ro;
+  redcar::grpcfe::GrpcOptions go;
   app.add_option("--data-dir", eo.data_dir, "data folder")->capture_default_str();
   app.add_option("-a,--grpc-addr", grpc_addr, "gRPC address (etcd v3 and redcar.v1); empty: off")->capture_default_str();
   app.add_option("--resp-addr", resp_addr, "RESP (Redis protocol) address; empty: off")->capture_default_str();
@@ -43,6 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--proto-max-bulk-len", ro.parse.max_bulk_bytes, "largest RESP bulk string")->capture_default_str();
   app.add_option("--client-output-limit", ro.session.max_output_bytes,
                  "output buffered for one client before it is disconnected")->capture_default_str();
+  app.add_option("--grpc-max-request-bytes", go.max_request_bytes,
+                 "largest gRPC request; larger ones get INVALID_ARGUMENT")->capture_default_str();
+  app.add_option("--max-txn-ops", go.max_txn_ops, "most operations in one etcd transaction")->capture_default_str();
+  app.add_option("--watch-progress-interval-ms", go.watch_progress_interval_ms,
+                 "how often an idle etcd watch with progress_notify hears the revision")->capture_default_str();
   app.add_option("--tls-cert", ro.tls_cert_file, "TLS certificate chain (PEM): listeners speak TLS");
   app.add_option("--tls-key", ro.tls_key_file, "TLS private key (PEM)");
   app.add_option("--tls-client-ca", ro.tls_client_ca_file, "CA (PEM) that client certificates must be signed by");
@@ -94,7 +103,25 @@ int main(int argc, char** argv) {
     }
     spdlog::info("RESP listening on {} (port {})", resp_addr, resp->port());
   }
-  if (!grpc_addr.empty()) spdlog::info("gRPC front end not built yet; {} is not served", grpc_addr);
+  std::unique_ptr<redcar::grpcfe::GrpcServer> grpc;
+  if (!grpc_addr.empty()) {
+    go.address = grpc_addr;
+    go.tls_cert_file = ro.tls_cert_file;
+    go.tls_key_file = ro.tls_key_file;
+    go.tls_client_ca_file = ro.tls_client_ca_file;
+    // Stable across restarts of the same data folder, different between folders.
+    std::error_code ec;
+    std::string where = std::filesystem::weakly_canonical(eo.data_dir, ec).string();
+    go.member_id = XXH64(where.data(), where.size(), 1) | 1;
+    go.cluster_id = XXH64(where.data(), where.size(), 2) | 1;
+    grpc = std::make_unique<redcar::grpcfe::GrpcServer>(e, go);
+    if (auto s = grpc->start(); !s) {
+      spdlog::error("{}", s.to_string());
+      if (resp) resp->stop();
+      return 1;
+    }
+    spdlog::info("gRPC listening on {} (port {})", grpc_addr, grpc->port());
+  }
 
   boost::asio::io_context main_ctx;
   boost::asio::signal_set signals(main_ctx, SIGINT, SIGTERM);
@@ -103,6 +130,7 @@ int main(int argc, char** argv) {
   main_ctx.run();
 
   if (resp) resp->stop();
+  if (grpc) grpc->stop();
   e.stop();
   spdlog::info("redcar stopped cleanly");
   return 0;

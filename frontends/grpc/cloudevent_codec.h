@@ -1,0 +1,32 @@
+// CloudEvents <-> engine events, for the native API. The rules are the
+// contract stated in proto/redcar/v1/events.proto:
+//   type, data            the event's type and body
+//   id                    its idempotency id (empty: none)
+//   source, attributes    named fields, as strings; datacontenttype is the
+//                         event's content type
+//   proto_data            body = the Any's value, content type
+//                         application/protobuf, dataschema = its type URL
+// and back: an event keeps its id, or gets its Redis ID as one; an event
+// with no source gets "/streams/<name>"; textual content comes back as
+// text_data; an XADD entry (fields, no type) has the type
+// "redis.stream.entry" and its fields as string attributes.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "engine/api/types.h"
+#include "io/cloudevents/v1/cloudevents.pb.h"
+#include "redcar/v1/events.pb.h"
+
+namespace redcar::grpcfe {
+
+inline constexpr const char* kRedisEntryType = "redis.stream.entry";
+
+// INVALID_ARGUMENT (naming the event by its index) when the event breaks
+// the CloudEvents rules: no type, an unknown spec version, an attribute
+// name outside [a-z0-9], or one of the required attributes given again.
+grpc::Status decode_cloudevent(const ::io::cloudevents::v1::CloudEvent& in, size_t index, EventData* out);
+void encode_cloudevent(const Event& e, ::io::cloudevents::v1::CloudEvent* out);
+void encode_recorded(const Event& e, ::redcar::v1::RecordedEvent* out);
+
+}  // namespace redcar::grpcfe

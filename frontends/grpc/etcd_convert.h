@@ -1,0 +1,45 @@
+// etcd v3 messages <-> engine values: response headers, key-values, and
+// Range's sorting and revision filters, which etcd applies after the lookup
+// and which the engine leaves to the front end. Also the etcd error texts
+// clients match on.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "engine/api/types.h"
+#include "etcd/etcdserverpb/rpc.pb.h"
+#include "frontends/grpc/grpc_server.h"
+#include "frontends/grpc/grpc_status.h"
+
+namespace redcar::grpcfe::etcd {
+
+namespace pb = ::etcdserverpb;
+
+void fill_header(const GrpcOptions& opt, int64_t revision, pb::ResponseHeader* h);
+void to_pb(const KeyValue& kv, ::mvccpb::KeyValue* out);
+
+// Engine status -> gRPC status as etcd reports it.
+grpc::Status etcd_status(const Status& s);
+grpc::Status too_large();
+grpc::Status no_key();
+
+// A Range as the engine runs it, plus what is left to do afterwards.
+struct RangePlan {
+  RangeRequest request;
+  pb::RangeRequest::SortOrder order = pb::RangeRequest::NONE;
+  pb::RangeRequest::SortTarget target = pb::RangeRequest::KEY;
+  int64_t limit = 0;      // applied after filters and sorting
+  bool post = false;      // filters or sorting to apply
+  int64_t min_mod = 0, max_mod = 0, min_create = 0, max_create = 0;
+};
+// INVALID_ARGUMENT for what etcd refuses (no key, a bad sort option).
+grpc::Status plan_range(const pb::RangeRequest& in, RangePlan* plan);
+void finish_range(const RangePlan& plan, RangeResult result, const GrpcOptions& opt, pb::RangeResponse* out);
+
+// A transaction (or a lone put / delete) as the engine runs it.
+grpc::Status plan_txn(const pb::TxnRequest& in, const GrpcOptions& opt, TxnRequest* out,
+                      std::vector<RangePlan>* success_ranges, std::vector<RangePlan>* failure_ranges);
+grpc::Status plan_put(const pb::PutRequest& in, KvOp* out);
+grpc::Status plan_delete(const pb::DeleteRangeRequest& in, KvOp* out);
+
+}  // namespace redcar::grpcfe::etcd

@@ -1,0 +1,253 @@
+#include "frontends/grpc/event_readers.h"
+
+#include <atomic>
+
+#include "frontends/grpc/cloudevent_codec.h"
+#include "frontends/grpc/event_requests.h"
+#include "frontends/grpc/grpc_status.h"
+#include "frontends/grpc/session_reactor.h"
+#include "frontends/grpc/stream_outbox.h"
+
+namespace redcar::grpcfe {
+
+namespace v1 = ::redcar::v1;
+
+namespace {
+
+// Events asked of the engine per page at first; later pages aim at
+// kMaxMessageBytes from the sizes seen.
+constexpr uint64_t kFirstPageEvents = 256;
+
+size_t event_bytes(const Event& e) {
+  size_t n = e.stream.size() + e.payload.type.size() + e.payload.data.size() + e.payload.idempotency_id.size() + 64;
+  for (auto& f : e.payload.fields) n += f.name.size() + f.value.size() + 8;
+  return n;
+}
+
+class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
+ public:
+  ReadReactor(ServiceContext& ctx, const v1::ReadRequest& req) : ctx_(ctx) {
+    if (auto why = check_name("stream", req.stream(), limits::kMaxNameBytes); !why.empty()) {
+      Finish(invalid_argument(why));
+      return;
+    }
+    if (req.has_to() && req.to() < req.from()) {
+      Finish(invalid_argument("to (" + std::to_string(req.to()) + ") is below from (" + std::to_string(req.from()) + ")"));
+      return;
+    }
+    stream_ = req.stream();
+    lo_ = req.from();
+    hi_ = req.has_to() ? req.to() : UINT64_MAX;
+    remaining_ = req.max_count() ? req.max_count() : UINT64_MAX;
+    backwards_ = req.backwards();
+    next_page();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    if (done_) return Finish(grpc::Status::OK);
+    next_page();
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  void next_page() {
+    ReadSpec spec;
+    spec.from_number = lo_;
+    spec.to_number = hi_;
+    spec.reverse = backwards_;
+    spec.count = std::min(remaining_, page_events_);
+    ctx_.engine.read(stream_, spec, [this, asked = spec.count](Result<ReadResult> r) {
+      if (cancelled_) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+      if (!r) return Finish(to_grpc(r.status()));
+      if (first_ && !r->exists) {
+        return Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "stream '" + stream_ + "' not found"));
+      }
+      first_ = false;
+      auto& evs = r->events;
+      if (evs.empty()) return Finish(grpc::Status::OK);
+      resp_.Clear();
+      size_t bytes = 0;
+      for (auto& e : evs) {
+        bytes += event_bytes(e);
+        encode_recorded(e, resp_.add_events());
+      }
+      uint64_t last = evs.back().number;
+      remaining_ -= evs.size();
+      done_ = remaining_ == 0 || evs.size() < asked || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
+      if (backwards_) hi_ = last - (last > 0 ? 1 : 0);
+      else lo_ = last + 1;
+      page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, bytes / evs.size()), 1, 4096);
+      StartWrite(&resp_);
+    });
+  }
+
+  ServiceContext& ctx_;
+  std::string stream_;
+  uint64_t lo_ = 0, hi_ = UINT64_MAX, remaining_ = UINT64_MAX;
+  uint64_t page_events_ = kFirstPageEvents;
+  bool backwards_ = false;
+  bool first_ = true;
+  bool done_ = false;
+  std::atomic<bool> cancelled_{false};
+  v1::ReadResponse resp_;
+};
+
+class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
+ public:
+  using Reactor = WriterSessionReactor<SubscribeSession, v1::SubscribeResponse>;
+
+  SubscribeSession(ServiceContext& ctx, boost::asio::any_io_executor ex, Reactor* r)
+      : ctx_(ctx), ex_(std::move(ex)), out_(r) {}
+
+  void start(const v1::SubscribeRequest& req) {
+    if (auto st = check(req); !st.ok()) return out_.finish(st);
+    std::weak_ptr<SubscribeSession> weak = shared_from_this();
+    auto ended = [weak](Status st) {
+      if (auto s = weak.lock()) {
+        boost::asio::post(s->ex_, [s, st] { s->ended(st); });
+      }
+    };
+    if (req.target_case() != v1::SubscribeRequest::kStream) {
+      caught_up_ = true;  // reported for one stream only
+      std::string prefix = req.target_case() == v1::SubscribeRequest::kPrefix ? req.prefix() : "";
+      bool from_start = req.from().kind() == v1::Position::BEGINNING;
+      // Batches of different shards arrive on their threads: hop to ours.
+      sub_ = ctx_.engine.subscribe_all(
+          prefix, from_start,
+          [weak](std::vector<EventPtr> evs, std::function<void()> more) {
+            if (auto s = weak.lock()) {
+              boost::asio::post(s->ex_, [s, evs = std::move(evs), more = std::move(more)]() mutable {
+                s->deliver(std::move(evs), std::move(more));
+              });
+            }
+          },
+          ended);
+      return;
+    }
+    SubscribeOptions opt = subscribe_options(req.from());
+    if (req.has_to()) opt.to = req.to();
+    std::string stream = req.stream();
+    // On the stream's shard (this session's executor): what the stream
+    // holds now is the history; the subscription starts in the same turn,
+    // so nothing is appended in between.
+    ctx_.engine.stream_info(stream, [weak, stream, opt, ended](Result<StreamInfo> info) {
+      auto s = weak.lock();
+      if (!s) return;
+      if (!info) return s->out_.finish(to_grpc(info.status()));
+      uint64_t next = info->exists ? info->next_number : 0;
+      uint64_t start = opt.from == SubscribeOptions::From::kNumber ? opt.number
+                       : opt.from == SubscribeOptions::From::kEnd  ? next
+                                                                   : info->first_number;
+      s->history_end_ = next;
+      if (start >= next) s->report_caught_up();
+      s->sub_ = s->ctx_.engine.subscribe(
+          stream, opt,
+          [weak](std::vector<EventPtr> evs, std::function<void()> more) {
+            if (auto s = weak.lock()) s->deliver(std::move(evs), std::move(more));
+          },
+          ended);
+      if (!s->out_.attached()) s->sub_->cancel();
+    });
+  }
+
+  void on_write_done(bool ok) {
+    if (!out_.write_done(ok) && sub_) sub_->cancel();
+  }
+  void on_cancel() {
+    if (sub_) sub_->cancel();
+    out_.abort(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
+  }
+  void on_done() {
+    if (sub_) sub_->cancel();
+    out_.detach();
+  }
+
+ private:
+  grpc::Status check(const v1::SubscribeRequest& req) {
+    if (auto st = check_position(req.from()); !st.ok()) return st;
+    switch (req.target_case()) {
+      case v1::SubscribeRequest::kStream:
+        if (auto why = check_name("stream", req.stream(), limits::kMaxNameBytes); !why.empty()) {
+          return invalid_argument(why);
+        }
+        if (req.has_to() && req.from().kind() == v1::Position::NUMBER && req.to() < req.from().number()) {
+          return invalid_argument("to is below the start");
+        }
+        return grpc::Status::OK;
+      case v1::SubscribeRequest::kPrefix:
+      case v1::SubscribeRequest::kAll:
+        if (req.target_case() == v1::SubscribeRequest::kAll && !req.all()) {
+          return invalid_argument("all must be true when given");
+        }
+        if (req.from().kind() == v1::Position::NUMBER) {
+          return invalid_argument("a subscription to several streams starts at BEGINNING or END, not at a number");
+        }
+        if (req.has_to()) return invalid_argument("to applies to a subscription to one stream");
+        return grpc::Status::OK;
+      default: return invalid_argument("a subscription needs a target: stream, prefix or all");
+    }
+  }
+
+  void report_caught_up() {
+    if (caught_up_) return;
+    caught_up_ = true;
+    v1::SubscribeResponse r;
+    r.set_caught_up(true);
+    out_.send(std::move(r));
+  }
+
+  void deliver(std::vector<EventPtr> evs, std::function<void()> more) {
+    if (!out_.attached() || out_.finishing()) return;
+    v1::SubscribeResponse r;
+    size_t bytes = 0;
+    for (auto& e : evs) {
+      size_t b = event_bytes(*e);
+      if (r.events_size() > 0 && bytes + b > kMaxMessageBytes) {
+        out_.send(std::move(r));
+        r = v1::SubscribeResponse();
+        bytes = 0;
+      }
+      bytes += b;
+      encode_recorded(*e, r.add_events());
+      if (!caught_up_ && e->number + 1 >= history_end_) {
+        caught_up_ = true;
+        r.set_caught_up(true);
+      }
+    }
+    out_.send(std::move(r), std::move(more));
+  }
+
+  void ended(const Status& st) {
+    if (st.is_ok()) return out_.finish(grpc::Status::OK);  // reached `to`
+    out_.finish(to_grpc(st));
+  }
+
+  ServiceContext& ctx_;
+  boost::asio::any_io_executor ex_;
+  StreamOutbox<Reactor, v1::SubscribeResponse> out_;
+  std::shared_ptr<Subscription> sub_;
+  uint64_t history_end_ = 0;
+  bool caught_up_ = false;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::ReadResponse>* start_read(ServiceContext& ctx, grpc::CallbackServerContext*,
+                                                       const v1::ReadRequest& req) {
+  return new ReadReactor(ctx, req);
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* start_subscribe(ServiceContext& ctx, grpc::CallbackServerContext*,
+                                                                 const v1::SubscribeRequest& req) {
+  unsigned shard = req.target_case() == v1::SubscribeRequest::kStream ? ctx.engine.shard_of(req.stream()) : 0;
+  auto ex = ctx.engine.context(shard).get_executor();
+  auto* r = new SubscribeSession::Reactor(ex, &ctx.live_sessions);
+  auto s = std::make_shared<SubscribeSession>(ctx, ex, r);
+  r->attach(s);
+  boost::asio::post(ex, [s, req] { s->start(req); });
+  return r;
+}
+
+}  // namespace redcar::grpcfe
