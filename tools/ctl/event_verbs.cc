@@ -138,7 +138,9 @@ int do_publish(const Globals& g, const PublishArgs& a) {
   auto status = v1::Events::NewStub(conn->channel())->Append(&ctx, req, &resp);
   if (!status.ok()) {
     if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-      if (auto actual = actual_version(ctx)) {
+      // The trailer says what the server's message may not.
+      auto actual = actual_version(ctx);
+      if (actual && status.error_message().find("actual") == std::string::npos) {
         std::string msg = status.error_message() + " (the stream's last event number: " +
                           (*actual == "-1" ? std::string("none, no events") : *actual) + ")";
         status = grpc::Status(status.error_code(), msg);

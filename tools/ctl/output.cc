@@ -1,8 +1,10 @@
 // Human and JSON renderings of events and of plain results.
 #include "tools/ctl/output.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <vector>
 
 namespace redcar::ctl {
 
@@ -188,7 +190,21 @@ std::string event_line(const v1::RecordedEvent& e) {
   out += ' ';
   out += e.event().type().empty() ? "-" : e.event().type();
   out += ' ';
-  out += printable(event_data(e.event()));
+  std::string data = event_data(e.event());
+  if (!data.empty()) {
+    out += printable(data);
+    return out;
+  }
+  // No data (an entry written with XADD, say): its attributes, name=value.
+  std::vector<std::string> names;
+  for (const auto& [name, value] : e.event().attributes()) {
+    if (name != "datacontenttype") names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ' ';
+    out += printable(names[i]) + "=" + printable(attribute_text(e.event(), names[i]));
+  }
   return out;
 }
 

@@ -23,7 +23,8 @@ class Output {
   void line(std::string_view text);
   // One JSON object on its own line.
   void object(const nlohmann::json& j);
-  // An event: "STREAM:NUMBER TYPE DATA" or its JSON object.
+  // An event: "STREAM:NUMBER TYPE DATA" (attributes as NAME=VALUE when it
+  // has no data) or its JSON object.
   void event(const v1::RecordedEvent& e);
   void flush();
 
