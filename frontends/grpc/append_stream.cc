@@ -25,7 +25,8 @@ void AppendStreamReactor::OnReadDone(bool ok) {
       results_.emplace_back();
       AppendCall a;
       if (auto st = decode_append(req_, ctx_.options, &a); !st.ok()) {
-        failure_ = {index, grpc::Status(st.error_code(), "append " + std::to_string(index) + ": " + st.error_message())};
+        failure_ = Failure{index, grpc::Status(st.error_code(), "append " + std::to_string(index) + ": " + st.error_message()),
+                           std::nullopt};
       } else {
         in_flight_++;
         std::string stream = a.stream;
@@ -51,13 +52,11 @@ void AppendStreamReactor::completed(size_t index, Result<AppendResult> r, std::s
       v1::AppendResponse out;
       encode_append(stream, *r, &out);
       results_[index] = std::move(out);
-    } else if (!failure_ || failure_->first > index) {
-      Status s = r.status();
-      if (s.code() == Code::kWrongExpectedVersion) {
-        call_->AddTrailingMetadata(kActualVersionKey, std::to_string(s.detail()));
-      }
+    } else if (!failure_ || failure_->index > index) {
+      const Status& s = r.status();
       grpc::Status g = to_grpc(s);
-      failure_ = {index, grpc::Status(g.error_code(), "append " + std::to_string(index) + ": " + g.error_message())};
+      failure_ = Failure{index, grpc::Status(g.error_code(), "append " + std::to_string(index) + ": " + g.error_message()),
+                         s.code() == Code::kWrongExpectedVersion ? std::optional<int64_t>(s.detail()) : std::nullopt};
     }
     next = next_locked();
   }
@@ -83,7 +82,10 @@ void AppendStreamReactor::act(Next n) {
   if (n == Next::kRead) return StartRead(&req_);
   if (n != Next::kFinish) return;
   call_->AddTrailingMetadata(kAppendedKey, std::to_string(applied_));
-  if (failure_) return Finish(failure_->second);
+  if (failure_) {
+    if (failure_->actual_version) call_->AddTrailingMetadata(kActualVersionKey, std::to_string(*failure_->actual_version));
+    return Finish(failure_->status);
+  }
   uint64_t events = 0;
   for (auto& r : results_) {
     events += r->last_number() - r->first_number() + 1;
@@ -101,7 +103,7 @@ void AppendStreamReactor::OnCancel() {
   {
     std::lock_guard lk(mu_);
     client_done_ = true;
-    if (!failure_) failure_ = {SIZE_MAX, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled")};
+    if (!failure_) failure_ = Failure{SIZE_MAX, grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"), std::nullopt};
     next = next_locked();
   }
   act(next);

@@ -45,7 +45,15 @@ class AppendStreamReactor final : public grpc::ServerReadReactor<::redcar::v1::A
   bool reading_ = false;
   bool client_done_ = false;
   bool finished_ = false;
-  std::optional<std::pair<size_t, grpc::Status>> failure_;  // the earliest failed request
+  // The earliest failed request: its index, status, and for a wrong
+  // expected version its stream's actual version, sent as trailing metadata
+  // when the call ends (by then no later failure can replace it).
+  struct Failure {
+    size_t index;
+    grpc::Status status;
+    std::optional<int64_t> actual_version;
+  };
+  std::optional<Failure> failure_;
   std::vector<std::optional<::redcar::v1::AppendResponse>> results_;
 };
 

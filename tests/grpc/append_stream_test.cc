@@ -139,6 +139,37 @@ TEST_F(AppendStreamTest, AppliedCountMatchesWhatWasWritten) {
   for (int i = 0; i < 7; ++i) EXPECT_EQ(rd.events[2 * i].event().text_data(), "r" + std::to_string(i) + "-0");
 }
 
+TEST_F(AppendStreamTest, TheEarliestFailureGivesStatusAndVersion) {
+  // Two failing appends to streams on different shards: whichever fails
+  // first, the call reports the earlier request, with its own stream's
+  // version alone. A big append ahead of the first failure (on its shard)
+  // makes the later one likely to fail first; repeated to give the race its
+  // chances.
+  std::string a, b;
+  for (int i = 0; a.empty() || b.empty(); ++i) {
+    std::string name = "s" + std::to_string(i);
+    (h_.engine().shard_of(name) == 0 ? a : b) = name;
+  }
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::string sa = a + "-" + std::to_string(round), sb = b + "-" + std::to_string(round);
+    // Keep each stream on the shard picked above.
+    for (int i = 0; h_.engine().shard_of(sa) != 0; ++i) sa = a + "-" + std::to_string(round) + "-" + std::to_string(i);
+    for (int i = 0; h_.engine().shard_of(sb) != 1; ++i) sb = b + "-" + std::to_string(round) + "-" + std::to_string(i);
+    ASSERT_TRUE(append(stub(), sb, text_events(3)).ok());
+    std::vector<v1::AppendRequest> reqs;
+    reqs.push_back(append_request(sa, text_events(1000, std::string(100, 'x'))));
+    reqs.push_back(append_request(sa, text_events(1), expected(Kind::EXACT, 5)));
+    reqs.push_back(append_request(sb, text_events(1), expected(Kind::NO_STREAM)));
+    auto out = append_stream(stub(), reqs);
+    EXPECT_EQ(out.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << describe(out.status);
+    EXPECT_NE(out.status.error_message().find("append 1"), std::string::npos) << out.status.error_message();
+    EXPECT_EQ(out.values("redcar-actual-version"), std::vector<std::string>{"999"});
+    EXPECT_EQ(out.values("redcar-appended"), std::vector<std::string>{"1"});
+    if (HasFailure()) break;
+  }
+}
+
 TEST_F(AppendStreamTest, AnInvalidRequestEndsTheCall) {
   std::vector<v1::AppendRequest> reqs;
   for (int i = 0; i < 5; ++i) reqs.push_back(append_request("s", text_events(1)));
