@@ -50,6 +50,7 @@ threading.excepthook = _quiet_closed_watchers
 RUN_TIMEOUT = 30
 REQUEST_LIMIT = 65536  # --grpc-max-request-bytes / --max-request-bytes for these tests
 PROGRESS_MS = 200
+MAX_WATCHES = 20  # --max-watches-per-stream (redcar only)
 
 
 def free_port():
@@ -125,7 +126,8 @@ class RedcarTarget:
     def __init__(self):
         self.server = RedcarServer(grpc=True, extra_args=[
             "--grpc-max-request-bytes", str(REQUEST_LIMIT),
-            "--watch-progress-interval-ms", str(PROGRESS_MS)])
+            "--watch-progress-interval-ms", str(PROGRESS_MS),
+            "--max-watches-per-stream", str(MAX_WATCHES)])
 
     @property
     def endpoint(self):
@@ -594,6 +596,79 @@ class WatchWireTest(EtcdTestCase):
             r = next(responses)
             got.extend(e.kv.key for e in r.events)
         self.assertEqual(got, [b"ws/%05d" % i for i in range(n)])
+
+
+class RangeWireTest(EtcdTestCase):
+    """Range's options that etcdctl does not reach, with raw gRPC."""
+
+    def range(self, **kw):
+        return rpc_pb2_grpc.KVStub(self.channel()).Range(rpc_pb2.RangeRequest(**kw), timeout=RUN_TIMEOUT)
+
+    def test_revision_filters_and_sort_targets(self):
+        c = self.client()
+        c.put("rf/a", "1")
+        c.put("rf/b", "1")
+        c.put("rf/a", "2")  # a: created first, modified last
+        c.put("rf/c", "1")
+        revs = {m.key: (m.create_revision, m.mod_revision) for v, m in c.get_prefix("rf/")}
+        a_create, a_mod = revs[b"rf/a"]
+        got = self.range(key=b"rf/", range_end=b"rf0", min_mod_revision=a_mod)
+        self.assertEqual([kv.key for kv in got.kvs], [b"rf/a", b"rf/c"])
+        self.assertEqual(got.count, 3)  # count is of the range, before the filters (as etcd)
+        got = self.range(key=b"rf/", range_end=b"rf0", max_create_revision=a_create)
+        self.assertEqual([kv.key for kv in got.kvs], [b"rf/a"])
+        got = self.range(key=b"rf/", range_end=b"rf0", sort_target=rpc_pb2.RangeRequest.MOD,
+                         sort_order=rpc_pb2.RangeRequest.DESCEND, limit=2)
+        self.assertEqual([kv.key for kv in got.kvs], [b"rf/c", b"rf/a"])
+        self.assertTrue(got.more)
+        # A target without an order sorts ascending by it.
+        got = self.range(key=b"rf/", range_end=b"rf0", sort_target=rpc_pb2.RangeRequest.CREATE)
+        self.assertEqual([kv.key for kv in got.kvs], [b"rf/a", b"rf/b", b"rf/c"])
+        got = self.range(key=b"rf/", range_end=b"rf0", sort_target=rpc_pb2.RangeRequest.VERSION,
+                         sort_order=rpc_pb2.RangeRequest.DESCEND, keys_only=True)
+        self.assertEqual(got.kvs[0].key, b"rf/a")
+        self.assertEqual(got.kvs[0].value, b"")
+        everything = self.range(key=b"\0", range_end=b"\0", count_only=True)
+        self.assertGreaterEqual(everything.count, 3)
+        self.assertEqual(len(everything.kvs), 0)
+
+    def test_empty_key_is_refused(self):
+        with self.assertRaises(grpc.RpcError) as e:
+            self.range(key=b"")
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("key is not provided", e.exception.details())
+
+
+class WatchLimitTest(EtcdTestCase):
+    def test_watches_past_the_limit_are_refused_and_the_stream_goes_on(self):
+        self.redcar_only()
+        stub = rpc_pb2_grpc.WatchStub(self.channel())
+        requests = RequestQueue()
+        responses = stub.Watch(iter(requests.get, None), timeout=120)
+        self.addCleanup(responses.cancel)
+        self.addCleanup(requests.close)
+        ids = []
+        for i in range(MAX_WATCHES):
+            requests.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=b"lim/%d" % i)))
+            r = next(responses)
+            self.assertTrue(r.created and not r.canceled)
+            ids.append(r.watch_id)
+        self.assertEqual(len(set(ids)), MAX_WATCHES)
+        requests.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=b"lim/over")))
+        over = next(responses)
+        self.assertTrue(over.created and over.canceled)
+        self.assertEqual(over.watch_id, -1)
+        self.assertIn("too many watches", over.cancel_reason)
+        # Cancelling one makes room again; the others still work.
+        requests.put(rpc_pb2.WatchRequest(cancel_request=rpc_pb2.WatchCancelRequest(watch_id=ids[0])))
+        self.assertTrue(next(responses).canceled)
+        requests.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=b"lim/again")))
+        again = next(responses)
+        self.assertTrue(again.created and not again.canceled)
+        self.client().put("lim/5", "x")
+        ev = next(responses)
+        self.assertEqual(ev.watch_id, ids[5])
+        self.assertEqual(ev.events[0].kv.key, b"lim/5")
 
 
 class RequestQueue:
