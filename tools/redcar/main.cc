@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   app.add_option("--grpc-max-request-bytes", go.max_request_bytes,
                  "largest gRPC request; larger ones get INVALID_ARGUMENT")->capture_default_str();
   app.add_option("--max-txn-ops", go.max_txn_ops, "most operations in one etcd transaction")->capture_default_str();
+  app.add_option("--max-watches-per-stream", go.max_watches_per_stream, "most etcd watches on one Watch stream")
+      ->capture_default_str();
   app.add_option("--watch-progress-interval-ms", go.watch_progress_interval_ms,
                  "how often an idle etcd watch with progress_notify hears the revision")->capture_default_str();
   app.add_option("--tls-cert", ro.tls_cert_file, "TLS certificate chain (PEM): listeners speak TLS");
