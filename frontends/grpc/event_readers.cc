@@ -67,18 +67,24 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
       first_ = false;
       auto& evs = r->events;
       if (evs.empty()) return Finish(grpc::Status::OK);
+      // The page is what fits in a message (at least one event); events
+      // read beyond it are read again for the next page.
       resp_.Clear();
-      size_t bytes = 0;
+      size_t bytes = 0, taken = 0;
       for (auto& e : evs) {
-        bytes += event_bytes(e);
+        size_t b = event_bytes(e);
+        if (taken > 0 && bytes + b > kMaxMessageBytes) break;
+        bytes += b;
         encode_recorded(e, resp_.add_events());
+        taken++;
       }
-      uint64_t last = evs.back().number;
-      remaining_ -= evs.size();
-      done_ = remaining_ == 0 || evs.size() < asked || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
+      bool cut = taken < evs.size();
+      uint64_t last = evs[taken - 1].number;
+      remaining_ -= taken;
+      done_ = remaining_ == 0 || (!cut && evs.size() < asked) || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
       if (backwards_) hi_ = last - (last > 0 ? 1 : 0);
       else lo_ = last + 1;
-      page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, bytes / evs.size()), 1, 4096);
+      page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, bytes / taken), 1, 4096);
       StartWrite(&resp_);
     });
   }

@@ -108,6 +108,37 @@ TEST_F(ReadTest, PagesThroughMoreThanAMessage) {
   EXPECT_EQ(numbers_of(mid_back.events), descending(8765, 3766));
 }
 
+TEST_F(ReadTest, EachPageFitsTheDefaultReceiveLimit) {
+  // 30 events of 200 KiB, 6 MiB in all: a client with grpc's default 4 MiB
+  // receive limit reads them, and so does one that accepts little more than
+  // kMaxMessageBytes, since a page holds only what fits in that.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(append(stub(), "wide", {text_event(std::string(200u << 10, 'a' + i % 26))}).ok());
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(grpcfe::kMaxMessageBytes + (64u << 10));
+  auto tight = v1::Events::NewStub(h_.channel(nullptr, args));
+  for (auto* s : {&stub(), tight.get()}) {
+    for (bool backwards : {false, true}) {
+      SCOPED_TRACE(std::string(s == tight.get() ? "tight client" : "default client") + (backwards ? ", backwards" : ""));
+      auto r = read(*s, read_request("wide", 0, std::nullopt, 0, backwards));
+      ASSERT_TRUE(r.status.ok()) << describe(r.status);
+      EXPECT_EQ(numbers_of(r.events), backwards ? descending(29, 0) : range_of(0, 30));
+      EXPECT_GE(r.messages, 6u);
+      for (auto& e : r.events) EXPECT_EQ(e.event().text_data(), std::string(200u << 10, 'a' + e.number() % 26));
+    }
+  }
+  // Small events first, large ones after: the pages size themselves by what
+  // they hold, not by what came before.
+  ASSERT_TRUE(fill(stub(), "mixed", 2000, 10, 500));
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(append(stub(), "mixed", {text_event(std::string(200u << 10, 'z'))}).ok());
+  }
+  auto m = read(*tight, read_request("mixed"));
+  ASSERT_TRUE(m.status.ok()) << describe(m.status);
+  EXPECT_EQ(numbers_of(m.events), range_of(0, 2030));
+}
+
 TEST_F(ReadTest, MissingStreamIsNotFound) {
   auto r = read(stub(), read_request("nothing-here"));
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::NOT_FOUND) << describe(r.status);
