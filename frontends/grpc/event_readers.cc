@@ -204,25 +204,38 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
     out_.send(std::move(r));
   }
 
+  // A batch becomes messages under kMaxMessageBytes. The one that says
+  // caught_up ends with the history's last event (or, when that event is
+  // gone, comes just before the first live one): live events that share a
+  // batch with the end of the history go in the messages after it.
   void deliver(std::vector<EventPtr> evs, std::function<void()> more) {
     if (!out_.attached() || out_.finishing()) return;
-    v1::SubscribeResponse r;
+    std::vector<v1::SubscribeResponse> msgs(1);
     size_t bytes = 0;
+    auto next_message = [&] {
+      msgs.emplace_back();
+      bytes = 0;
+    };
     for (auto& e : evs) {
-      size_t b = event_bytes(*e);
-      if (r.events_size() > 0 && bytes + b > kMaxMessageBytes) {
-        out_.send(std::move(r));
-        r = v1::SubscribeResponse();
-        bytes = 0;
+      if (!caught_up_ && e->number >= history_end_) {
+        caught_up_ = true;
+        msgs.back().set_caught_up(true);
+        next_message();
       }
+      size_t b = event_bytes(*e);
+      if (msgs.back().events_size() > 0 && bytes + b > kMaxMessageBytes) next_message();
       bytes += b;
-      encode_recorded(*e, r.add_events());
+      encode_recorded(*e, msgs.back().add_events());
       if (!caught_up_ && e->number + 1 >= history_end_) {
         caught_up_ = true;
-        r.set_caught_up(true);
+        msgs.back().set_caught_up(true);
+        next_message();
       }
     }
-    out_.send(std::move(r), std::move(more));
+    if (msgs.size() > 1 && msgs.back().events_size() == 0) msgs.pop_back();
+    // The engine's next batch is asked for once the last of these is written.
+    for (size_t i = 0; i + 1 < msgs.size(); ++i) out_.send(std::move(msgs[i]));
+    out_.send(std::move(msgs.back()), std::move(more));
   }
 
   void ended(const Status& st) {

@@ -40,6 +40,23 @@ TEST_F(SubscribeTest, CatchUpThenLiveUnderAProducer) {
   EXPECT_FALSE(sub.ended()) << describe(sub.status());
 }
 
+TEST_F(SubscribeTest, CaughtUpMarksTheEndOfTheHistory) {
+  // The subscriber stops reading right after its first message, so that
+  // events appended then wait in the log behind the rest of the history:
+  // the message that says caught_up must end with the last event of the
+  // history, the live ones after it.
+  const size_t history = 5000, live = 100;
+  ASSERT_TRUE(fill(stub(), "s", history, 1024, 100));
+  Subscriber sub(stub(), subscribe_stream("s"));
+  ASSERT_TRUE(sub.wait_events(1));
+  sub.pause();
+  ASSERT_TRUE(fill(stub(), "s", live, 1024, 10));
+  sub.resume();
+  ASSERT_TRUE(sub.wait_events(history + live, std::chrono::seconds(60))) << "received " << sub.count();
+  EXPECT_EQ(test::sequence_errors(sub.numbers(), 0, history + live), "");
+  EXPECT_EQ(sub.caught_up_after(), std::vector<size_t>{history});
+}
+
 TEST_F(SubscribeTest, AnEmptyOrMissingStreamIsCaughtUpAtOnce) {
   Subscriber sub(stub(), subscribe_stream("later"));
   ASSERT_TRUE(sub.wait_caught_up());
