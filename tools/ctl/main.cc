@@ -14,13 +14,6 @@
 
 namespace redcar::ctl {
 
-std::unique_ptr<Connection> connect_or_report(const Globals& g, std::string_view verb) {
-  std::string error;
-  auto c = Connection::open(g.endpoint, &error);
-  if (!c) report_usage(verb, error);
-  return c;
-}
-
 namespace {
 
 // CLI11's help, with "verbs" for subcommands and a top-level usage line that
