@@ -648,6 +648,16 @@ class MigrateTests(unittest.TestCase):
         self.assertIn("FAILED_PRECONDITION", r.stderr)
         self.assertEqual(["x", "y"], [e["data"] for e in self.read_json("mig/foreign", server=self.dst)])
 
+    def test_batches_shrink_for_a_destination_with_a_small_request_limit(self):
+        small = RedcarServer(grpc=True, extra_args=["--grpc-max-request-bytes", "65536"])
+        self.addCleanup(small.cleanup)
+        small.start()
+        self.publish_lines("mig/wide", ["%04d:" % n + "x" * 4000 for n in range(200)])
+        r = run("migrate", "--from", self.src.grpc_url, "--to", small.grpc_url, "mig/wide", timeout=300)
+        self.assertEqual(0, r.returncode, r.stderr)
+        self.assertIn("at a time", r.stderr)
+        self.assertEqual(self.comparable(self.src, "mig/wide"), self.comparable(small, "mig/wide"))
+
     def dst_length(self, stream):
         r = run("-e", self.dst.grpc_url, "--json", "info", stream)
         if r.returncode != 0:

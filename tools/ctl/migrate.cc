@@ -15,7 +15,8 @@ namespace redcar::ctl {
 
 namespace {
 
-// A batch stays well under gRPC's default 4 MiB request limit.
+// A batch starts well under the server's default 4 MiB request limit; a
+// destination that refuses one as too large gets halves, down to one event.
 constexpr size_t kMaxBatchBytes = 2u << 20;
 // Consecutive transient failures (server restarting, ...) before giving up.
 constexpr int kMaxAttempts = 12;
@@ -188,7 +189,8 @@ class StreamCopy {
           req.mutable_expected()->set_last_number(state_.dest_next - 1);
         }
         size_t bytes = 0, first = i;
-        while (i < page.size() && (i == first || bytes + page[i].event().ByteSizeLong() <= kMaxBatchBytes)) {
+        while (i < page.size() && i - first < limit_events_ &&
+               (i == first || bytes + page[i].event().ByteSizeLong() <= limit_bytes_)) {
           bytes += page[i].event().ByteSizeLong();
           *req.add_events() = page[i].event();
           ++i;
@@ -198,6 +200,18 @@ class StreamCopy {
         grpc::ClientContext ctx;
         dst_.set_deadline(ctx);
         auto s = v1::Events::NewStub(dst_.channel())->Append(&ctx, req, &resp);
+        bool too_large = s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+                         s.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+        if (too_large && n > 1) {
+          // Nothing of it was written (an append is all or nothing): smaller.
+          limit_events_ = std::max<size_t>(1, n / 2);
+          limit_bytes_ = std::max<size_t>(1, bytes / 2);
+          note("migrate", stream_ + ": the destination refused " + std::to_string(n) + " events (" +
+                              std::to_string(bytes) + " bytes) in one append (" + code_name(s.error_code()) +
+                              "); trying " + std::to_string(limit_events_) + " at a time");
+          i = first;
+          continue;
+        }
         if (!s.ok()) {
           if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
             return grpc::Status(s.error_code(), "the destination's " + stream_ +
@@ -230,6 +244,7 @@ class StreamCopy {
   Progress progress_;
   CopyState state_;
   uint64_t copied_ = 0, already_ = 0;
+  size_t limit_events_ = SIZE_MAX, limit_bytes_ = kMaxBatchBytes;
 };
 
 int do_migrate(const Globals& g, const MigrateArgs& a) {
