@@ -671,6 +671,59 @@ class WatchLimitTest(EtcdTestCase):
         self.assertEqual(ev.events[0].kv.key, b"lim/5")
 
 
+class EtcdTlsTest(unittest.TestCase):
+    """etcdctl and python3-etcd3 over TLS, with the client certificates the
+    server requires (--tls-client-ca)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.environ.get("REDCAR_ETCD_REFERENCE"):
+            raise unittest.SkipTest("flags are redcar's")
+        from test_resp_tls_events import make_certificates
+        cls.certs = tempfile.mkdtemp(prefix="redcar-it-etcd-tls-")
+        cls.addClassCleanup(shutil.rmtree, cls.certs, True)
+        make_certificates(cls.certs)
+        c = cls.path
+        cls.server = RedcarServer(grpc=True, extra_args=["--tls-cert", c("server.crt"), "--tls-key", c("server.key"),
+                                                         "--tls-client-ca", c("ca.crt")])
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.certs, name)
+
+    def ctl(self, *args, cert="client"):
+        tls = ["--cacert", self.path("ca.crt")]
+        if cert:
+            tls += ["--cert", self.path(cert + ".crt"), "--key", self.path(cert + ".key")]
+        return subprocess.run(["etcdctl", "--endpoints", "https://%s:%d" % (HOST, self.server.grpc_port),
+                               "--dial-timeout", "3s", "--command-timeout", "5s", *tls, *args],
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT, env=etcdctl_env(),
+                              stdin=subprocess.DEVNULL)
+
+    def test_client_certificate_works(self):
+        r = self.ctl("put", "tls/k", "v")
+        self.assertEqual((r.returncode, r.stdout), (0, "OK\n"), r.stderr)
+        self.assertEqual(self.ctl("get", "tls/k").stdout, "tls/k\nv\n")
+        c = etcd3.client(host=HOST, port=self.server.grpc_port, ca_cert=self.path("ca.crt"),
+                         cert_key=self.path("client.key"), cert_cert=self.path("client.crt"), timeout=RUN_TIMEOUT)
+        self.addCleanup(c.close)
+        self.assertEqual(c.get("tls/k")[0], b"v")
+
+    def test_no_certificate_or_another_cas_is_refused(self):
+        for cert in (None, "rogue"):
+            r = self.ctl("get", "tls/k", cert=cert)
+            self.assertNotEqual(r.returncode, 0, cert)
+            self.assertEqual(r.stdout, "")
+
+    def test_plain_text_is_refused(self):
+        r = subprocess.run(["etcdctl", "--endpoints", "%s:%d" % (HOST, self.server.grpc_port), "--dial-timeout", "2s",
+                            "--command-timeout", "3s", "get", "tls/k"], capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT, env=etcdctl_env(), stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0)
+
+
 class RequestQueue:
     """The request side of a bidirectional call, fed from the test."""
 
