@@ -43,10 +43,10 @@ void write_hex(char* out, uint64_t v) {
 // times) before each send, so that sending allocates nothing new.
 class EventBatch {
  public:
-  EventBatch(const std::string& id_prefix, int batch, int value_bytes) {
+  EventBatch(const std::string& id_prefix, int batch, int value_bytes, const std::string& ids = "all") {
     for (int i = 0; i < batch; ++i) {
       CloudEvent* e = req_.add_events();
-      e->set_id(id_prefix + std::string(kIdHexDigits, '0'));
+      if (ids == "all" || (ids == "first" && i == 0)) e->set_id(id_prefix + std::string(kIdHexDigits, '0'));
       e->set_source("redcar-bench");
       e->set_spec_version("1.0");
       e->set_type("bench");
@@ -58,8 +58,10 @@ class EventBatch {
   void stamp(uint64_t first_id, int64_t send_ns, bool with_time) {
     for (int i = 0; i < req_.events_size(); ++i) {
       CloudEvent* e = req_.mutable_events(i);
-      std::string* id = e->mutable_id();
-      write_hex(id->data() + id->size() - kIdHexDigits, first_id + static_cast<uint64_t>(i));
+      if (!e->id().empty()) {
+        std::string* id = e->mutable_id();
+        write_hex(id->data() + id->size() - kIdHexDigits, first_id + static_cast<uint64_t>(i));
+      }
       if (with_time) std::memcpy(e->mutable_binary_data()->data(), &send_ns, sizeof send_ns);
     }
   }
@@ -139,7 +141,7 @@ class NativeClient final : public Client {
       auto s = std::make_unique<AppendSlot>();
       s->stub = stub_for(static_cast<uint64_t>(i));
       s->rng = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1);
-      if (kind_ != Kind::kRead) s->batch.emplace(id_prefix_, o_.batch, o_.value_bytes);
+      if (kind_ != Kind::kRead) s->batch.emplace(id_prefix_, o_.batch, o_.value_bytes, o_.event_ids);
       slots_.push_back(std::move(s));
     }
     if (kind_ == Kind::kPublish) return start_subscribers();

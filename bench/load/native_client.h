@@ -15,7 +15,8 @@
 //                         range after range through the stream
 // Events are CloudEvents with type "bench", source "redcar-bench", binary
 // data of --value-bytes, and ids unique across runs (so that the server's
-// idempotency check never drops one as a retry).
+// idempotency check never drops one as a retry): on every event, or with
+// --event-ids on the first of each append only, or on none.
 #pragma once
 
 #include <memory>

@@ -121,6 +121,11 @@ int parse_options(int argc, char** argv, Options* o) {
   app.add_option("--appends-per-call", o->appends_per_call, "native-append-stream: appends per call")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  app.add_option("--event-ids", o->event_ids,
+                 "native: events that carry a CloudEvent id, unique across runs: all (as CloudEvents asks), first (the "
+                 "one the server's retry check reads), none")
+      ->check(CLI::IsMember({"all", "first", "none"}))
+      ->capture_default_str();
   app.add_option("--prefix", o->prefix, "prefix of key and stream names")->capture_default_str();
   app.add_option("--max-errors", o->max_errors, "stop the run after this many errors (0: never)")->capture_default_str();
   app.add_option("--drain", o->drain_s, "seconds allowed for outstanding work after the end")

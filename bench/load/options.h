@@ -42,6 +42,7 @@ struct Options {
   uint64_t prefill = 0;  // 0: the workload's default
   int read_count = 1000;      // catch-up-read: events per Read call
   int appends_per_call = 10;  // native-append-stream: appends per call
+  std::string event_ids = "all";  // native: which events of an append carry an id (all | first | none)
   std::string prefix = "bench-";
   uint64_t max_errors = 1000;
   double drain_s = 10;
