@@ -25,10 +25,10 @@ std::string latency_text(uint64_t ns) {
   char buf[32];
   if (ns < 1000'000) {
     std::snprintf(buf, sizeof buf, "%.1f us", static_cast<double>(ns) / 1e3);
-  } else if (ns < 10'000'000'000ull) {
+  } else if (ns < 1000'000'000) {
     std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
   } else {
-    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) / 1e9);
+    std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(ns) / 1e9);
   }
   return buf;
 }

@@ -8,6 +8,6 @@
 namespace redcar::load {
 
 std::string with_commas(double value);  // rounded: 1234567.8 -> "1,234,568"
-std::string latency_text(uint64_t ns);  // "812.3 us", "4.21 ms", "12.0 s"
+std::string latency_text(uint64_t ns);  // "812.3 us", "4.21 ms", "12.03 s"
 
 }  // namespace redcar::load

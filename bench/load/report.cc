@@ -40,7 +40,7 @@ void print_report(const Report& rep) {
   } else {
     std::printf(" over %d channel(s)", o.channels);
   }
-  if (o.info->batched) std::printf(", %d event(s) per append", o.batch);
+  if (o.info->batched) std::printf(", %d event(s) per append (ids: %s)", o.batch, o.event_ids.c_str());
   std::printf(", %d B values", o.value_bytes);
   if (o.rate > 0) std::printf(", open loop at %s/s", with_commas(o.rate).c_str());
   std::printf("\n");
@@ -108,7 +108,8 @@ std::string write_json(const Report& rep, const std::string& path) {
                  {"subscribers", o.subscribers},
                  {"prefill", o.prefill},
                  {"read_count", o.read_count},
-                 {"appends_per_call", o.appends_per_call}};
+                 {"appends_per_call", o.appends_per_call},
+                 {"event_ids", o.event_ids}};
   j["measured_s"] = r.measured_s;
   j["warmup_ops"] = r.warmup_ops;
   j["ops"] = r.ops;
