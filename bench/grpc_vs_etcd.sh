@@ -6,7 +6,8 @@
 # etcd-put and etcd-range with $CLIENTS (64) calls outstanding alternate
 # server by server (A B A B ...) for $ROUNDS rounds, and native-append
 # ($BATCH events of $VALUE_BYTES bytes per call) runs against redcar in each
-# round. Each figure is the median of its rounds with [min-max] beside it,
+# round, once with a CloudEvent id on every event and once with an id on the
+# first event of each call only (the one the server's retry check reads). Each figure is the median of its rounds with [min-max] beside it,
 # with the median p99, the server's CPU use (cores busy over the run) and
 # the ratio redcar / etcd. A table goes to stdout, JSON to $OUT (default
 # build-release/bench-results/grpc_vs_etcd.json). A run with errors fails
@@ -65,6 +66,7 @@ workloads=(
   "etcd-put $clients calls|redcar etcd|-w etcd-put -c $clients"
   "etcd-range $clients calls|redcar etcd|-w etcd-range -c $clients"
   "native-append ${batch}x${value_bytes}B|redcar|-w native-append -c $clients -b $batch"
+  "native-append ${batch}x${value_bytes}B, 1 id|redcar|-w native-append -c $clients -b $batch --event-ids first"
 )
 
 total=0
@@ -95,7 +97,7 @@ for ((r = 1; r <= rounds; r++)); do
         target=etcd
         addr="127.0.0.1:$etcd_port"
       fi
-      file="$work/run-$r-${name%% *}-$server.json"
+      file="$work/run-$r-$(tr -c 'a-zA-Z0-9\n' _ <<<"$name")-$server.json"
       cpu0=$(cpu_seconds "$pid")
       rc=0
       # In the background and waited for, so that Ctrl-C cleans up at once.
