@@ -39,14 +39,11 @@ namespace {
 constexpr uint64_t kDeliveryBatch = 256;
 // Deliveries written ahead of the client's reading before the session waits.
 constexpr size_t kMaxQueuedDeliveries = 4;
-// How often, at most and at least, a member looks for events left idle.
-constexpr int64_t kMinClaimPeriodMs = 50;
-constexpr int64_t kMaxClaimPeriodMs = 5000;
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// How long an event given back looks idle: longer than any member's ack
+// timeout, so that the next claim of any member takes it. (Not "since the
+// epoch": a claim whose delivery time works out to 0 is taken by the engine
+// as one made now.)
+constexpr int64_t kGivenBackIdleMs = int64_t{kMaxAckTimeoutMs} + 1;
 
 }  // namespace
 
@@ -384,15 +381,15 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
     });
   }
 
-  // Marks `ids` (held by this member) idle since the epoch, so any member's
-  // next claim takes them, and wakes the group's members.
+  // Marks `ids` (held by this member) idle for longer than any ack timeout,
+  // so any member's next claim takes them, and wakes the group's members.
   void give_back(std::vector<StreamId> ids, std::function<void(ConsumeSession&, uint64_t)> then) {
     ClaimOptions o;
     o.group = group_;
     o.consumer = consumer_;
     o.ids = std::move(ids);
     o.just_id = true;  // a give-back is not a delivery: the count stays
-    o.idle_ms = unix_ms();
+    o.idle_ms = kGivenBackIdleMs;
     auto key = key_;
     auto registry = registry_;
     ctx_.engine.group_claim(stream_, o, [weak = weak_from_this(), ex = ex_, key, registry,

@@ -6,7 +6,7 @@
 // left unacknowledged past the ack timeout or gave back, then new ones.
 // Ack and Nack take event numbers; Claim takes over idle events on request.
 // When the call ends, the events this member still holds are given back at
-// once (their delivery time set to the epoch), and the other members of the
+// once (made to look idle past any ack timeout), and the other members of the
 // group on this server are woken to claim them: a member that dies loses
 // nothing, and nobody waits out a timeout for it.
 //
@@ -31,6 +31,11 @@ class ConsumeSession;
 inline constexpr uint64_t kMaxConsumerCredit = 100000;
 inline constexpr uint32_t kDefaultAckTimeoutMs = 30000;
 inline constexpr uint32_t kMaxAckTimeoutMs = 24u * 3600 * 1000;
+// How often, at least and at most, a member looks for events left idle past
+// its ack timeout (a quarter of it, within these). Events given back are
+// claimed at once, not at the next look.
+inline constexpr int64_t kMinClaimPeriodMs = 50;
+inline constexpr int64_t kMaxClaimPeriodMs = 5000;
 
 class ConsumerRegistry {
  public:

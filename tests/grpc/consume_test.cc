@@ -14,6 +14,11 @@ namespace {
 
 using Pos = v1::Position;
 
+// Events given back (by a member that leaves, or with Nack) are claimed by
+// another member at once. The ack timeouts in those tests are long, so the
+// only other way they could come is the periodic look for idle events, up to
+// kMaxClaimPeriodMs later: waiting less than that tells the two apart.
+constexpr std::chrono::milliseconds kGivenBackWithin{grpcfe::kMaxClaimPeriodMs * 4 / 5};
 
 class ConsumeTest : public GrpcTest {
  protected:
@@ -232,6 +237,31 @@ TEST_F(ConsumeTest, TwoMembersShareTheEvents) {
   EXPECT_EQ(g->consumers(), 2u);
 }
 
+TEST_F(ConsumeTest, AMemberThatDiesGivesItsEventsToAnother) {
+  // Long ack timeouts: what b receives comes from a's end, not a timeout.
+  ASSERT_TRUE(fill(stub(), "s", 5));
+  auto a = std::make_unique<Member>(stub());  // ended on its own below
+  ASSERT_TRUE(a->join_and_wait(args("a", 600000)));
+  ASSERT_TRUE(a->receive(5));
+  ASSERT_TRUE(a->wait_delivered(5));
+  Member b(stub());
+  ASSERT_TRUE(b.join_and_wait(args("b", 600000)));
+  ASSERT_TRUE(b.receive(10));
+  ASSERT_TRUE(b.barrier());
+  EXPECT_EQ(b.delivered_count(), 0u) << "a holds every event";
+
+  a->cancel();
+  ASSERT_TRUE(a->wait_end());
+  EXPECT_EQ(a->status().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(b.wait_delivered(5, kGivenBackWithin)) << "got " << b.delivered_count();
+  ASSERT_TRUE(b.barrier());
+  EXPECT_EQ(numbers(b.delivered()), range_of(0, 5));
+  for (auto& g : b.delivered()) EXPECT_EQ(g.delivery_count(), 2u) << g.event().number();
+  ASSERT_TRUE(b.ack(range_of(0, 5)));
+  EXPECT_EQ(acked(b), 5u);
+  EXPECT_EQ(group_of("s", "g")->pending(), 0u);
+}
+
 TEST_F(ConsumeTest, ASilentMemberLosesItsEventsAfterTheAckTimeout) {
   ASSERT_TRUE(fill(stub(), "s", 5));
   Member a(stub());
@@ -248,6 +278,25 @@ TEST_F(ConsumeTest, ASilentMemberLosesItsEventsAfterTheAckTimeout) {
   for (auto& g : b.delivered()) EXPECT_EQ(g.delivery_count(), 2u) << g.event().number();
   EXPECT_FALSE(a.ended());
   EXPECT_EQ(a.delivered_count(), 5u) << "a had no credit left";
+}
+
+TEST_F(ConsumeTest, NackGivesAnEventBackAtOnce) {
+  ASSERT_TRUE(fill(stub(), "s", 3));
+  Member a(stub());
+  ASSERT_TRUE(a.join_and_wait(args("a", 600000)));
+  ASSERT_TRUE(a.receive(4));
+  ASSERT_TRUE(a.wait_delivered(3));
+  ASSERT_TRUE(a.nack({1}));
+  EXPECT_EQ(acked(a), 1u);
+  ASSERT_TRUE(a.wait_delivered(4, kGivenBackWithin)) << "the event given back did not come again";
+  auto got = a.delivered();
+  EXPECT_EQ(numbers(got), (std::vector<uint64_t>{0, 1, 2, 1}));
+  EXPECT_EQ(got[3].delivery_count(), 2u);
+  ASSERT_TRUE(a.barrier());
+  EXPECT_EQ(a.delivered_count(), 4u);
+  // A nack of what the member does not hold gives nothing back.
+  ASSERT_TRUE(a.nack({77}));
+  EXPECT_EQ(acked(a), 0u);
 }
 
 TEST_F(ConsumeTest, ClaimTakesOverIdleEvents) {
