@@ -63,7 +63,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
     boost::asio::post(ex_, [s = shared_from_this()] {
       if (s->ended_ || !s->joined_) return;
       s->claim_due_ = true;
-      s->claim_cursor_ = StreamId{};
+      s->claim_restart_ = true;
       s->pump();
     });
   }
@@ -255,13 +255,16 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
       o.consumer = consumer_;
       o.autoclaim = true;
       o.min_idle_ms = ack_timeout_ms_;
+      if (claim_restart_) claim_cursor_ = StreamId{};
+      claim_restart_ = false;
       o.start = claim_cursor_;
       o.count = want;
       return ctx_.engine.group_claim(stream_, o, here<ClaimResult>([](ConsumeSession& s, Result<ClaimResult> r) {
                                        s.busy_ = false;
                                        if (!r) return s.end(to_grpc(r.status()));
                                        s.claim_cursor_ = r->next_start;
-                                       if (r->next_start.is_zero()) s.claim_due_ = false;
+                                       // Done, unless a poke came meanwhile: then again from the start.
+                                       if (r->next_start.is_zero() && !s.claim_restart_) s.claim_due_ = false;
                                        s.deliver(claimed_entries(std::move(*r)));
                                        s.pump();
                                      }));
@@ -276,8 +279,9 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
                              if (!r) return s.end(to_grpc(r.status()));
                              bool got = !r->empty();
                              s.deliver(std::move(*r));
-                             // Nothing new: wait for a wake, unless one came meanwhile.
-                             if (got || s.wake_pending_) s.pump();
+                             // Nothing new: wait for a wake, unless one came meanwhile
+                             // (new events, or a poke to claim what was given back).
+                             if (got || s.wake_pending_ || s.claim_due_) s.pump();
                            }));
   }
 
@@ -460,6 +464,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
   bool busy_ = false;          // a delivery round is in the engine
   bool history_done_ = false;
   bool claim_due_ = false;
+  bool claim_restart_ = false;  // poked: the next claim round scans from the start
   bool wake_pending_ = false;
   uint64_t credits_ = 0;
   StreamId history_after_;
