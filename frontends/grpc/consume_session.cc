@@ -39,11 +39,36 @@ namespace {
 constexpr uint64_t kDeliveryBatch = 256;
 // Deliveries written ahead of the client's reading before the session waits.
 constexpr size_t kMaxQueuedDeliveries = 4;
+
 // How long an event given back looks idle: longer than any member's ack
 // timeout, so that the next claim of any member takes it. (Not "since the
 // epoch": a claim whose delivery time works out to 0 is taken by the engine
 // as one made now.)
 constexpr int64_t kGivenBackIdleMs = int64_t{kMaxAckTimeoutMs} + 1;
+
+// Gives events of a member back to its group: marks them idle for
+// kGivenBackIdleMs, so any member's next claim takes them, and wakes the
+// group's members on this server. A copy of what that needs, so that it
+// works after the session is gone.
+struct GiveBack {
+  Engine* engine;
+  std::shared_ptr<ConsumerRegistry> registry;
+  std::string stream, group, consumer, key;
+
+  void operator()(std::vector<StreamId> ids, Callback<ClaimResult> then = nullptr) const {
+    if (ids.empty()) return;
+    ClaimOptions o;
+    o.group = group;
+    o.consumer = consumer;
+    o.ids = std::move(ids);
+    o.just_id = true;  // a give-back is not a delivery: the count stays
+    o.idle_ms = kGivenBackIdleMs;
+    engine->group_claim(stream, o, [registry = registry, key = key, then = std::move(then)](Result<ClaimResult> r) {
+      registry->poke(key);
+      if (then) then(std::move(r));
+    });
+  }
+};
 
 }  // namespace
 
@@ -122,6 +147,32 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
       }
     });
   }
+
+  // For the answers that hand this member events (delivery rounds and
+  // claims): if the session has ended meanwhile, or is gone, nobody will
+  // send them, so they are given back like the events it held.
+  template <typename T>
+  Callback<T> delivering(std::function<void(ConsumeSession&, Result<T>)> fn) {
+    std::weak_ptr<ConsumeSession> weak = shared_from_this();
+    return on<T>(ex_, [weak, give = giver(), fn = std::move(fn)](Result<T> r) {
+      auto s = weak.lock();
+      if (s && !s->ended_) return fn(*s, std::move(r));
+      if (r) give(ids_of(*r));
+    });
+  }
+  static std::vector<StreamId> ids_of(const std::vector<GroupEntry>& entries) {
+    std::vector<StreamId> out;
+    for (auto& ge : entries) {
+      if (ge.event) out.push_back(ge.id);
+    }
+    return out;
+  }
+  static std::vector<StreamId> ids_of(const ClaimResult& r) {
+    std::vector<StreamId> out;
+    for (auto& e : r.events) out.push_back(e.id);
+    return out;
+  }
+  GiveBack giver() const { return GiveBack{&ctx_.engine, registry_, stream_, group_, consumer_, key_}; }
 
   static std::vector<uint64_t> numbers(const google::protobuf::RepeatedField<uint64_t>& in) {
     return std::vector<uint64_t>(in.begin(), in.end());
@@ -240,7 +291,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
       o.count = want;
       o.history = true;
       o.after = history_after_;
-      return ctx_.engine.group_read(stream_, o, here<std::vector<GroupEntry>>([](ConsumeSession& s, auto r) {
+      return ctx_.engine.group_read(stream_, o, delivering<std::vector<GroupEntry>>([](ConsumeSession& s, auto r) {
                                       s.busy_ = false;
                                       if (!r) return s.end(to_grpc(r.status()));
                                       if (r->empty()) s.history_done_ = true;
@@ -259,7 +310,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
       claim_restart_ = false;
       o.start = claim_cursor_;
       o.count = want;
-      return ctx_.engine.group_claim(stream_, o, here<ClaimResult>([](ConsumeSession& s, Result<ClaimResult> r) {
+      return ctx_.engine.group_claim(stream_, o, delivering<ClaimResult>([](ConsumeSession& s, Result<ClaimResult> r) {
                                        s.busy_ = false;
                                        if (!r) return s.end(to_grpc(r.status()));
                                        s.claim_cursor_ = r->next_start;
@@ -274,7 +325,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
     o.group = group_;
     o.consumer = consumer_;
     o.count = want;
-    ctx_.engine.group_read(stream_, o, here<std::vector<GroupEntry>>([](ConsumeSession& s, auto r) {
+    ctx_.engine.group_read(stream_, o, delivering<std::vector<GroupEntry>>([](ConsumeSession& s, auto r) {
                              s.busy_ = false;
                              if (!r) return s.end(to_grpc(r.status()));
                              bool got = !r->empty();
@@ -385,28 +436,17 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
     });
   }
 
-  // Marks `ids` (held by this member) idle for longer than any ack timeout,
-  // so any member's next claim takes them, and wakes the group's members.
+  // Gives `ids` (held by this member) back to the group; `then` hears how
+  // many were.
   void give_back(std::vector<StreamId> ids, std::function<void(ConsumeSession&, uint64_t)> then) {
-    ClaimOptions o;
-    o.group = group_;
-    o.consumer = consumer_;
-    o.ids = std::move(ids);
-    o.just_id = true;  // a give-back is not a delivery: the count stays
-    o.idle_ms = kGivenBackIdleMs;
-    auto key = key_;
-    auto registry = registry_;
-    ctx_.engine.group_claim(stream_, o, [weak = weak_from_this(), ex = ex_, key, registry,
-                                         then = std::move(then)](Result<ClaimResult> r) {
-      registry->poke(key);
-      if (!then) return;
-      boost::asio::post(ex, [weak, r = std::move(r), then] {
-        auto s = weak.lock();
-        if (!s || s->ended_) return;
-        if (!r) return s->end(to_grpc(r.status()));
-        then(*s, r->claimed_ids.size());
+    Callback<ClaimResult> answer;
+    if (then) {
+      answer = here<ClaimResult>([then](ConsumeSession& s, Result<ClaimResult> r) {
+        if (!r) return s.end(to_grpc(r.status()));
+        then(s, r->claimed_ids.size());
       });
-    });
+    }
+    giver()(std::move(ids), std::move(answer));
   }
 
   void claim(const v1::ConsumeRequest::Claim& c) {
@@ -418,7 +458,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
     o.min_idle_ms = c.min_idle_ms();
     o.count = c.count() ? c.count() : 100;
     if (o.count > kMaxConsumerCredit) return end(out_of_range("claim count is at most " + std::to_string(kMaxConsumerCredit)));
-    ctx_.engine.group_claim(stream_, o, here<ClaimResult>([](ConsumeSession& s, Result<ClaimResult> r) {
+    ctx_.engine.group_claim(stream_, o, delivering<ClaimResult>([](ConsumeSession& s, Result<ClaimResult> r) {
                               if (!r) return s.end(to_grpc(r.status()));
                               auto entries = claimed_entries(std::move(*r));
                               if (entries.empty()) {
