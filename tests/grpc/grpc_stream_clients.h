@@ -72,6 +72,9 @@ class Subscriber {
   bool wait_end(std::chrono::milliseconds timeout = kWaitTimeout) {
     return wait([&] { return ended_; }, timeout);
   }
+  bool wait_caught_up_or_end(std::chrono::milliseconds timeout = kWaitTimeout) {
+    return wait([&] { return !caught_up_after_.empty() || ended_; }, timeout);
+  }
 
   size_t count() {
     std::lock_guard lk(mu_);
