@@ -73,7 +73,7 @@ def main():
 
     if args.title:
         print(args.title)
-    head = (f"{'workload':<26} {'unit':<9} {args.a:>26} {args.b:>24} {'ratio':>7}   "
+    head = (f"{'workload':<30} {'unit':<9} {args.a:>26} {args.b:>24} {'ratio':>7}   "
             f"{'p99 ' + args.a:>12} {'p99 ' + args.b:>12}   {'cpu ' + args.a:>10} {'cpu ' + args.b:>9}")
     print(head)
     rows, failed = [], []
@@ -87,7 +87,7 @@ def main():
         mb = med([rate_of(r)[0] for r in b])
         ratio = ma / mb if a and b and mb else None
         ratio_text = f"{ratio:.2f}x" if ratio is not None else "-"
-        print(f"{w:<26} {unit:<9} {rate_cell(a):>26} {rate_cell(b):>24} {ratio_text:>7}   "
+        print(f"{w:<30} {unit:<9} {rate_cell(a):>26} {rate_cell(b):>24} {ratio_text:>7}   "
               f"{p99_cell(a):>12} {p99_cell(b):>12}   {cpu_cell(a):>10} {cpu_cell(b):>9}")
         rows.append({
             "workload": w,

@@ -100,11 +100,9 @@ for ((r = 1; r <= rounds; r++)); do
       file="$work/run-$r-$(tr -c 'a-zA-Z0-9\n' _ <<<"$name")-$server.json"
       cpu0=$(cpu_seconds "$pid")
       rc=0
-      # In the background and waited for, so that Ctrl-C cleans up at once.
       # shellcheck disable=SC2086
-      "$bench" --target "$target" --addr "$addr" $args -d "$value_bytes" --duration "$duration" \
-        --warmup "$warmup" --label "$server|$name|$r" --json "$file" -q ${BENCH_ARGS:-} >"$file.txt" 2>&1 &
-      wait $! || rc=$?
+      bench_run "$bench" --target "$target" --addr "$addr" $args -d "$value_bytes" --duration "$duration" \
+        --warmup "$warmup" --label "$server|$name|$r" --json "$file" -q ${BENCH_ARGS:-} >"$file.txt" 2>&1 || rc=$?
       cpu1=$(cpu_seconds "$pid")
       printf '{"cpu_s": %s, "load": %s}\n' "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" \
         "$(load_avg)" >"$file.server"
@@ -119,7 +117,7 @@ for ((r = 1; r <= rounds; r++)); do
       elapsed=$(( $(date +%s) - start ))
       eta=$(( elapsed * (total - done_runs) / done_runs ))
       rate=$(grep -E '^(operations|events) ' "$file.txt" | tail -1 | awk '{print $3}')
-      printf '\r[%2d/%2d] round %d %-26s %-7s %12s/s  eta %ds   ' "$done_runs" "$total" "$r" "$name" "$server" \
+      printf '\r[%2d/%2d] round %d %-30s %-7s %12s/s  eta %ds   ' "$done_runs" "$total" "$r" "$name" "$server" \
         "${rate:-?}" "$eta" >&2
     done
   done

@@ -10,6 +10,7 @@ bench_work=""
 
 bench_cleanup() {
   local p
+  if [ -n "$bench_client" ]; then kill "$bench_client" 2>/dev/null || true; fi
   for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${bench_pids[@]}"; do
     # A server that ignores SIGTERM for 10 s is killed.
@@ -32,6 +33,20 @@ bench_workdir() {
 
 # bench_track PID: stopped and waited for by the cleanup.
 bench_track() { bench_pids+=("$1"); }
+
+# bench_run CMD...: runs a client in the background and waits for it, so
+# that an interrupted script stops at once and the cleanup stops the client
+# too (a background job of a script ignores Ctrl-C itself). Returns its
+# exit status.
+bench_run() {
+  "$@" &
+  bench_client=$!
+  local rc=0
+  wait "$bench_client" || rc=$?
+  bench_client=""
+  return "$rc"
+}
+bench_client=""
 
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
