@@ -51,7 +51,7 @@ struct ServerSetup {
 
 // An engine and a GrpcServer over it, on 127.0.0.1 and a port the kernel
 // picked. stop() (also run by the destructor) stops the server, then the
-// engine, and removes the folder.
+// engine, and removes the folder (or drops the in-memory disk).
 class Harness {
  public:
   Harness() = default;
@@ -61,29 +61,22 @@ class Harness {
 
   ::testing::AssertionResult start(ServerSetup setup) {
     setup_ = std::move(setup);
-    EngineOptions eo;
-    eo.shards = setup_.shards;
-    eo.segment_bytes = setup_.segment_bytes;
-    eo.hot_cache_bytes = setup_.hot_cache_bytes;
     if (setup_.real_disk) {
       dir_ = std::make_unique<TempDir>();
-      eo.data_dir = dir_->path() + "/data";
     } else {
       fs_ = std::make_unique<io::MemFs>();
-      eo.data_dir = "/data";
-      eo.mem_fs = fs_.get();
     }
-    auto e = Engine::open(eo);
-    if (!e) return ::testing::AssertionFailure() << "Engine::open: " << e.status().to_string();
-    engine_ = std::move(*e);
-    grpcfe::GrpcOptions go = setup_.grpc;
-    go.address = "127.0.0.1:0";
-    server_ = std::make_unique<grpcfe::GrpcServer>(*engine_, go);
-    if (auto st = server_->start(); !st) {
-      return ::testing::AssertionFailure() << "GrpcServer::start: " << st.to_string();
-    }
-    if (server_->port() == 0) return ::testing::AssertionFailure() << "GrpcServer bound no port";
-    return ::testing::AssertionSuccess();
+    return open();
+  }
+
+  // Stops the server and the engine and opens both again on the same data
+  // (the server on a new port).
+  ::testing::AssertionResult restart() {
+    if (server_) server_->stop();
+    server_.reset();
+    if (engine_) engine_->stop();
+    engine_.reset();
+    return open();
   }
 
   void stop_server(uint32_t grace_ms = 1000) {
@@ -116,6 +109,30 @@ class Harness {
   std::unique_ptr<v1::Events::Stub> stub() const { return v1::Events::NewStub(channel()); }
 
  private:
+  ::testing::AssertionResult open() {
+    EngineOptions eo;
+    eo.shards = setup_.shards;
+    eo.segment_bytes = setup_.segment_bytes;
+    eo.hot_cache_bytes = setup_.hot_cache_bytes;
+    if (dir_) {
+      eo.data_dir = dir_->path() + "/data";
+    } else {
+      eo.data_dir = "/data";
+      eo.mem_fs = fs_.get();
+    }
+    auto e = Engine::open(eo);
+    if (!e) return ::testing::AssertionFailure() << "Engine::open: " << e.status().to_string();
+    engine_ = std::move(*e);
+    grpcfe::GrpcOptions go = setup_.grpc;
+    go.address = "127.0.0.1:0";
+    server_ = std::make_unique<grpcfe::GrpcServer>(*engine_, go);
+    if (auto st = server_->start(); !st) {
+      return ::testing::AssertionFailure() << "GrpcServer::start: " << st.to_string();
+    }
+    if (server_->port() == 0) return ::testing::AssertionFailure() << "GrpcServer bound no port";
+    return ::testing::AssertionSuccess();
+  }
+
   ServerSetup setup_;
   std::unique_ptr<io::MemFs> fs_;
   std::unique_ptr<TempDir> dir_;
