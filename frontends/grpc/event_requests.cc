@@ -86,6 +86,12 @@ void group_start(Engine& engine, const std::string& stream, const v1::Position& 
       uint64_t n = p.number();
       engine.read(stream, spec, [cb = std::move(cb), n](Result<ReadResult> r) {
         if (!r) return cb(r.status());
+        // Past the end there is no event before the start to stand on: the
+        // group would begin at the end instead.
+        if (n > r->next_number) {
+          return cb(Status(Code::kOutOfRange, "a group cannot start at " + std::to_string(n) +
+                                                  ": the stream's next number is " + std::to_string(r->next_number)));
+        }
         if (r->events.empty()) return cb(GroupStart{StreamId::min(), 0});
         cb(GroupStart{r->events.front().id, n});
       });

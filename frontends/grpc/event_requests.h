@@ -34,6 +34,7 @@ SubscribeOptions subscribe_options(const ::redcar::v1::Position& p);
 
 // Where a group made at `p` starts: the ID it has delivered up to ("$" for
 // the end) and how many events that is, found by reading the stream.
+// kOutOfRange for a number past the stream's next one.
 struct GroupStart {
   StreamId last;
   std::optional<uint64_t> entries_read;

@@ -127,6 +127,37 @@ TEST_F(ConsumeTest, CreateAndDeleteGroups) {
   }
 }
 
+TEST_F(ConsumeTest, AGroupStartsAtANumberOnlyWhereTheStreamHasGot) {
+  // A group's start is the event before it; at a number past the end there
+  // is none yet, so such a start is refused rather than moved to the end.
+  ASSERT_TRUE(fill(stub(), "s", 10));
+  auto far = create_group("s", "far", position(Pos::NUMBER, 15));
+  EXPECT_EQ(far.code(), grpc::StatusCode::OUT_OF_RANGE) << describe(far.status);
+  EXPECT_FALSE(group_of("s", "far"));
+  {
+    Member m(stub());
+    ASSERT_TRUE(m.join(Member::JoinArgs{"s", "far", "w", true, position(Pos::NUMBER, 11), 0}));
+    ASSERT_TRUE(m.wait_end());
+    EXPECT_EQ(m.status().error_code(), grpc::StatusCode::OUT_OF_RANGE) << describe(m.status());
+  }
+  auto missing = create_group("new", "g", position(Pos::NUMBER, 3), true);
+  EXPECT_EQ(missing.code(), grpc::StatusCode::OUT_OF_RANGE) << describe(missing.status);
+  EXPECT_EQ(stream_length(stub(), "new"), -1);
+  EXPECT_FALSE(group_of("s", "far"));
+
+  // At the next number: from what is appended next.
+  auto at_end = create_group("s", "next", position(Pos::NUMBER, 10));
+  ASSERT_TRUE(at_end.ok()) << describe(at_end.status);
+  Member m(stub());
+  ASSERT_TRUE(m.join_and_wait(Member::JoinArgs{"s", "next", "w", false, {}, 0}));
+  ASSERT_TRUE(m.receive(100));
+  ASSERT_TRUE(m.barrier());
+  EXPECT_EQ(m.delivered_count(), 0u);
+  ASSERT_TRUE(fill(stub(), "s", 3));
+  ASSERT_TRUE(m.wait_delivered(3));
+  EXPECT_EQ(m.delivered_numbers(), range_of(10, 13));
+}
+
 TEST_F(ConsumeTest, JoinReceiveAck) {
   ASSERT_TRUE(fill(stub(), "s", 5));
   Member m(stub());
