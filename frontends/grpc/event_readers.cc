@@ -27,6 +27,10 @@ size_t event_bytes(const Event& e) {
 class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
  public:
   ReadReactor(ServiceContext& ctx, const v1::ReadRequest& req) : ctx_(ctx) {
+    if (auto st = check_size(req, ctx_.options); !st.ok()) {
+      Finish(st);
+      return;
+    }
     if (auto why = check_name("stream", req.stream(), limits::kMaxNameBytes); !why.empty()) {
       Finish(invalid_argument(why));
       return;
@@ -172,6 +176,7 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
 
  private:
   grpc::Status check(const v1::SubscribeRequest& req) {
+    if (auto st = check_size(req, ctx_.options); !st.ok()) return st;
     if (auto st = check_position(req.from()); !st.ok()) return st;
     switch (req.target_case()) {
       case v1::SubscribeRequest::kStream:

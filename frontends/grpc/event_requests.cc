@@ -7,11 +7,15 @@ namespace redcar::grpcfe {
 
 namespace v1 = ::redcar::v1;
 
+grpc::Status check_size(const google::protobuf::Message& m, const GrpcOptions& opt) {
+  size_t n = m.ByteSizeLong();
+  if (n <= opt.max_request_bytes) return grpc::Status::OK;
+  return invalid_argument("request is " + std::to_string(n) + " bytes, more than the limit of " +
+                          std::to_string(opt.max_request_bytes));
+}
+
 grpc::Status decode_append(const v1::AppendRequest& in, const GrpcOptions& opt, AppendCall* out) {
-  if (in.ByteSizeLong() > opt.max_request_bytes) {
-    return invalid_argument("request is " + std::to_string(in.ByteSizeLong()) + " bytes, more than the limit of " +
-                            std::to_string(opt.max_request_bytes));
-  }
+  if (auto st = check_size(in, opt); !st.ok()) return st;
   if (auto why = check_name("stream", in.stream(), limits::kMaxNameBytes); !why.empty()) return invalid_argument(why);
   if (in.events_size() == 0) return invalid_argument("an append needs at least one event");
   if (static_cast<size_t>(in.events_size()) > limits::kMaxEventsPerAppend) {

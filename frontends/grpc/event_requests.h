@@ -22,6 +22,9 @@ struct AppendCall {
   AppendOptions options;
 };
 
+// INVALID_ARGUMENT, saying so, when `m` is larger than max_request_bytes.
+grpc::Status check_size(const google::protobuf::Message& m, const GrpcOptions& opt);
+
 grpc::Status decode_append(const ::redcar::v1::AppendRequest& in, const GrpcOptions& opt, AppendCall* out);
 void encode_append(const std::string& stream, const AppendResult& r, ::redcar::v1::AppendResponse* out);
 

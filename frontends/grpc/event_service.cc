@@ -20,13 +20,6 @@ grpc::ServerUnaryReactor* answer(grpc::CallbackServerContext* call, grpc::Status
   return r;
 }
 
-grpc::Status check_size(const google::protobuf::Message& m, const GrpcOptions& opt) {
-  size_t n = m.ByteSizeLong();
-  if (n <= opt.max_request_bytes) return grpc::Status::OK;
-  return invalid_argument("request is " + std::to_string(n) + " bytes, more than the limit of " +
-                          std::to_string(opt.max_request_bytes));
-}
-
 grpc::Status check_stream(const std::string& name) {
   auto why = check_name("stream", name, limits::kMaxNameBytes);
   return why.empty() ? grpc::Status::OK : invalid_argument(why);
@@ -96,6 +89,7 @@ grpc::ServerUnaryReactor* EventService::ListStreams(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* EventService::DescribeStream(grpc::CallbackServerContext* call,
                                                        const v1::DescribeStreamRequest* req,
                                                        v1::DescribeStreamResponse* resp) {
+  if (auto st = check_size(*req, ctx_.options); !st.ok()) return answer(call, st);
   if (auto st = check_stream(req->stream()); !st.ok()) return answer(call, st);
   auto* r = call->DefaultReactor();
   ctx_.engine.stream_info(req->stream(), [r, resp](Result<StreamInfo> info) {
@@ -123,6 +117,7 @@ grpc::ServerUnaryReactor* EventService::DescribeStream(grpc::CallbackServerConte
 
 grpc::ServerUnaryReactor* EventService::Trim(grpc::CallbackServerContext* call, const v1::TrimRequest* req,
                                              v1::TrimResponse* resp) {
+  if (auto st = check_size(*req, ctx_.options); !st.ok()) return answer(call, st);
   if (auto st = check_stream(req->stream()); !st.ok()) return answer(call, st);
   TrimSpec spec;
   switch (req->rule_case()) {
@@ -164,6 +159,7 @@ grpc::ServerUnaryReactor* EventService::Trim(grpc::CallbackServerContext* call, 
 grpc::ServerUnaryReactor* EventService::DeleteStream(grpc::CallbackServerContext* call,
                                                      const v1::DeleteStreamRequest* req,
                                                      v1::DeleteStreamResponse* resp) {
+  if (auto st = check_size(*req, ctx_.options); !st.ok()) return answer(call, st);
   if (auto st = check_stream(req->stream()); !st.ok()) return answer(call, st);
   auto* r = call->DefaultReactor();
   ctx_.engine.delete_stream(req->stream(), [r, resp](Result<bool> existed) {
@@ -177,6 +173,7 @@ grpc::ServerUnaryReactor* EventService::DeleteStream(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* EventService::CreateGroup(grpc::CallbackServerContext* call,
                                                     const v1::CreateGroupRequest* req,
                                                     v1::CreateGroupResponse* resp) {
+  if (auto st = check_size(*req, ctx_.options); !st.ok()) return answer(call, st);
   if (auto st = check_stream(req->stream()); !st.ok()) return answer(call, st);
   if (auto st = check_group(req->group()); !st.ok()) return answer(call, st);
   if (auto st = check_position(req->from()); !st.ok()) return answer(call, st);
@@ -202,6 +199,7 @@ grpc::ServerUnaryReactor* EventService::CreateGroup(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* EventService::DeleteGroup(grpc::CallbackServerContext* call,
                                                     const v1::DeleteGroupRequest* req,
                                                     v1::DeleteGroupResponse* resp) {
+  if (auto st = check_size(*req, ctx_.options); !st.ok()) return answer(call, st);
   if (auto st = check_stream(req->stream()); !st.ok()) return answer(call, st);
   if (auto st = check_group(req->group()); !st.ok()) return answer(call, st);
   auto* r = call->DefaultReactor();

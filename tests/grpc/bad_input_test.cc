@@ -183,7 +183,7 @@ TEST_F(BadInputTest, RequestsOverTheSizeLimit) {
     EXPECT_NE(st.error_message().find("append 1"), std::string::npos) << st.error_message();
     EXPECT_EQ(trailer(ctx, grpcfe::kAppendedKey), "1");
   }
-  // A huge prefix, a huge consume request.
+  // A huge prefix (to list, to subscribe to), a huge consume request.
   v1::ListStreamsRequest lr;
   lr.set_prefix(std::string(limit + 1, 'p'));
   auto l = unary<v1::ListStreamsResponse>(
@@ -193,6 +193,11 @@ TEST_F(BadInputTest, RequestsOverTheSizeLimit) {
       lr);
   EXPECT_EQ(l.code(), Code::INVALID_ARGUMENT) << describe(l.status);
   {
+    Subscriber sub(stub(), subscribe_prefix(std::string(limit + 1, 'p')));
+    ASSERT_TRUE(sub.wait_end(std::chrono::seconds(5))) << "a subscription over the size limit was taken";
+    EXPECT_EQ(sub.status().error_code(), Code::INVALID_ARGUMENT) << describe(sub.status());
+  }
+  {
     ASSERT_TRUE(fill(stub(), "c", 1));
     Member m(stub());
     ASSERT_TRUE(m.join_and_wait(Member::JoinArgs{"c", "g", "w", true, {}, 0}));
@@ -200,6 +205,75 @@ TEST_F(BadInputTest, RequestsOverTheSizeLimit) {
     m.ack(lots);
     ASSERT_TRUE(m.wait_end());
     EXPECT_EQ(m.status().error_code(), Code::INVALID_ARGUMENT) << describe(m.status());
+  }
+  // Requests made large by a field the server does not know: every call
+  // measures what arrived, not what it reads of it.
+  {
+    std::string big(limit + 1, 'u');
+    auto pad = [&](google::protobuf::Message& m) {
+      m.GetReflection()->MutableUnknownFields(&m)->AddLengthDelimited(999, big);
+    };
+    v1::DescribeStreamRequest dr;
+    dr.set_stream("c");
+    pad(dr);
+    EXPECT_EQ(unary<v1::DescribeStreamResponse>(
+                  [&](grpc::ClientContext* c, const v1::DescribeStreamRequest& r, v1::DescribeStreamResponse* o) {
+                    return stub().DescribeStream(c, r, o);
+                  },
+                  dr)
+                  .code(),
+              Code::INVALID_ARGUMENT);
+    v1::TrimRequest tr;
+    tr.set_stream("c");
+    tr.set_max_count(0);
+    pad(tr);
+    EXPECT_EQ(unary<v1::TrimResponse>(
+                  [&](grpc::ClientContext* c, const v1::TrimRequest& r, v1::TrimResponse* o) {
+                    return stub().Trim(c, r, o);
+                  },
+                  tr)
+                  .code(),
+              Code::INVALID_ARGUMENT);
+    v1::DeleteStreamRequest del;
+    del.set_stream("c");
+    pad(del);
+    EXPECT_EQ(unary<v1::DeleteStreamResponse>(
+                  [&](grpc::ClientContext* c, const v1::DeleteStreamRequest& r, v1::DeleteStreamResponse* o) {
+                    return stub().DeleteStream(c, r, o);
+                  },
+                  del)
+                  .code(),
+              Code::INVALID_ARGUMENT);
+    v1::CreateGroupRequest cg;
+    cg.set_stream("c");
+    cg.set_group("big");
+    pad(cg);
+    EXPECT_EQ(unary<v1::CreateGroupResponse>(
+                  [&](grpc::ClientContext* c, const v1::CreateGroupRequest& r, v1::CreateGroupResponse* o) {
+                    return stub().CreateGroup(c, r, o);
+                  },
+                  cg)
+                  .code(),
+              Code::INVALID_ARGUMENT);
+    v1::DeleteGroupRequest dg;
+    dg.set_stream("c");
+    dg.set_group("g");
+    pad(dg);
+    EXPECT_EQ(unary<v1::DeleteGroupResponse>(
+                  [&](grpc::ClientContext* c, const v1::DeleteGroupRequest& r, v1::DeleteGroupResponse* o) {
+                    return stub().DeleteGroup(c, r, o);
+                  },
+                  dg)
+                  .code(),
+              Code::INVALID_ARGUMENT);
+    auto rr = read_request("c");
+    pad(rr);
+    EXPECT_EQ(read(stub(), rr).status.error_code(), Code::INVALID_ARGUMENT);
+    EXPECT_EQ(stream_length(stub(), "c"), 1) << "a refused trim or delete took effect";
+    auto d = describe_stream(stub(), "c");
+    ASSERT_TRUE(d.ok()) << describe(d.status);
+    ASSERT_EQ(d.resp.groups_size(), 1);
+    EXPECT_EQ(d.resp.groups(0).name(), "g");
   }
   // Nothing of the refused ones was written; the server still serves.
   EXPECT_EQ(stream_length(stub(), "s"), -1);
