@@ -1,5 +1,6 @@
 #include "frontends/grpc/cloudevent_codec.h"
 
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/time_util.h>
 #include <openssl/evp.h>
 
@@ -31,6 +32,10 @@ bool textual(const std::string& content_type) {
   auto has = [&](const char* p) { return content_type.find(p) != std::string::npos; };
   return starts("text/") || starts("application/json") || starts("application/xml") || has("+json") || has("+xml");
 }
+
+// What a protobuf string may hold: the check protobuf itself makes when it
+// parses one (a client's parse of a message with anything else fails).
+bool utf8(const std::string& s) { return google::protobuf::internal::IsStructurallyValidUTF8(s); }
 
 std::string percent_encode(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
@@ -118,11 +123,15 @@ void encode_cloudevent(const Event& e, ce::CloudEvent* out) {
   auto& attrs = *out->mutable_attributes();
   const std::string* schema = nullptr;
   for (const auto& f : p.fields) {
-    if (f.name == "source" && !p.type.empty()) {
+    if (f.name == "source" && !p.type.empty() && utf8(f.value)) {
       out->set_source(f.value);
       continue;
     }
-    auto& v = attrs[f.name];
+    auto& v = attrs[utf8(f.name) ? f.name : percent_encode(f.name)];
+    if (!utf8(f.value)) {
+      v.set_ce_bytes(f.value);
+      continue;
+    }
     if (f.name == "time" && !p.type.empty()) {
       google::protobuf::Timestamp ts;
       if (TimeUtil::FromString(f.value, &ts)) {
@@ -140,7 +149,7 @@ void encode_cloudevent(const Event& e, ce::CloudEvent* out) {
   if (out->source().empty()) out->set_source("/streams/" + percent_encode(e.stream));
   if (!p.content_type.empty()) attrs["datacontenttype"].set_ce_string(p.content_type);
   if (p.data.empty() && p.content_type.empty()) return;
-  if (textual(p.content_type)) {
+  if (textual(p.content_type) && utf8(p.data)) {
     out->set_text_data(p.data);
   } else if (p.content_type == "application/protobuf" && schema) {
     out->mutable_proto_data()->set_type_url(*schema);

@@ -9,7 +9,10 @@
 // and back: an event keeps its id, or gets its Redis ID as one; an event
 // with no source gets "/streams/<name>"; textual content comes back as
 // text_data; an XADD entry (fields, no type) has the type
-// "redis.stream.entry" and its fields as string attributes.
+// "redis.stream.entry" and its fields as string attributes. What a protobuf
+// string cannot hold (bytes that are not UTF-8, as Redis values may be)
+// comes back as bytes: such a value as ce_bytes, such data as binary_data,
+// such a name percent-encoded.
 #pragma once
 
 #include <grpcpp/support/status.h>

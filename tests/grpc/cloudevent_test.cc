@@ -4,7 +4,7 @@
 // written.
 #include <google/protobuf/util/time_util.h>
 
-#include "tests/grpc/grpc_test_util.h"
+#include "tests/grpc/grpc_stream_clients.h"
 
 namespace redcar::grpctest {
 namespace {
@@ -212,6 +212,46 @@ TEST_F(CloudEventTest, TimeGivenAsAStringThatIsATimeComesBackAsATimestamp) {
   f.set_type("t");
   (*f.mutable_attributes())["time"].set_ce_string("yesterday");
   EXPECT_EQ(string_attr(round_trip(f).event(), "time"), "yesterday");
+}
+
+TEST_F(CloudEventTest, BytesThatAreNotUtf8ComeBackAsBytes) {
+  // Redis values are binary: an XADD entry (fields, no type; written here
+  // through the engine as the RESP front end writes it) may hold bytes that
+  // no protobuf string can carry. Such values come back as ce_bytes, such
+  // names percent-encoded, and the events around them read as usual.
+  const std::string raw("\xff\xfe\x00z", 4);
+  ASSERT_TRUE(test::append(h_.engine(), "x", {test::fields_event({{"k", raw}, {"plain", "text"}})}));
+  ASSERT_TRUE(test::append(h_.engine(), "x", {test::fields_event({{std::string("n\xff", 2), "v"}})}));
+  ASSERT_TRUE(test::append(h_.engine(), "x", {test::fields_event({{"k", "fine"}})}));
+  // Native data declared textual that is not UTF-8 comes back as binary data.
+  ce::CloudEvent e;
+  e.set_type("t");
+  (*e.mutable_attributes())["datacontenttype"].set_ce_string("text/plain");
+  e.set_binary_data(raw);
+  ASSERT_TRUE(append(stub(), "x", {e}).ok());
+
+  auto check = [&](const std::vector<v1::RecordedEvent>& evs) {
+    ASSERT_EQ(numbers_of(evs), range_of(0, 4));
+    const auto& first = evs[0].event();
+    EXPECT_EQ(first.type(), "redis.stream.entry");
+    const Attr* k = attr(first, "k");
+    ASSERT_NE(k, nullptr);
+    ASSERT_EQ(k->attr_case(), Attr::kCeBytes);
+    EXPECT_EQ(k->ce_bytes(), raw);
+    EXPECT_EQ(string_attr(first, "plain"), "text");
+    EXPECT_EQ(string_attr(evs[1].event(), "n%FF"), "v");
+    EXPECT_EQ(string_attr(evs[2].event(), "k"), "fine");
+    const auto& data = evs[3].event();
+    ASSERT_EQ(data.data_case(), ce::CloudEvent::kBinaryData);
+    EXPECT_EQ(data.binary_data(), raw);
+    EXPECT_EQ(string_attr(data, "datacontenttype"), "text/plain");
+  };
+  auto r = read(stub(), read_request("x"));
+  ASSERT_TRUE(r.status.ok()) << describe(r.status);
+  check(r.events);
+  Subscriber sub(stub(), subscribe_stream("x"));
+  ASSERT_TRUE(sub.wait_events(4)) << "the subscription delivered " << sub.count();
+  check(sub.events());
 }
 
 TEST_F(CloudEventTest, InvalidEventsAreRefusedWholeAppend) {
