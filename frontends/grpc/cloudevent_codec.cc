@@ -105,9 +105,18 @@ grpc::Status decode_cloudevent(const ce::CloudEvent& in, size_t index, EventData
     case ce::CloudEvent::kProtoData: {
       out->data = in.proto_data().value();
       if (out->content_type.empty()) out->content_type = "application/protobuf";
+      // The type URL is kept as the dataschema: a different one would lose it.
+      const std::string& type_url = in.proto_data().type_url();
       bool has_schema = false;
-      for (auto& f : out->fields) has_schema |= f.name == "dataschema";
-      if (!has_schema) out->fields.push_back({"dataschema", in.proto_data().type_url()});
+      for (auto& f : out->fields) {
+        if (f.name != "dataschema") continue;
+        if (f.value != type_url) {
+          return bad("dataschema '" + f.value + "' is not proto_data's type URL '" + type_url +
+                     "' (the type URL is kept as the dataschema)");
+        }
+        has_schema = true;
+      }
+      if (!has_schema) out->fields.push_back({"dataschema", type_url});
       break;
     }
     default: out->data.clear(); break;

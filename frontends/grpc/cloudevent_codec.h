@@ -6,6 +6,7 @@
 //                         event's content type
 //   proto_data            body = the Any's value, content type
 //                         application/protobuf, dataschema = its type URL
+//                         (a dataschema that says otherwise is refused)
 // and back: an event keeps its id, or gets its Redis ID as one; an event
 // with no source gets "/streams/<name>"; textual content comes back as
 // text_data; an XADD entry (fields, no type) has the type
@@ -27,7 +28,8 @@ inline constexpr const char* kRedisEntryType = "redis.stream.entry";
 
 // INVALID_ARGUMENT (naming the event by its index) when the event breaks
 // the CloudEvents rules: no type, an unknown spec version, an attribute
-// name outside [a-z0-9], or one of the required attributes given again.
+// name outside [a-z0-9], or one of the required attributes given again; or
+// when it cannot be kept whole (proto_data with another dataschema).
 grpc::Status decode_cloudevent(const ::io::cloudevents::v1::CloudEvent& in, size_t index, EventData* out);
 void encode_cloudevent(const Event& e, ::io::cloudevents::v1::CloudEvent* out);
 void encode_recorded(const Event& e, ::redcar::v1::RecordedEvent* out);

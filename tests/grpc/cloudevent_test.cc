@@ -152,6 +152,30 @@ TEST_F(CloudEventTest, ProtoDataKeepsItsTypeUrl) {
   EXPECT_EQ(schema->ce_uri(), "type.googleapis.com/google.protobuf.Timestamp");
 }
 
+TEST_F(CloudEventTest, ProtoDataWithADataschema) {
+  // The type URL is kept as the dataschema: one that says the same is fine,
+  // one that differs would lose the type URL, and is refused.
+  google::protobuf::Timestamp payload;
+  payload.set_seconds(7);
+  ce::CloudEvent same;
+  same.set_type("t");
+  same.mutable_proto_data()->PackFrom(payload);
+  (*same.mutable_attributes())["dataschema"].set_ce_uri(same.proto_data().type_url());
+  auto got = round_trip(same).event();
+  ASSERT_EQ(got.data_case(), ce::CloudEvent::kProtoData);
+  google::protobuf::Timestamp back;
+  ASSERT_TRUE(got.proto_data().UnpackTo(&back));
+  EXPECT_EQ(back.seconds(), 7);
+
+  ce::CloudEvent other = same;
+  (*other.mutable_attributes())["dataschema"].set_ce_uri("https://example.com/schemas/ts.proto");
+  auto a = append(stub(), "s", {text_event("ok"), other});
+  EXPECT_EQ(a.code(), grpc::StatusCode::INVALID_ARGUMENT) << describe(a.status);
+  EXPECT_EQ(a.status.error_message().rfind("event 1:", 0), 0u) << a.status.error_message();
+  EXPECT_NE(a.status.error_message().find("dataschema"), std::string::npos) << a.status.error_message();
+  EXPECT_EQ(stream_length(stub(), "s"), -1);
+}
+
 TEST_F(CloudEventTest, AttributesOfEachKind) {
   google::protobuf::Timestamp when;
   ASSERT_TRUE(TimeUtil::FromString("2024-05-06T07:08:09.123456Z", &when));
