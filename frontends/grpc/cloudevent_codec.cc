@@ -54,6 +54,8 @@ std::string percent_encode(const std::string& s) {
 
 }  // namespace
 
+std::string wire_name(const std::string& name) { return utf8(name) ? name : percent_encode(name); }
+
 grpc::Status decode_cloudevent(const ce::CloudEvent& in, size_t index, EventData* out) {
   auto bad = [&](const std::string& why) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "event " + std::to_string(index) + ": " + why);
@@ -128,7 +130,7 @@ void encode_cloudevent(const Event& e, ce::CloudEvent* out) {
   const EventData& p = e.payload;
   out->set_id(p.idempotency_id.empty() ? e.id.to_string() : p.idempotency_id);
   out->set_spec_version("1.0");
-  out->set_type(p.type.empty() ? kRedisEntryType : p.type);
+  out->set_type(p.type.empty() ? kRedisEntryType : wire_name(p.type));
   auto& attrs = *out->mutable_attributes();
   const std::string* schema = nullptr;
   for (const auto& f : p.fields) {
@@ -136,7 +138,7 @@ void encode_cloudevent(const Event& e, ce::CloudEvent* out) {
       out->set_source(f.value);
       continue;
     }
-    auto& v = attrs[utf8(f.name) ? f.name : percent_encode(f.name)];
+    auto& v = attrs[wire_name(f.name)];
     if (!utf8(f.value)) {
       v.set_ce_bytes(f.value);
       continue;
@@ -169,7 +171,7 @@ void encode_cloudevent(const Event& e, ce::CloudEvent* out) {
 }
 
 void encode_recorded(const Event& e, ::redcar::v1::RecordedEvent* out) {
-  out->set_stream(e.stream);
+  out->set_stream(wire_name(e.stream));
   out->set_number(e.number);
   out->set_redis_id(e.id.to_string());
   *out->mutable_recorded_time() = TimeUtil::MicrosecondsToTimestamp(e.timestamp_us);

@@ -13,7 +13,7 @@
 // "redis.stream.entry" and its fields as string attributes. What a protobuf
 // string cannot hold (bytes that are not UTF-8, as Redis values may be)
 // comes back as bytes: such a value as ce_bytes, such data as binary_data,
-// such a name percent-encoded.
+// such a name (of a field, a type, a stream) percent-encoded.
 #pragma once
 
 #include <grpcpp/support/status.h>
@@ -30,6 +30,11 @@ inline constexpr const char* kRedisEntryType = "redis.stream.entry";
 // the CloudEvents rules: no type, an unknown spec version, an attribute
 // name outside [a-z0-9], or one of the required attributes given again; or
 // when it cannot be kept whole (proto_data with another dataschema).
+// A name (of a stream, a type, a field) as a protobuf string can carry it:
+// itself, or percent-encoded when it is not UTF-8 (a name written over RESP
+// may be any bytes). Such a stream cannot be addressed by that name here.
+std::string wire_name(const std::string& name);
+
 grpc::Status decode_cloudevent(const ::io::cloudevents::v1::CloudEvent& in, size_t index, EventData* out);
 void encode_cloudevent(const Event& e, ::io::cloudevents::v1::CloudEvent* out);
 void encode_recorded(const Event& e, ::redcar::v1::RecordedEvent* out);

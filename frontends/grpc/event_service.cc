@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "frontends/grpc/append_stream.h"
+#include "frontends/grpc/cloudevent_codec.h"
 #include "frontends/grpc/consume_session.h"
 #include "frontends/grpc/event_readers.h"
 #include "frontends/grpc/event_requests.h"
@@ -79,7 +80,7 @@ grpc::ServerUnaryReactor* EventService::ListStreams(grpc::CallbackServerContext*
     if (!names) return r->Finish(to_grpc(names.status()));
     for (auto& n : *names) {
       if (limit && static_cast<uint32_t>(resp->streams_size()) >= limit) break;
-      resp->add_streams(std::move(n));
+      resp->add_streams(wire_name(n));
     }
     r->Finish(grpc::Status::OK);
   });

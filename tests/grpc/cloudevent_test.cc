@@ -152,6 +152,35 @@ TEST_F(CloudEventTest, ProtoDataKeepsItsTypeUrl) {
   EXPECT_EQ(schema->ce_uri(), "type.googleapis.com/google.protobuf.Timestamp");
 }
 
+TEST_F(CloudEventTest, NamesThatAreNotUtf8ArePercentEncoded) {
+  // A stream (or type) named over RESP may be any bytes. It shows
+  // percent-encoded, and the streams and events beside it are served.
+  ASSERT_TRUE(fill(stub(), "a", 2));
+  const std::string odd("b\xff", 2);
+  ASSERT_TRUE(test::append(h_.engine(), odd, {test::fields_event({{"k", "v"}})}));
+  ASSERT_TRUE(test::append(h_.engine(), "c", {test::event("data", std::string("t\xfe", 2))}));
+  v1::ListStreamsRequest req;
+  auto l = unary<v1::ListStreamsResponse>(
+      [&](grpc::ClientContext* c, const v1::ListStreamsRequest& r, v1::ListStreamsResponse* o) {
+        return stub().ListStreams(c, r, o);
+      },
+      req);
+  ASSERT_TRUE(l.ok()) << describe(l.status);
+  EXPECT_EQ(std::vector<std::string>(l.resp.streams().begin(), l.resp.streams().end()),
+            (std::vector<std::string>{"a", "b%FF", "c"}));
+  Subscriber all(stub(), subscribe_all());
+  ASSERT_TRUE(all.wait_events(4)) << "delivered " << all.count();
+  auto per = all.per_stream();
+  EXPECT_EQ(per["a"], range_of(0, 2));
+  EXPECT_EQ(per["b%FF"], range_of(0, 1));
+  EXPECT_EQ(per["c"], range_of(0, 1));
+  for (auto& e : all.events()) {
+    if (e.stream() == "c") {
+      EXPECT_EQ(e.event().type(), "t%FE");
+    }
+  }
+}
+
 TEST_F(CloudEventTest, ProtoDataWithADataschema) {
   // The type URL is kept as the dataschema: one that says the same is fine,
   // one that differs would lose the type URL, and is refused.
