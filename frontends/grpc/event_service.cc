@@ -105,7 +105,7 @@ grpc::ServerUnaryReactor* EventService::DescribeStream(grpc::CallbackServerConte
     resp->set_last_redis_id(info->last_id.to_string());
     for (auto& g : info->groups) {
       auto* d = resp->add_groups();
-      d->set_name(g.name);
+      d->set_name(wire_name(g.name));
       d->set_pending(g.pending);
       d->set_consumers(g.consumers);
       if (g.lag) d->set_lag(*g.lag);

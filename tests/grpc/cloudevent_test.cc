@@ -179,6 +179,15 @@ TEST_F(CloudEventTest, NamesThatAreNotUtf8ArePercentEncoded) {
       EXPECT_EQ(e.event().type(), "t%FE");
     }
   }
+  // A group so named, in DescribeStream.
+  auto made = test::call<bool>([&](auto cb) {
+    h_.engine().group_create("a", std::string("g\xff", 2), StreamId::min(), false, 0, cb);
+  });
+  ASSERT_TRUE(made) << made.status().to_string();
+  auto d = describe_stream(stub(), "a");
+  ASSERT_TRUE(d.ok()) << describe(d.status);
+  ASSERT_EQ(d.resp.groups_size(), 1);
+  EXPECT_EQ(d.resp.groups(0).name(), "g%FF");
 }
 
 TEST_F(CloudEventTest, ProtoDataWithADataschema) {
