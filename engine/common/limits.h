@@ -32,6 +32,10 @@ inline constexpr size_t kMaxBatchBytes = kMaxAppendBytes;
 // writes in flight reach a multiple of the rate of one. Recovery relies on
 // this bound to tell a torn tail from corruption.
 inline constexpr uint64_t kMaxFlushesInFlight = 4;
+// A write starts while another is in flight only when it carries at least
+// this much: small records (an XADD, a Put) wait and share the next write
+// instead, which costs the disk fewer, fuller writes; large ones overlap.
+inline constexpr size_t kMinOverlappingFlushBytes = 64u << 10;
 
 // Recovery reads segments in chunks of this size.
 inline constexpr size_t kRecoveryChunkBytes = 8ull << 20;

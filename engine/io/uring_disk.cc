@@ -205,8 +205,12 @@ Result<std::unique_ptr<File>> UringDisk::open(const std::string& path) {
 
 Status UringDisk::prepare(const std::string& path, uint64_t size_bytes) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::from_errno(-errno, "create " + tmp);
+  // Direct writes: the zeros go to the disk without passing through (and
+  // filling) the page cache, which a segment's own direct writes would
+  // then have to invalidate.
+  bool direct = false;
+  int fd = open_direct(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644, &direct);
+  if (fd < 0) return Status::from_errno(fd, "create " + tmp);
   auto fail = [&](int err, const char* what) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -219,11 +223,14 @@ Status UringDisk::prepare(const std::string& path, uint64_t size_bytes) {
   constexpr size_t kChunk = 1 << 20;
   AlignedBuffer zeros(kChunk);
   std::memset(zeros.data(), 0, kChunk);
-  for (uint64_t off = 0; off < size_bytes; off += kChunk) {
+  uint64_t off = 0;
+  while (off < size_bytes) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, size_bytes - off));
     ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(off));
+    if (w < 0 && errno == EINTR) continue;
     if (w < 0) return fail(errno, "zero-fill");
     if (static_cast<size_t>(w) != n) return fail(EIO, "zero-fill (short)");
+    off += n;
   }
   if (::fdatasync(fd) != 0) return fail(errno, "fdatasync");
   ::close(fd);

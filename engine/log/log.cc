@@ -479,6 +479,7 @@ void Log::start_flushes() {
     // A new segment's first write waits for the previous segment's last:
     // recovery trusts every segment but the newest to be whole.
     if (in_flight_ > 0 && b.seg_first != in_flight_seg_) break;
+    if (in_flight_ > 0 && b.used - b.header_pos < opt_.min_overlapping_flush_bytes) break;
     seal(b);
     b.in_flight = true;
     in_flight_++;

@@ -40,6 +40,9 @@ struct LogOptions {
   uint32_t fsync_interval_ms = 100;
   size_t hot_cache_bytes = limits::kDefaultHotCacheBytes;
   bool repair = false;
+  // See limits::kMinOverlappingFlushBytes; tests set 0 to make every flush
+  // overlap.
+  size_t min_overlapping_flush_bytes = limits::kMinOverlappingFlushBytes;
 };
 
 std::string segment_file_name(uint64_t first_offset);
@@ -92,6 +95,7 @@ class Log {
   uint64_t segment_count() const { return segments_.size(); }
   uint64_t first_offset() const { return segments_.empty() ? 0 : segments_.begin()->first; }
   uint64_t flushes() const { return flushes_; }
+  uint64_t flushes_in_flight() const { return in_flight_; }
   uint64_t segment_bytes() const { return opt_.segment_bytes; }
   uint64_t active_first() const { return active_first_; }
   // Waits for the helper thread that prepares the next segment (it uses the

@@ -18,18 +18,16 @@
 
 namespace redcar::grpcfe {
 
-template <typename Session, typename Request, typename Response>
-class BidiSessionReactor final : public grpc::ServerBidiReactor<Request, Response> {
+// The reactions every streaming call has, over grpc's reactor type `Base`.
+template <typename Session, typename Base>
+class SessionReactor : public Base {
  public:
-  BidiSessionReactor(boost::asio::any_io_executor ex, std::atomic<int64_t>* live) : ex_(std::move(ex)), live_(live) {
+  SessionReactor(boost::asio::any_io_executor ex, std::atomic<int64_t>* live) : ex_(std::move(ex)), live_(live) {
     live_->fetch_add(1);
   }
-  ~BidiSessionReactor() override { live_->fetch_sub(1); }
+  ~SessionReactor() override { live_->fetch_sub(1); }
   void attach(std::shared_ptr<Session> s) { session_ = std::move(s); }
 
-  void OnReadDone(bool ok) override {
-    boost::asio::post(ex_, [s = session_, ok] { s->on_read(ok); });
-  }
   void OnWriteDone(bool ok) override {
     boost::asio::post(ex_, [s = session_, ok] { s->on_write_done(ok); });
   }
@@ -43,38 +41,22 @@ class BidiSessionReactor final : public grpc::ServerBidiReactor<Request, Respons
     });
   }
 
- private:
+ protected:
   boost::asio::any_io_executor ex_;
   std::atomic<int64_t>* live_;
   std::shared_ptr<Session> session_;
+};
+
+template <typename Session, typename Request, typename Response>
+class BidiSessionReactor final : public SessionReactor<Session, grpc::ServerBidiReactor<Request, Response>> {
+ public:
+  using SessionReactor<Session, grpc::ServerBidiReactor<Request, Response>>::SessionReactor;
+  void OnReadDone(bool ok) override {
+    boost::asio::post(this->ex_, [s = this->session_, ok] { s->on_read(ok); });
+  }
 };
 
 template <typename Session, typename Response>
-class WriterSessionReactor final : public grpc::ServerWriteReactor<Response> {
- public:
-  WriterSessionReactor(boost::asio::any_io_executor ex, std::atomic<int64_t>* live) : ex_(std::move(ex)), live_(live) {
-    live_->fetch_add(1);
-  }
-  ~WriterSessionReactor() override { live_->fetch_sub(1); }
-  void attach(std::shared_ptr<Session> s) { session_ = std::move(s); }
-
-  void OnWriteDone(bool ok) override {
-    boost::asio::post(ex_, [s = session_, ok] { s->on_write_done(ok); });
-  }
-  void OnCancel() override {
-    boost::asio::post(ex_, [s = session_] { s->on_cancel(); });
-  }
-  void OnDone() override {
-    boost::asio::post(ex_, [s = session_, self = this] {
-      s->on_done();
-      delete self;
-    });
-  }
-
- private:
-  boost::asio::any_io_executor ex_;
-  std::atomic<int64_t>* live_;
-  std::shared_ptr<Session> session_;
-};
+using WriterSessionReactor = SessionReactor<Session, grpc::ServerWriteReactor<Response>>;
 
 }  // namespace redcar::grpcfe

@@ -28,12 +28,12 @@ namespace {
 std::variant<boost::asio::ip::tcp::socket, Session::TlsStream> make_stream(boost::asio::ip::tcp::socket socket,
                                                                         boost::asio::ssl::context* tls) {
   if (tls) return Session::TlsStream(std::move(socket), *tls);
-  return std::move(socket);
+  return socket;
 }
 }  // namespace
 
 Session::Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id, boost::asio::ssl::context* tls)
-    : server_(server), id_(id), parser_(server.options().parse), stream_(make_stream(std::move(socket), tls)) {
+    : server_(server), stream_(make_stream(std::move(socket), tls)), id_(id), parser_(server.options().parse) {
   executor_ = lowest().get_executor();
   boost::system::error_code ec;
   auto ep = lowest().remote_endpoint(ec);

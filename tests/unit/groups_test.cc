@@ -495,7 +495,9 @@ TEST_F(GroupsTest, AutoclaimWithCursorReportsDeletedEntries) {
     for (auto& ev : r->events) claimed.push_back(ev.number);
     deleted.insert(deleted.end(), r->deleted_ids.begin(), r->deleted_ids.end());
     EXPECT_LE(r->events.size() + r->deleted_ids.size(), 4u);
-    if (rounds == 0) EXPECT_EQ(r->next_start, id[4]);
+    if (rounds == 0) {
+      EXPECT_EQ(r->next_start, id[4]);
+    }
     o.start = r->next_start;
     ASSERT_LT(++rounds, 10);
   } while (!o.start.is_zero());

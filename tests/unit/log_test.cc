@@ -100,10 +100,13 @@ std::string body_for(uint64_t i, size_t bytes) {
   return b;
 }
 
+// Every flush may overlap the one before, whatever its size: the most
+// interleaving, for the ordering and recovery tests.
 LogOptions options(uint64_t segment_bytes = kSeg) {
   LogOptions o;
   o.dir = kDir;
   o.segment_bytes = segment_bytes;
+  o.min_overlapping_flush_bytes = 0;
   return o;
 }
 
@@ -352,6 +355,40 @@ TEST(Log, FlushesStartedInTurnAfterTurnAnswerInLogOrder) {
   ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
   EXPECT_TRUE(same(s->recovered, all));
   check_scans(*s, all);
+}
+
+// With the default threshold, a small batch waits for the flush in flight
+// and grows meanwhile; batches of kMinOverlappingFlushBytes or more start at
+// once beside it. Same steps of the loop both times: one record per step.
+TEST(Log, SmallBatchesWaitForTheFlushInFlightLargeOnesOverlap) {
+  auto run = [](size_t body_bytes) {
+    io::MemFs fs;
+    LogOptions o = options(8u << 20);
+    o.min_overlapping_flush_bytes = limits::kMinOverlappingFlushBytes;
+    auto s = open_mem(fs, o);
+    EXPECT_TRUE(s->open_status.is_ok());
+    int answered = 0;
+    uint64_t most_in_flight = 0;
+    s->ctx.restart();
+    for (int i = 0; i < 40; ++i) {
+      s->put(body_bytes);
+      s->log->when_durable([&](const Status& st) {
+        EXPECT_TRUE(st.is_ok());
+        ++answered;
+      });
+      s->ctx.poll_one();
+      most_in_flight = std::max(most_in_flight, s->log->flushes_in_flight());
+    }
+    EXPECT_TRUE(run_until(s->ctx, [&] { return answered == 40; }));
+    EXPECT_TRUE(same(s->durable, s->staged));
+    return std::pair{s->log->flushes(), most_in_flight};
+  };
+  auto [small_flushes, small_overlap] = run(100);
+  auto [large_flushes, large_overlap] = run(limits::kMinOverlappingFlushBytes + 1000);
+  EXPECT_EQ(small_overlap, 1u);
+  EXPECT_GT(large_overlap, 1u);
+  EXPECT_LE(large_overlap, limits::kMaxFlushesInFlight);
+  EXPECT_LT(small_flushes, large_flushes);
 }
 
 TEST(Log, SegmentsRollAndReopenGivesTheSameRecords) {
