@@ -26,4 +26,8 @@ if [ -x bench/micro.sh ]; then
   echo "== micro benchmarks (smoke) =="
   SMOKE=1 BUILD_DIR=build bash bench/micro.sh
 fi
+if [ -x bench/compare ]; then
+  echo "== comparison with redis-server and etcd (smoke) =="
+  SMOKE=1 BUILD_DIR=build bash bench/compare
+fi
 echo "all tests passed"
