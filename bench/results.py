@@ -532,9 +532,11 @@ class Report:
             w("")
         mem = self.figures.get("memory")
         if mem:
-            kb = lambda v: f"{(v or 0) / 1024:,.0f} MiB"  # noqa: E731
+            kb = lambda v: f"{v / 1024:,.0f} MiB" if v else "-"  # noqa: E731
+            load_rate = self.rate("memory-load", "redcar")
             w(f"- memory: resident size empty {kb(mem.get('rss_empty_kb'))}; after loading {mem['events']:,} events "
-              f"{kb(mem.get('rss_loaded_kb'))} (peak {kb(mem.get('hwm_loaded_kb'))}); after a restart on them "
+              f"{kb(mem.get('rss_loaded_kb'))} (peak {kb(mem.get('hwm_loaded_kb'))}; loaded at "
+              f"{num(load_rate)} durable events/s); after a restart on them "
               f"(index rebuilt by recovery, nothing cached) {kb(mem.get('rss_recovered_kb'))}.")
             w(f"- index bytes per event: (RSS after that restart - RSS empty) / events = "
               f"{num(mem.get('index_bytes_per_event'), 2)} B. An upper bound: it also holds the hot caches (at "
