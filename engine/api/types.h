@@ -182,7 +182,9 @@ struct ClaimOptions {
   uint64_t count = 100;
   bool just_id = false;
   bool force = false;
-  std::optional<int64_t> idle_ms;      // IDLE / TIME
+  std::optional<int64_t> idle_ms;      // IDLE: the delivery time is this long before now
+  std::optional<int64_t> time_ms;      // TIME: the delivery time itself, ms since the epoch (0 is the
+                                       // epoch, not "now"); wins over idle_ms
   std::optional<uint64_t> retry_count;
 };
 struct ClaimResult {

@@ -58,9 +58,9 @@ GroupState* StreamStore::find_group(const std::string& stream, const std::string
 }
 
 Status StreamStore::stage_group(RecordType type, const std::string& stream, uint64_t number, StreamId id,
-                                const std::string& body, int64_t ts_us) {
-  if (ts_us == 0) ts_us = now_us();
-  auto pos = stage(type, stream, number, id, body, ts_us);
+                                const std::string& body, std::optional<int64_t> ts_us) {
+  const int64_t at_us = ts_us ? *ts_us : now_us();
+  auto pos = stage(type, stream, number, id, body, at_us);
   if (!pos) return pos.status();
   usage_[*pos - *pos % log_.segment_bytes()].meta.insert(stream);
   log::RecordView rec;
@@ -68,7 +68,7 @@ Status StreamStore::stage_group(RecordType type, const std::string& stream, uint
   rec.header.number = number;
   rec.header.id_ms = id.ms;
   rec.header.id_seq = id.seq;
-  rec.header.timestamp_us = ts_us;
+  rec.header.timestamp_us = at_us;
   rec.name = stream;
   rec.body = body;
   apply_group_record(rec);
@@ -571,7 +571,7 @@ void StreamStore::group_claim(std::string stream, ClaimOptions opt, Callback<Cla
           w.varint(flags);
           w.varint(opt.retry_count.value_or(0));
           int64_t claim_ms = now_ms();
-          int64_t at_ms = claim_ms - opt.idle_ms.value_or(0);
+          int64_t at_ms = opt.time_ms ? *opt.time_ms : claim_ms - opt.idle_ms.value_or(0);
           st = stage_group(RecordType::kGroupClaim, stream, 0, {}, body, at_ms * 1000);
           // Seen now, even when IDLE/TIME set the entries' delivery time back.
           if (GroupState* g = st ? find_group(stream, opt.group) : nullptr) {

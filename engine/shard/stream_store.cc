@@ -101,13 +101,13 @@ StreamState& StreamStore::get(const std::string& name) {
 }
 
 Result<uint64_t> StreamStore::stage(RecordType type, const std::string& name, uint64_t number, StreamId id,
-                                    std::string_view body, int64_t ts_us) {
+                                    std::string_view body, std::optional<int64_t> ts_us) {
   log::RecordHeader h;
   h.type = type;
   h.number = number;
   h.id_ms = id.ms;
   h.id_seq = id.seq;
-  h.timestamp_us = ts_us ? ts_us : now_us();
+  h.timestamp_us = ts_us ? *ts_us : now_us();
   return log_.stage(h, name, body);
 }
 

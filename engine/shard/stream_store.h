@@ -174,13 +174,15 @@ class StreamStore {
   uint64_t index_pos_for(const StreamState& s, uint64_t number) const;
   void resolve_trim(const std::string& stream, const TrimSpec& spec, std::function<void(Result<uint64_t>)> cb);
   Result<uint64_t> stage_trim(const std::string& stream, uint64_t new_first);
+  // `ts_us` is the record's timestamp; without one it is now. Any value is
+  // a valid time (0 is the epoch), so "now" is the absent value, not 0.
   Result<uint64_t> stage(log::RecordType type, const std::string& name, uint64_t number, StreamId id,
-                         std::string_view body, int64_t ts_us = 0);
+                         std::string_view body, std::optional<int64_t> ts_us = std::nullopt);
   void reply_when_durable(std::function<void(const Status&)> fn);
   void apply_group_record(const log::RecordView& rec);
   // Stages a group record and applies it at once (see the top of this file).
   Status stage_group(log::RecordType type, const std::string& stream, uint64_t number, StreamId id,
-                     const std::string& body, int64_t ts_us = 0);
+                     const std::string& body, std::optional<int64_t> ts_us = std::nullopt);
   GroupState* find_group(const std::string& stream, const std::string& group);
   // Runs fn(done) when no other queued operation of this group runs.
   void group_serial(const std::string& stream, const std::string& group, std::function<void(std::function<void()>)> fn);

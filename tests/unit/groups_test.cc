@@ -371,6 +371,49 @@ TEST_F(GroupsTest, NoAckLeavesNothingPending) {
   EXPECT_EQ(sum->count, 2u);
 }
 
+TEST_F(GroupsTest, ClaimAtTimeZeroRecordsTheEpoch) {
+  // XCLAIM ... TIME 0: the delivery time is the epoch, not "now", and it
+  // stays the epoch after a restart replays the claim record.
+  ASSERT_TRUE(append(e(), "s", events(3)));
+  auto id = ids("s");
+  ASSERT_TRUE(create("s", "g", StreamId::min()));
+  ASSERT_TRUE(gread("s", "g", "c1", 2));
+  ClaimOptions o;
+  o.group = "g";
+  o.consumer = "c2";
+  o.ids = {id[0]};
+  o.time_ms = 0;
+  auto c = claim("s", o);
+  ASSERT_TRUE(c) << c.status().to_string();
+  ASSERT_EQ(c->events.size(), 1u);
+  auto check = [&](const char* when) {
+    auto p = pending("s", "g");
+    ASSERT_TRUE(p) << when;
+    ASSERT_EQ(p->size(), 2u) << when;
+    EXPECT_EQ((*p)[0].id, id[0]) << when;
+    EXPECT_EQ((*p)[0].consumer, "c2") << when;
+    EXPECT_EQ((*p)[0].delivered_ms, 0) << when << ": TIME 0 is the epoch";
+    EXPECT_GT((*p)[1].delivered_ms, 0) << when << ": delivered by the read, now";
+    // Idle since the epoch: any idle time qualifies it for another claim.
+    auto idle = pending("s", "g", "", int64_t{1} << 40);
+    ASSERT_TRUE(idle) << when;
+    ASSERT_EQ(idle->size(), 1u) << when;
+    EXPECT_EQ(idle->front().id, id[0]) << when;
+  };
+  check("just claimed");
+  open();
+  check("after reopening");
+
+  // A TIME in the past, not the epoch, is kept as given too.
+  o.ids = {id[1]};
+  o.time_ms = 12345;
+  ASSERT_TRUE(claim("s", o));
+  auto p = pending("s", "g", "c2");
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[1].delivered_ms, 12345);
+}
+
 TEST_F(GroupsTest, ClaimAfterIdle) {
   ASSERT_TRUE(append(e(), "s", events(6)));
   auto id = ids("s");

@@ -74,6 +74,16 @@ TEST(Retention, TrimmedSegmentsAreReclaimedAndStateSurvives) {
     auto got = call<std::vector<GroupEntry>>([&](auto cb) { eng.group_read("old", ro, cb); });
     ASSERT_TRUE(got);
     ASSERT_EQ(got->size(), 3u);
+    // One of them claimed with a delivery time of the epoch (TIME 0): the
+    // re-stated claim must keep that time, not take the time of re-stating.
+    ClaimOptions co;
+    co.group = "g";
+    co.consumer = "bob";
+    co.ids = {(*got)[2].id};
+    co.time_ms = 0;
+    auto claimed = call<ClaimResult>([&](auto cb) { eng.group_claim("old", co, cb); });
+    ASSERT_TRUE(claimed) << claimed.status().to_string();
+    ASSERT_EQ(claimed->events.size(), 1u);
     size_t before = segment_files(fs);
     ASSERT_GE(before, 5u);
     // "kept" lives in the first segment: trimming "old" alone frees nothing.
@@ -107,8 +117,16 @@ TEST(Retention, TrimmedSegmentsAreReclaimedAndStateSurvives) {
   auto pend = call<PendingSummary>([&](auto cb) { eng.group_pending_summary("old", "g", cb); });
   ASSERT_TRUE(pend);
   EXPECT_EQ(pend->count, 3u);
-  ASSERT_EQ(pend->per_consumer.size(), 1u);
-  EXPECT_EQ(pend->per_consumer[0].first, "alice");
+  ASSERT_EQ(pend->per_consumer.size(), 2u);
+  EXPECT_EQ(pend->per_consumer[0], (std::pair<std::string, uint64_t>{"alice", 2}));
+  EXPECT_EQ(pend->per_consumer[1], (std::pair<std::string, uint64_t>{"bob", 1}));
+  PendingQuery pq;
+  pq.group = "g";
+  pq.consumer = "bob";
+  auto bobs = call<std::vector<PendingEntry>>([&](auto cb) { eng.group_pending("old", pq, cb); });
+  ASSERT_TRUE(bobs);
+  ASSERT_EQ(bobs->size(), 1u);
+  EXPECT_EQ(bobs->front().delivered_ms, 0) << "re-stated with the time of re-stating";
   EventData ev;
   ev.data = "next";
   auto r = call<AppendResult>([&](auto cb) { eng.append("old", {ev}, {}, cb); });
