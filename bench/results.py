@@ -379,8 +379,10 @@ class Report:
         w("# bench/compare results" + (" (SMOKE: tiny sizes, the figures mean nothing)" if smoke else ""))
         w("")
         w(f"Produced by `{m.get('command', 'bash bench/compare')}` on {m.get('started_at', '?')}, "
-          f"commit {m.get('commit', '?')}" + (f" with uncommitted changes in {', '.join(m['uncommitted'])}"
-                                               if m.get("uncommitted") else "") +
+          f"commit {m.get('commit', '?')}" +
+          (" (that commit alone, exported with git archive: no uncommitted change is in the build)"
+           if m.get("exported") else "") +
+          (f" with uncommitted changes in {', '.join(m['uncommitted'])}" if m.get("uncommitted") else "") +
           f"; {m.get('rounds')} round(s), {m.get('duration_s')} s measured per run after {m.get('warmup_s')} s "
           f"of warm-up; the whole run took {fmt_s(m.get('wall_s'))}. Every figure is the median over the rounds, "
           "[min-max] beside it when there are several; ratios are redcar / peer, of medians. All servers ran "
