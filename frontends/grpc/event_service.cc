@@ -43,7 +43,11 @@ EventService::~EventService() = default;
 grpc::ServerUnaryReactor* EventService::Append(grpc::CallbackServerContext* call, const v1::AppendRequest* req,
                                                v1::AppendResponse* resp) {
   AppendCall a;
-  if (auto st = decode_append(*req, ctx_.options, &a); !st.ok()) return answer(call, st);
+  // The request is this call's, and nothing reads it after the decode: its
+  // strings may be moved out rather than copied.
+  if (auto st = decode_append(*const_cast<v1::AppendRequest*>(req), ctx_.options, &a); !st.ok()) {
+    return answer(call, st);
+  }
   auto* r = call->DefaultReactor();
   std::string stream = a.stream;
   ctx_.engine.append(std::move(a.stream), std::move(a.events), std::move(a.options),
