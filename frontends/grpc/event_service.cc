@@ -5,6 +5,7 @@
 #include "frontends/grpc/append_stream.h"
 #include "frontends/grpc/cloudevent_codec.h"
 #include "frontends/grpc/consume_session.h"
+#include "frontends/grpc/encoded_events.h"
 #include "frontends/grpc/event_readers.h"
 #include "frontends/grpc/event_requests.h"
 #include "frontends/grpc/grpc_status.h"
@@ -37,7 +38,9 @@ grpc::Status not_found(const std::string& stream) {
 
 }  // namespace
 
-EventService::EventService(ServiceContext& ctx) : ctx_(ctx), consumers_(std::make_shared<ConsumerRegistry>()) {}
+EventService::EventService(ServiceContext& ctx) : ctx_(ctx), consumers_(std::make_shared<ConsumerRegistry>()) {
+  for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) encoded_.push_back(std::make_unique<EncodedEvents>());
+}
 EventService::~EventService() = default;
 
 grpc::ServerUnaryReactor* EventService::Append(grpc::CallbackServerContext* call, const v1::AppendRequest* req,
@@ -69,9 +72,9 @@ grpc::ServerWriteReactor<v1::ReadResponse>* EventService::Read(grpc::CallbackSer
   return start_read(ctx_, call, *req);
 }
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* EventService::Subscribe(grpc::CallbackServerContext* call,
-                                                                         const v1::SubscribeRequest* req) {
-  return start_subscribe(ctx_, call, *req);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventService::Subscribe(grpc::CallbackServerContext* call,
+                                                                   const grpc::ByteBuffer* req) {
+  return start_subscribe(ctx_, encoded_, call, req);
 }
 
 grpc::ServerUnaryReactor* EventService::ListStreams(grpc::CallbackServerContext* call,
