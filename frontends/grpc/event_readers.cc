@@ -123,9 +123,11 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
       }
     };
     if (req.target_case() != v1::SubscribeRequest::kStream) {
-      caught_up_ = true;  // reported for one stream only
       std::string prefix = req.target_case() == v1::SubscribeRequest::kPrefix ? req.prefix() : "";
       bool from_start = req.from().kind() == v1::Position::BEGINNING;
+      // From the beginning the history has no end the server could name; from
+      // the end, caught_up says that every shard follows.
+      caught_up_ = from_start;
       // Batches of different shards arrive on their threads: hop to ours.
       sub_ = ctx_.engine.subscribe_all(
           prefix, from_start,
@@ -137,6 +139,18 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
             }
           },
           ended);
+      if (!from_start) {
+        // Each shard registers its part in a task posted before these: when
+        // every shard has run its probe, every part is in place.
+        unsigned shards = ctx_.engine.shard_count();
+        auto left = std::make_shared<std::atomic<unsigned>>(shards);
+        for (unsigned i = 0; i < shards; ++i) {
+          boost::asio::post(ctx_.engine.context(i), [weak, left] {
+            if (left->fetch_sub(1) != 1) return;
+            if (auto s = weak.lock()) boost::asio::post(s->ex_, [s] { s->report_caught_up(); });
+          });
+        }
+      }
       return;
     }
     SubscribeOptions opt = subscribe_options(req.from());
@@ -207,7 +221,7 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
   }
 
   void report_caught_up() {
-    if (caught_up_) return;
+    if (caught_up_ || !out_.attached() || out_.finishing()) return;
     caught_up_ = true;
     FramedMessage m;
     m.add_flag(kCaughtUpField);
