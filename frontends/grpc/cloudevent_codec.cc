@@ -56,7 +56,7 @@ std::string percent_encode(const std::string& s) {
 
 std::string wire_name(const std::string& name) { return utf8(name) ? name : percent_encode(name); }
 
-grpc::Status decode_cloudevent(const ce::CloudEvent& in, size_t index, EventData* out) {
+grpc::Status decode_cloudevent(ce::CloudEvent& in, size_t index, EventData* out) {
   auto bad = [&](const std::string& why) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "event " + std::to_string(index) + ": " + why);
   };
@@ -64,10 +64,10 @@ grpc::Status decode_cloudevent(const ce::CloudEvent& in, size_t index, EventData
   if (!in.spec_version().empty() && in.spec_version() != "1.0") {
     return bad("spec_version '" + in.spec_version() + "' is not supported (want 1.0)");
   }
-  out->type = in.type();
-  out->idempotency_id = in.id();
+  out->type = std::move(*in.mutable_type());
+  out->idempotency_id = std::move(*in.mutable_id());
   out->fields.clear();
-  if (!in.source().empty()) out->fields.push_back({"source", in.source()});
+  if (!in.source().empty()) out->fields.push_back({"source", std::move(*in.mutable_source())});
   // The map's order is unspecified: keep fields sorted so that the same
   // event is always stored the same way.
   std::vector<const google::protobuf::MapPair<std::string, ce::CloudEvent::CloudEventAttributeValue>*> attrs;
@@ -99,13 +99,13 @@ grpc::Status decode_cloudevent(const ce::CloudEvent& in, size_t index, EventData
     out->fields.push_back({name, std::move(value)});
   }
   switch (in.data_case()) {
-    case ce::CloudEvent::kBinaryData: out->data = in.binary_data(); break;
+    case ce::CloudEvent::kBinaryData: out->data = std::move(*in.mutable_binary_data()); break;
     case ce::CloudEvent::kTextData:
-      out->data = in.text_data();
+      out->data = std::move(*in.mutable_text_data());
       if (out->content_type.empty()) out->content_type = "text/plain";
       break;
     case ce::CloudEvent::kProtoData: {
-      out->data = in.proto_data().value();
+      out->data = std::move(*in.mutable_proto_data()->mutable_value());
       if (out->content_type.empty()) out->content_type = "application/protobuf";
       // The type URL is kept as the dataschema: a different one would lose it.
       const std::string& type_url = in.proto_data().type_url();

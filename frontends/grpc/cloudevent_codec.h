@@ -35,7 +35,9 @@ inline constexpr const char* kRedisEntryType = "redis.stream.entry";
 // may be any bytes). Such a stream cannot be addressed by that name here.
 std::string wire_name(const std::string& name);
 
-grpc::Status decode_cloudevent(const ::io::cloudevents::v1::CloudEvent& in, size_t index, EventData* out);
+// The event's strings are moved out of `in` (an append's request, owned by
+// its call and not read again), so that decoding allocates nothing for them.
+grpc::Status decode_cloudevent(::io::cloudevents::v1::CloudEvent& in, size_t index, EventData* out);
 void encode_cloudevent(const Event& e, ::io::cloudevents::v1::CloudEvent* out);
 void encode_recorded(const Event& e, ::redcar::v1::RecordedEvent* out);
 

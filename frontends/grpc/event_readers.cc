@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "frontends/grpc/cloudevent_codec.h"
+#include "frontends/grpc/encoded_events.h"
 #include "frontends/grpc/event_requests.h"
 #include "frontends/grpc/grpc_status.h"
 #include "frontends/grpc/session_reactor.h"
@@ -13,6 +14,8 @@ namespace redcar::grpcfe {
 namespace v1 = ::redcar::v1;
 
 namespace {
+
+constexpr uint32_t kCaughtUpField = 2;  // SubscribeResponse.caught_up
 
 // Events asked of the engine per page at first; later pages aim at
 // kMaxMessageBytes from the sizes seen.
@@ -106,10 +109,10 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
 
 class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
  public:
-  using Reactor = WriterSessionReactor<SubscribeSession, v1::SubscribeResponse>;
+  using Reactor = WriterSessionReactor<SubscribeSession, grpc::ByteBuffer>;
 
-  SubscribeSession(ServiceContext& ctx, boost::asio::any_io_executor ex, Reactor* r)
-      : ctx_(ctx), ex_(std::move(ex)), out_(r) {}
+  SubscribeSession(ServiceContext& ctx, boost::asio::any_io_executor ex, EncodedEvents* encoded, Reactor* r)
+      : ctx_(ctx), ex_(std::move(ex)), encoded_(encoded), out_(r) {}
 
   void start(const v1::SubscribeRequest& req) {
     if (auto st = check(req); !st.ok()) return out_.finish(st);
@@ -120,9 +123,11 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
       }
     };
     if (req.target_case() != v1::SubscribeRequest::kStream) {
-      caught_up_ = true;  // reported for one stream only
       std::string prefix = req.target_case() == v1::SubscribeRequest::kPrefix ? req.prefix() : "";
       bool from_start = req.from().kind() == v1::Position::BEGINNING;
+      // From the beginning the history has no end the server could name; from
+      // the end, caught_up says that every shard follows.
+      caught_up_ = from_start;
       // Batches of different shards arrive on their threads: hop to ours.
       sub_ = ctx_.engine.subscribe_all(
           prefix, from_start,
@@ -134,6 +139,18 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
             }
           },
           ended);
+      if (!from_start) {
+        // Each shard registers its part in a task posted before these: when
+        // every shard has run its probe, every part is in place.
+        unsigned shards = ctx_.engine.shard_count();
+        auto left = std::make_shared<std::atomic<unsigned>>(shards);
+        for (unsigned i = 0; i < shards; ++i) {
+          boost::asio::post(ctx_.engine.context(i), [weak, left] {
+            if (left->fetch_sub(1) != 1) return;
+            if (auto s = weak.lock()) boost::asio::post(s->ex_, [s] { s->report_caught_up(); });
+          });
+        }
+      }
       return;
     }
     SubscribeOptions opt = subscribe_options(req.from());
@@ -161,6 +178,8 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
       if (!s->out_.attached()) s->sub_->cancel();
     });
   }
+
+  void refuse(grpc::Status st) { out_.finish(std::move(st)); }
 
   void on_write_done(bool ok) {
     if (!out_.write_done(ok) && sub_) sub_->cancel();
@@ -202,42 +221,39 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
   }
 
   void report_caught_up() {
-    if (caught_up_) return;
+    if (caught_up_ || !out_.attached() || out_.finishing()) return;
     caught_up_ = true;
-    v1::SubscribeResponse r;
-    r.set_caught_up(true);
-    out_.send(std::move(r));
+    FramedMessage m;
+    m.add_flag(kCaughtUpField);
+    out_.send(m.take());
   }
 
   // A batch becomes messages under kMaxMessageBytes. The one that says
   // caught_up ends with the history's last event (or, when that event is
   // gone, comes just before the first live one): live events that share a
-  // batch with the end of the history go in the messages after it.
+  // batch with the end of the history go in the messages after it. Each
+  // event is encoded once for every subscriber (EncodedEvents).
   void deliver(std::vector<EventPtr> evs, std::function<void()> more) {
     if (!out_.attached() || out_.finishing()) return;
-    std::vector<v1::SubscribeResponse> msgs(1);
-    size_t bytes = 0;
+    std::vector<grpc::ByteBuffer> msgs;
+    FramedMessage m;
     auto next_message = [&] {
-      msgs.emplace_back();
-      bytes = 0;
+      if (!m.empty()) msgs.push_back(m.take());
+    };
+    auto caught_up = [&] {
+      caught_up_ = true;
+      m.add_flag(kCaughtUpField);
+      next_message();
     };
     for (auto& e : evs) {
-      if (!caught_up_ && e->number >= history_end_) {
-        caught_up_ = true;
-        msgs.back().set_caught_up(true);
-        next_message();
-      }
-      size_t b = event_bytes(*e);
-      if (msgs.back().events_size() > 0 && bytes + b > kMaxMessageBytes) next_message();
-      bytes += b;
-      encode_recorded(*e, msgs.back().add_events());
-      if (!caught_up_ && e->number + 1 >= history_end_) {
-        caught_up_ = true;
-        msgs.back().set_caught_up(true);
-        next_message();
-      }
+      if (!caught_up_ && e->number >= history_end_) caught_up();
+      auto framed = encoded_ ? encoded_->framed(e) : frame_event(*e);
+      if (m.entries() > 0 && m.bytes() + framed->size() > kMaxMessageBytes) next_message();
+      m.add(std::move(framed));
+      if (!caught_up_ && e->number + 1 >= history_end_) caught_up();
     }
-    if (msgs.size() > 1 && msgs.back().events_size() == 0) msgs.pop_back();
+    next_message();
+    if (msgs.empty()) return more();
     // The engine's next batch is asked for once the last of these is written.
     for (size_t i = 0; i + 1 < msgs.size(); ++i) out_.send(std::move(msgs[i]));
     out_.send(std::move(msgs.back()), std::move(more));
@@ -250,7 +266,8 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
 
   ServiceContext& ctx_;
   boost::asio::any_io_executor ex_;
-  StreamOutbox<Reactor, v1::SubscribeResponse> out_;
+  EncodedEvents* encoded_;
+  StreamOutbox<Reactor, grpc::ByteBuffer> out_;
   std::shared_ptr<Subscription> sub_;
   uint64_t history_end_ = 0;
   bool caught_up_ = false;
@@ -263,14 +280,27 @@ grpc::ServerWriteReactor<v1::ReadResponse>* start_read(ServiceContext& ctx, grpc
   return new ReadReactor(ctx, req);
 }
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* start_subscribe(ServiceContext& ctx, grpc::CallbackServerContext*,
-                                                                 const v1::SubscribeRequest& req) {
-  unsigned shard = req.target_case() == v1::SubscribeRequest::kStream ? ctx.engine.shard_of(req.stream()) : 0;
+grpc::ServerWriteReactor<grpc::ByteBuffer>* start_subscribe(ServiceContext& ctx,
+                                                            std::vector<std::unique_ptr<EncodedEvents>>& encoded,
+                                                            grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) {
+  v1::SubscribeRequest req;
+  grpc::ByteBuffer copy(*raw);
+  bool parsed = raw->Length() <= ctx.options.max_request_bytes &&
+                grpc::SerializationTraits<v1::SubscribeRequest>::Deserialize(&copy, &req).ok();
+  unsigned shard = parsed && req.target_case() == v1::SubscribeRequest::kStream ? ctx.engine.shard_of(req.stream()) : 0;
   auto ex = ctx.engine.context(shard).get_executor();
   auto* r = new SubscribeSession::Reactor(ex, &ctx.live_sessions);
-  auto s = std::make_shared<SubscribeSession>(ctx, ex, r);
+  auto s = std::make_shared<SubscribeSession>(ctx, ex, encoded.at(shard).get(), r);
   r->attach(s);
-  boost::asio::post(ex, [s, req] { s->start(req); });
+  if (!parsed) {
+    std::string why = raw->Length() > ctx.options.max_request_bytes
+                          ? "request is " + std::to_string(raw->Length()) + " bytes, more than the limit of " +
+                                std::to_string(ctx.options.max_request_bytes)
+                          : "the request is not a SubscribeRequest";
+    boost::asio::post(ex, [s, why] { s->refuse(invalid_argument(why)); });
+    return r;
+  }
+  boost::asio::post(ex, [s, req = std::move(req)] { s->start(req); });
   return r;
 }
 

@@ -14,7 +14,7 @@ grpc::Status check_size(const google::protobuf::Message& m, const GrpcOptions& o
                           std::to_string(opt.max_request_bytes));
 }
 
-grpc::Status decode_append(const v1::AppendRequest& in, const GrpcOptions& opt, AppendCall* out) {
+grpc::Status decode_append(v1::AppendRequest& in, const GrpcOptions& opt, AppendCall* out) {
   if (auto st = check_size(in, opt); !st.ok()) return st;
   if (auto why = check_name("stream", in.stream(), limits::kMaxNameBytes); !why.empty()) return invalid_argument(why);
   if (in.events_size() == 0) return invalid_argument("an append needs at least one event");
@@ -35,7 +35,7 @@ grpc::Status decode_append(const v1::AppendRequest& in, const GrpcOptions& opt, 
   out->stream = in.stream();
   out->events.resize(static_cast<size_t>(in.events_size()));
   for (int i = 0; i < in.events_size(); ++i) {
-    if (auto st = decode_cloudevent(in.events(i), static_cast<size_t>(i), &out->events[static_cast<size_t>(i)]);
+    if (auto st = decode_cloudevent(*in.mutable_events(i), static_cast<size_t>(i), &out->events[static_cast<size_t>(i)]);
         !st.ok()) {
       return st;
     }

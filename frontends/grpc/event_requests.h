@@ -25,7 +25,8 @@ struct AppendCall {
 // INVALID_ARGUMENT, saying so, when `m` is larger than max_request_bytes.
 grpc::Status check_size(const google::protobuf::Message& m, const GrpcOptions& opt);
 
-grpc::Status decode_append(const ::redcar::v1::AppendRequest& in, const GrpcOptions& opt, AppendCall* out);
+// Moves the events' strings out of `in` (see decode_cloudevent).
+grpc::Status decode_append(::redcar::v1::AppendRequest& in, const GrpcOptions& opt, AppendCall* out);
 void encode_append(const std::string& stream, const AppendResult& r, ::redcar::v1::AppendResponse* out);
 
 // The status an append failure becomes, with the actual version in the

@@ -5,6 +5,7 @@
 #include "frontends/grpc/append_stream.h"
 #include "frontends/grpc/cloudevent_codec.h"
 #include "frontends/grpc/consume_session.h"
+#include "frontends/grpc/encoded_events.h"
 #include "frontends/grpc/event_readers.h"
 #include "frontends/grpc/event_requests.h"
 #include "frontends/grpc/grpc_status.h"
@@ -37,13 +38,19 @@ grpc::Status not_found(const std::string& stream) {
 
 }  // namespace
 
-EventService::EventService(ServiceContext& ctx) : ctx_(ctx), consumers_(std::make_shared<ConsumerRegistry>()) {}
+EventService::EventService(ServiceContext& ctx) : ctx_(ctx), consumers_(std::make_shared<ConsumerRegistry>()) {
+  for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) encoded_.push_back(std::make_unique<EncodedEvents>());
+}
 EventService::~EventService() = default;
 
 grpc::ServerUnaryReactor* EventService::Append(grpc::CallbackServerContext* call, const v1::AppendRequest* req,
                                                v1::AppendResponse* resp) {
   AppendCall a;
-  if (auto st = decode_append(*req, ctx_.options, &a); !st.ok()) return answer(call, st);
+  // The request is this call's, and nothing reads it after the decode: its
+  // strings may be moved out rather than copied.
+  if (auto st = decode_append(*const_cast<v1::AppendRequest*>(req), ctx_.options, &a); !st.ok()) {
+    return answer(call, st);
+  }
   auto* r = call->DefaultReactor();
   std::string stream = a.stream;
   ctx_.engine.append(std::move(a.stream), std::move(a.events), std::move(a.options),
@@ -65,9 +72,9 @@ grpc::ServerWriteReactor<v1::ReadResponse>* EventService::Read(grpc::CallbackSer
   return start_read(ctx_, call, *req);
 }
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* EventService::Subscribe(grpc::CallbackServerContext* call,
-                                                                         const v1::SubscribeRequest* req) {
-  return start_subscribe(ctx_, call, *req);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventService::Subscribe(grpc::CallbackServerContext* call,
+                                                                   const grpc::ByteBuffer* req) {
+  return start_subscribe(ctx_, encoded_, call, req);
 }
 
 grpc::ServerUnaryReactor* EventService::ListStreams(grpc::CallbackServerContext* call,

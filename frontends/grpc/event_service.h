@@ -11,7 +11,11 @@ namespace redcar::grpcfe {
 
 class ConsumerRegistry;
 
-class EventService final : public ::redcar::v1::Events::CallbackService {
+class EncodedEvents;
+
+// Subscribe is a raw method (see event_readers.h); the others are typed.
+class EventService final
+    : public ::redcar::v1::Events::WithRawCallbackMethod_Subscribe<::redcar::v1::Events::CallbackService> {
  public:
   explicit EventService(ServiceContext& ctx);
   ~EventService() override;
@@ -22,8 +26,8 @@ class EventService final : public ::redcar::v1::Events::CallbackService {
       grpc::CallbackServerContext* call, ::redcar::v1::AppendStreamResponse* resp) override;
   grpc::ServerWriteReactor<::redcar::v1::ReadResponse>* Read(grpc::CallbackServerContext* call,
                                                              const ::redcar::v1::ReadRequest* req) override;
-  grpc::ServerWriteReactor<::redcar::v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* call, const ::redcar::v1::SubscribeRequest* req) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* call,
+                                                        const grpc::ByteBuffer* req) override;
   grpc::ServerUnaryReactor* ListStreams(grpc::CallbackServerContext* call, const ::redcar::v1::ListStreamsRequest* req,
                                         ::redcar::v1::ListStreamsResponse* resp) override;
   grpc::ServerUnaryReactor* DescribeStream(grpc::CallbackServerContext* call,
@@ -44,6 +48,7 @@ class EventService final : public ::redcar::v1::Events::CallbackService {
  private:
   ServiceContext& ctx_;
   std::shared_ptr<ConsumerRegistry> consumers_;
+  std::vector<std::unique_ptr<EncodedEvents>> encoded_;  // one per shard
 };
 
 }  // namespace redcar::grpcfe

@@ -1,9 +1,11 @@
 #include "frontends/grpc/grpc_server.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 #include <spdlog/spdlog.h>
 
+#include <climits>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -42,6 +44,10 @@ GrpcServer::GrpcServer(Engine& engine, GrpcOptions options) : ctx_{engine, std::
 GrpcServer::~GrpcServer() { stop(0); }
 
 Status GrpcServer::start() {
+  // Debian's abseil tracks lock order on every mutex grpc takes, to report
+  // deadlocks: a few percent of each call's CPU, for a check that belongs
+  // in a debug build.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const GrpcOptions& opt = ctx_.options;
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (!opt.tls_cert_file.empty() || !opt.tls_key_file.empty()) {
@@ -70,7 +76,9 @@ Status GrpcServer::start() {
   b.AddListeningPort(opt.address, creds, &port);
   // A second server on the same port must fail, not share it.
   b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  b.SetMaxReceiveMessageSize(static_cast<int>(opt.max_request_bytes + kTransportSlackBytes));
+  // grpc takes an int: a limit of 2 GiB or more means no transport limit.
+  size_t transport_limit = opt.max_request_bytes + kTransportSlackBytes;
+  b.SetMaxReceiveMessageSize(transport_limit >= static_cast<size_t>(INT_MAX) ? -1 : static_cast<int>(transport_limit));
   b.RegisterService(&services_->kv);
   b.RegisterService(&services_->watch);
   b.RegisterService(&services_->maintenance);
