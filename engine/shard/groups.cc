@@ -364,6 +364,20 @@ void StreamStore::group_read(std::string stream, GroupReadOptions opt, Callback<
       return cb(Status(Code::kNotFound, "NOGROUP consumer group destroyed"));
     }
     auto finish = [this, stream, opt, done, cb = std::move(cb)](std::vector<Item> items, std::vector<GroupEntry> out) mutable {
+      // A read that finds nothing changes only when the consumer was last
+      // seen: kept in memory, not written (a consumer group's idle members
+      // would otherwise write a record per wake-up). A consumer the read
+      // creates is written, as before.
+      if (items.empty()) {
+        if (GroupState* g = find_group(stream, opt.group)) {
+          if (auto c = g->consumers.find(opt.consumer); c != g->consumers.end()) {
+            c->second.seen_ms = now_ms();
+            if (!opt.history) c->second.active_ms = c->second.seen_ms;
+            done();
+            return cb(std::move(out));
+          }
+        }
+      }
       std::string body;
       BodyWriter w(&body);
       w.str(opt.group);

@@ -296,6 +296,37 @@ TEST_F(GroupsTest, PendingListAndAck) {
   EXPECT_EQ(no.status().code(), Code::kNotFound);
 }
 
+// An idle member polling its group finds nothing: that is kept in memory
+// (when it was last seen), not written to the log each time.
+TEST_F(GroupsTest, AReadThatFindsNothingWritesNothing) {
+  ASSERT_TRUE(append(e(), "s", events(3)));
+  ASSERT_TRUE(create("s", "g", StreamId::min()));
+  ASSERT_TRUE(gread("s", "g", "c1", 10));  // delivers all three, and makes c1
+  auto before = call<StorageStats>([&](auto cb) { e().storage_stats(cb); });
+  ASSERT_TRUE(before);
+  auto c = call<std::vector<ConsumerInfo>>([&](auto cb) { e().group_consumers("s", "g", cb); });
+  ASSERT_TRUE(c);
+  int64_t seen = c->at(0).seen_ms;
+  sleep_ms(5);
+  for (int i = 0; i < 50; ++i) {
+    auto none = gread("s", "g", "c1", 10);
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+  }
+  auto after = call<StorageStats>([&](auto cb) { e().storage_stats(cb); });
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->used_bytes, before->used_bytes);
+  c = call<std::vector<ConsumerInfo>>([&](auto cb) { e().group_consumers("s", "g", cb); });
+  ASSERT_TRUE(c);
+  EXPECT_GT(c->at(0).seen_ms, seen);
+  // A consumer an empty read creates is still written: it is there after a restart.
+  ASSERT_TRUE(gread("s", "g", "c2", 10));
+  open();
+  c = call<std::vector<ConsumerInfo>>([&](auto cb) { e().group_consumers("s", "g", cb); });
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->size(), 2u);
+}
+
 TEST_F(GroupsTest, HistoryReadsTheConsumersOwnPendingEntries) {
   ASSERT_TRUE(append(e(), "s", events(10)));
   auto id = ids("s");
