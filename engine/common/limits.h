@@ -37,8 +37,10 @@ inline constexpr uint64_t kMaxFlushesInFlight = 4;
 // instead, which costs the disk fewer, fuller writes; large ones overlap.
 inline constexpr size_t kMinOverlappingFlushBytes = 64u << 10;
 
-// Recovery reads segments in chunks of this size.
+// Recovery reads segments in chunks of this size, this many ahead of the
+// one being scanned.
 inline constexpr size_t kRecoveryChunkBytes = 8ull << 20;
+inline constexpr size_t kRecoveryReadsAhead = 2;
 
 // Cold reads fetch at least this much per io_uring read.
 inline constexpr size_t kColdReadBytes = 256ull << 10;

@@ -101,6 +101,15 @@ class [[nodiscard]] Result {
     if (!(cond)) ::redcar::check_failed(#cond, __FILE__, __LINE__);          \
   } while (0)
 
+// Debug-only check, for invariants inside hot loops: compiled out with NDEBUG.
+#ifdef NDEBUG
+#define REDCAR_DCHECK(cond) \
+  do {                      \
+  } while (0)
+#else
+#define REDCAR_DCHECK(cond) REDCAR_CHECK(cond)
+#endif
+
 namespace redcar {
 [[noreturn]] void check_failed(const char* expr, const char* file, int line);
 }

@@ -28,15 +28,29 @@ bool parse_segment_name(const std::string& name, uint64_t* first) {
   return true;
 }
 
+bool all_zero(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  for (; i + sizeof(uint64_t) <= n; i += sizeof(uint64_t)) {
+    uint64_t w;
+    std::memcpy(&w, p + i, sizeof(w));
+    if (w != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
 // Whether a segment that should be all zeros (prepared, never written)
 // holds any other byte.
-Result<bool> has_stray_bytes(io::File& file, uint64_t segment_bytes) {
-  io::AlignedBuffer buf(1 << 20);
+Result<bool> has_stray_bytes(io::File& file, uint64_t segment_bytes, uint64_t* bytes_read) {
+  io::AlignedBuffer buf(limits::kRecoveryChunkBytes);
   for (uint64_t off = 0; off < segment_bytes; off += buf.capacity()) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.capacity(), segment_bytes - off));
     int r = file.read_sync(off, buf.data(), n);
     if (r < 0) return Status::from_errno(r, "read " + file.path());
-    if (std::any_of(buf.data(), buf.data() + r, [](uint8_t b) { return b != 0; })) return true;
+    *bytes_read += static_cast<uint64_t>(r);
+    if (!all_zero(buf.data(), static_cast<size_t>(r))) return true;
   }
   return false;
 }
@@ -142,7 +156,7 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
   // flush whose header sector never landed. Appends would later leave them
   // after the end of the data, so such a segment is wiped before it is used.
   auto wipe_stray_bytes = [&](Segment& seg) -> Status {
-    auto dirty = has_stray_bytes(*seg.file, opt_.segment_bytes);
+    auto dirty = has_stray_bytes(*seg.file, opt_.segment_bytes, &report->bytes_read);
     if (!dirty) return dirty.status();
     if (!*dirty) return Status::ok();
     spdlog::warn("shard {}: {} has no header but holds data from an unfinished flush: zeroing it", opt_.shard,
@@ -181,13 +195,15 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
           [&](const RecordView& rec, uint64_t file_offset) {
             if (rec.header.type != RecordType::kBatch) apply(rec, seg.first_offset + file_offset);
           },
-          &scan, last_seq);
+          &scan, last_seq, opt_.recovery_chunk_bytes);
       if (!s) return s;
       if (scan.batches > 0 || scan.valid_end_bytes >= kSegmentHeaderBytes) last_seq = scan.last_seq;
       report->segments++;
       report->batches += scan.batches;
       report->records += scan.records;
       report->bytes_scanned += scan.valid_end_bytes;
+      report->bytes_read += scan.bytes_read;
+      if (is_newest) report->clean_close = scan.closed;
       situation = scan.end;
       detail = scan.detail;
       valid_end = scan.valid_end_bytes;
@@ -259,10 +275,14 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
     active_first_ = 0;
     active_end_file_ = kSegmentHeaderBytes;
   }
-  // Everything after the active segment is a spare; one is enough.
+  // Everything after the active segment is a spare; one is enough. After a
+  // clean close it is known to be all zeros (FORMAT.md); otherwise a torn
+  // first flush may have left sectors in it.
   for (auto it = segments_.upper_bound(active_first_); it != segments_.end();) {
     if (it->first == active_first_ + opt_.segment_bytes && !prepared_ready_) {
-      if (Status s = wipe_stray_bytes(it->second); !s) return s;
+      if (!report->clean_close) {
+        if (Status s = wipe_stray_bytes(it->second); !s) return s;
+      }
       prepared_ready_ = true;
       prepared_first_ = it->first;
       ++it;
@@ -287,6 +307,10 @@ Status Log::recover_segments(const DurableHook& apply, RecoveryReport* report) {
   }
   durable_end_ = written_end_ = active_first_ + active_end_file_;
   next_batch_seq_ = last_seq + 1;
+  // The close batch vouches for the tail only while nothing follows it: the
+  // first write after it must be durable before any other is issued, or a
+  // later one could land without it and hide behind the close batch.
+  last_batch_closed_ = solo_write_pending_ = report->clean_close;
   if (!prepared_ready_) start_prepare();
   return Status::ok();
 }
@@ -341,6 +365,7 @@ void Log::seal(Batch& b) {
   h.id_ms = b.count;
   h.id_seq = checksum(b.buf.data() + rec_begin, b.used - rec_begin);
   h.timestamp_us = static_cast<int64_t>(b.seq);
+  if (b.close) h.flags = kBatchFlagClose;
   encode_record(b.buf.data() + b.header_pos, h, {}, {});
   size_t end = io::align_up(b.used);
   std::memset(b.buf.data() + b.used, 0, end - b.used);
@@ -375,6 +400,7 @@ Result<Log::Batch*> Log::batch_for(size_t need) {
   Batch b;
   b.seq = next_batch_seq_++;
   b.seg_first = active_first_;
+  last_batch_closed_ = false;
   b.file_base = io::align_down(start);
   b.header_pos = start - b.file_base + header_room;
   b.used = b.header_pos + kRecordHeaderBytes;
@@ -394,9 +420,10 @@ Result<Log::Batch*> Log::batch_for(size_t need) {
   return &batches_.back();
 }
 
-Result<uint64_t> Log::stage(const RecordHeader& h, std::string_view name, std::string_view body) {
+Result<Log::Staging> Log::stage_begin(const RecordHeader& h, std::string_view name, size_t body_bytes) {
   if (!failed_.is_ok()) return Status(Code::kUnavailable, "log failed earlier: " + failed_.message());
-  size_t need = record_size(name.size(), body.size());
+  if (closing_) return Status(Code::kUnavailable, "log closing");
+  size_t need = record_size(name.size(), body_bytes);
   if (need > limits::kMaxRecordBytes || need + kSegmentHeaderBytes + kRecordHeaderBytes > opt_.segment_bytes ||
       name.size() > limits::kMaxNameBytes) {
     return Status(Code::kInvalidArgument, "record of " + std::to_string(need) + " bytes is too large");
@@ -407,18 +434,31 @@ Result<uint64_t> Log::stage(const RecordHeader& h, std::string_view name, std::s
   if (batch.buf.capacity() < batch.used + need + limits::kBlockBytes) {
     batch.buf.reserve(std::max(batch.buf.capacity() * 2, batch.used + need + limits::kBlockBytes));
   }
-  uint64_t offset = batch.seg_first + batch.file_base + batch.used;
-  encode_record(batch.buf.data() + batch.used, h, name, body);
+  Staging st;
+  st.offset = batch.seg_first + batch.file_base + batch.used;
+  st.record = batch.buf.data() + batch.used;
+  st.body = begin_record(st.record, h, name, body_bytes);
   batch.used += need;
   batch.count++;
   reserved_ = reserved_ > need ? reserved_ - need : 0;
   active_end_file_ = batch.file_base + batch.used;
+  return st;
+}
+
+void Log::stage_finish(const Staging& st) {
+  finish_record(st.record);
   schedule_flush();
-  return offset;
+}
+
+Result<uint64_t> Log::stage(const RecordHeader& h, std::string_view name, std::string_view body) {
+  return stage_with(h, name, body.size(), [body](uint8_t* out) {
+    if (!body.empty()) std::memcpy(out, body.data(), body.size());
+  });
 }
 
 Status Log::reserve(size_t bytes) {
   if (!failed_.is_ok()) return Status(Code::kUnavailable, "log failed earlier: " + failed_.message());
+  if (closing_) return Status(Code::kUnavailable, "log closing");
   if (bytes > limits::kMaxAppendBytes || bytes + kSegmentHeaderBytes + kRecordHeaderBytes > opt_.segment_bytes) {
     return Status(Code::kInvalidArgument, "an append of " + std::to_string(bytes) + " bytes is too large");
   }
@@ -480,6 +520,7 @@ void Log::start_flushes() {
     // recovery trusts every segment but the newest to be whole.
     if (in_flight_ > 0 && b.seg_first != in_flight_seg_) break;
     if (in_flight_ > 0 && b.used - b.header_pos < opt_.min_overlapping_flush_bytes) break;
+    if (in_flight_ > 0 && solo_write_pending_) break;
     seal(b);
     b.in_flight = true;
     in_flight_++;
@@ -488,7 +529,9 @@ void Log::start_flushes() {
     uint64_t seq = b.seq;
     Segment& seg = segments_.at(b.seg_first);
     auto done = [this, seq, len](int res) { on_written(seq, len, res); };
-    if (opt_.fsync == FsyncMode::kAlways) {
+    b.solo = solo_write_pending_;
+    b.durable_write = opt_.fsync == FsyncMode::kAlways || b.solo || b.close;
+    if (b.durable_write) {
       seg.file->write_durable(b.file_base, b.buf.data(), len, done);  // O_DSYNC: durable when done
     } else {
       seg.file->write(b.file_base, b.buf.data(), len, done);
@@ -509,12 +552,14 @@ void Log::on_written(uint64_t seq, size_t len, int res) {
   if (res < 0) return fail(Status::from_errno(res, "write " + segments_.at(it->seg_first).file->path()));
   if (static_cast<size_t>(res) != len) return fail(Status(Code::kIoError, "short write"));
   it->done = true;
-  if (opt_.fsync != FsyncMode::kAlways) {
-    unsynced_ = true;
+  if (it->solo) solo_write_pending_ = false;
+  if (!it->durable_write) {
+    // --fsync interval syncs these on a timer; never only at close().
+    if (unsynced_segments_.empty() || unsynced_segments_.back() != it->seg_first) {
+      unsynced_segments_.push_back(it->seg_first);
+    }
     if (opt_.fsync == FsyncMode::kInterval) {
-      if (unsynced_segments_.empty() || unsynced_segments_.back() != it->seg_first) {
-        unsynced_segments_.push_back(it->seg_first);
-      }
+      unsynced_ = true;
       sync_tick();
     }
   }
@@ -569,11 +614,13 @@ void Log::complete_front() {
   REDCAR_CHECK(b.log_end() > durable_end_);
   durable_end_ = b.log_end();
   REDCAR_CHECK(durable_end_ <= written_end_ || opt_.fsync != FsyncMode::kAlways);
+  if (b.close) last_batch_closed_ = true;
   if (durable_hook_) {
     size_t off = b.header_pos + kRecordHeaderBytes;
     while (off < b.used) {
       RecordView rec;
-      DecodeResult d = decode_record(b.buf.data() + off, b.used - off, b.used - off, &rec);
+      // Records this process encoded: their checksums need no check.
+      DecodeResult d = decode_record(b.buf.data() + off, b.used - off, b.used - off, &rec, Verify::kBoundsOnly);
       REDCAR_CHECK(d == DecodeResult::kOk);
       durable_hook_(rec, b.seg_first + b.file_base + off);
       off += rec.padded_length;
@@ -600,6 +647,32 @@ void Log::fail(Status s) {
   for (auto& w : waiters) w(s);
   auto ws = std::move(drain_waiters_);
   for (auto& w : ws) w();
+}
+
+void Log::close(std::function<void()> done) {
+  closing_ = true;
+  drain([this, done = std::move(done)] {
+    if (!failed_.is_ok() || last_batch_closed_) return done();
+    // Everything written so far becomes durable first, so that a close
+    // batch on disk means everything before it is too (--fsync interval and
+    // never have unsynced writes).
+    for (uint64_t first : unsynced_segments_) {
+      auto it = segments_.find(first);
+      if (it == segments_.end()) continue;
+      int rc = it->second.file->sync_now();
+      if (rc < 0) {
+        fail(Status::from_errno(rc, "fdatasync " + it->second.file->path()));
+        return done();
+      }
+    }
+    unsynced_segments_.clear();
+    unsynced_ = false;
+    auto b = batch_for(0);
+    if (!b) return done();
+    (*b)->close = true;
+    when_durable([done](const Status&) { done(); });
+    start_flushes();
+  });
 }
 
 void Log::drain(std::function<void()> done) {
@@ -661,7 +734,8 @@ void Log::scan(uint64_t from, Visitor visit, std::function<void(Status)> done) {
       size_t off = from > base + it->begin ? from - base : it->begin;
       while (off < it->end) {
         RecordView rec;
-        DecodeResult d = decode_record(it->buf.data() + off, it->end - off, it->end - off, &rec);
+        DecodeResult d =
+            decode_record(it->buf.data() + off, it->end - off, it->end - off, &rec, Verify::kBoundsOnly);
         REDCAR_CHECK(d == DecodeResult::kOk);
         if (!visit(rec, base + off)) return done(Status::ok());
         off += rec.padded_length;

@@ -43,6 +43,8 @@ struct LogOptions {
   // See limits::kMinOverlappingFlushBytes; tests set 0 to make every flush
   // overlap.
   size_t min_overlapping_flush_bytes = limits::kMinOverlappingFlushBytes;
+  // Recovery's read size (limits::kRecoveryChunkBytes); tests make it small.
+  size_t recovery_chunk_bytes = limits::kRecoveryChunkBytes;
 };
 
 std::string segment_file_name(uint64_t first_offset);
@@ -74,6 +76,18 @@ class Log {
   // Adds a record to the current batch. Returns its log offset, or an error
   // (kNoSpace when no new segment could be made, kUnavailable when failed).
   Result<uint64_t> stage(const RecordHeader& h, std::string_view name, std::string_view body);
+  // The same with a body of `body_bytes` that write_body(uint8_t* out)
+  // writes in place, in the batch buffer: no copy of it on the way. It must
+  // write exactly that many bytes and not call the log.
+  template <typename WriteBody>
+  Result<uint64_t> stage_with(const RecordHeader& h, std::string_view name, size_t body_bytes,
+                              WriteBody&& write_body) {
+    auto st = stage_begin(h, name, body_bytes);
+    if (!st) return st.status();
+    write_body(st->body);
+    stage_finish(*st);
+    return st->offset;
+  }
   // Makes the next `bytes` of staged records land in one batch in one
   // segment (rolling to a new segment now if need be), so that a crash keeps
   // all of them or none. Fails (kNoSpace, ...) before anything is staged.
@@ -88,6 +102,12 @@ class Log {
 
   // Finishes in-flight and staged flushes, then calls done.
   void drain(std::function<void()> done);
+  // Refuses appends from now on, finishes what is staged and in flight,
+  // makes it durable (whatever the fsync mode) and writes a close batch
+  // (FORMAT.md), so that the next open need not search the tail for torn
+  // flushes nor check the spare segment; then calls done. Nothing may be
+  // staged after it.
+  void close(std::function<void()> done);
 
   uint64_t durable_end() const { return durable_end_; }
   uint64_t staged_end() const;
@@ -117,6 +137,9 @@ class Log {
     uint32_t count = 0;
     uint64_t seq = 0;         // batch sequence number (FORMAT.md)
     bool sealed = false;
+    bool close = false;       // the close batch: empty, written last
+    bool solo = false;        // written alone and durable (the first after a clean open)
+    bool durable_write = false;  // written with O_DSYNC: durable when done
     bool in_flight = false;
     bool done = false;        // written (durable under --fsync always), waiting for its turn
     io::AlignedBuffer buf;
@@ -132,6 +155,14 @@ class Log {
     size_t end;
     io::AlignedBuffer buf;
   };
+
+  struct Staging {
+    uint64_t offset;  // log offset of the record
+    uint8_t* record;  // where it starts in the batch buffer
+    uint8_t* body;    // where its body goes
+  };
+  Result<Staging> stage_begin(const RecordHeader& h, std::string_view name, size_t body_bytes);
+  void stage_finish(const Staging& st);
 
   Status open_segment(uint64_t first_offset, Segment* out);
   Status recover_segments(const DurableHook& apply, RecoveryReport* report);
@@ -182,12 +213,20 @@ class Log {
   uint64_t flushes_ = 0;
   Status failed_;
   std::vector<std::function<void()>> drain_waiters_;
+  bool closing_ = false;
+  // The last batch in the log is a close batch (nothing staged since).
+  bool last_batch_closed_ = false;
+  // Opened after a clean close and nothing written yet: the next write goes
+  // alone and durable (see open()).
+  bool solo_write_pending_ = false;
 
   // --fsync interval: written but not yet synced.
   boost::asio::steady_timer sync_timer_;
   bool unsynced_ = false;
   bool syncing_ = false;
-  std::vector<uint64_t> unsynced_segments_;  // first offsets, in order
+  // --fsync interval and never: segments written since their last sync,
+  // first offsets, in order.
+  std::vector<uint64_t> unsynced_segments_;
 
   // The next segment, made ahead of need on a helper thread.
   std::thread prepare_thread_;

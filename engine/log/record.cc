@@ -27,25 +27,35 @@ static_assert(std::endian::native == std::endian::little, "the format is little-
 
 uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len); }
 
-size_t encode_record(uint8_t* out, const RecordHeader& h, std::string_view name, std::string_view body) {
-  const size_t length = kRecordHeaderBytes + name.size() + body.size();
-  const size_t total = padded(length);
+uint8_t* begin_record(uint8_t* out, const RecordHeader& h, std::string_view name, size_t body_bytes) {
+  const size_t length = kRecordHeaderBytes + name.size() + body_bytes;
   put<uint32_t>(out + 8, static_cast<uint32_t>(length));
   out[12] = static_cast<uint8_t>(h.type);
-  out[13] = 0;
+  out[13] = h.flags;
   put<uint16_t>(out + 14, static_cast<uint16_t>(name.size()));
   put<uint64_t>(out + 16, h.number);
   put<uint64_t>(out + 24, h.id_ms);
   put<uint64_t>(out + 32, h.id_seq);
   put<int64_t>(out + 40, h.timestamp_us);
   if (!name.empty()) std::memcpy(out + kRecordHeaderBytes, name.data(), name.size());
-  if (!body.empty()) std::memcpy(out + kRecordHeaderBytes + name.size(), body.data(), body.size());
+  return out + kRecordHeaderBytes + name.size();
+}
+
+size_t finish_record(uint8_t* out) {
+  const size_t length = get<uint32_t>(out + 8);
+  const size_t total = padded(length);
   std::memset(out + length, 0, total - length);
   put<uint64_t>(out, checksum(out + 8, length - 8));
   return total;
 }
 
-DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes, RecordView* out) {
+size_t encode_record(uint8_t* out, const RecordHeader& h, std::string_view name, std::string_view body) {
+  uint8_t* b = begin_record(out, h, name, body.size());
+  if (!body.empty()) std::memcpy(b, body.data(), body.size());
+  return finish_record(out);
+}
+
+DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes, RecordView* out, Verify verify) {
   if (avail < 16) return avail == 0 ? DecodeResult::kEnd : DecodeResult::kTruncated;
   const uint64_t sum = get<uint64_t>(data);
   const uint32_t length = get<uint32_t>(data + 8);
@@ -54,11 +64,12 @@ DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes
     return DecodeResult::kBad;
   }
   if (avail < length) return DecodeResult::kTruncated;
-  if (checksum(data + 8, length - 8) != sum) return DecodeResult::kBad;
+  if (verify == Verify::kChecksum && checksum(data + 8, length - 8) != sum) return DecodeResult::kBad;
   const uint8_t type = data[12];
   const uint16_t name_len = get<uint16_t>(data + 14);
   if (type == 0 || type > kMaxRecordType || kRecordHeaderBytes + name_len > length) return DecodeResult::kBad;
   out->header.type = static_cast<RecordType>(type);
+  out->header.flags = data[13];
   out->header.number = get<uint64_t>(data + 16);
   out->header.id_ms = get<uint64_t>(data + 24);
   out->header.id_seq = get<uint64_t>(data + 32);
@@ -111,7 +122,7 @@ void BodyWriter::str(std::string_view s) {
   out_->append(s);
 }
 
-bool BodyReader::varint(uint64_t* v) {
+bool BodyReader::varint_slow(uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) return false;
@@ -124,20 +135,6 @@ bool BodyReader::varint(uint64_t* v) {
     }
   }
   return false;
-}
-
-bool BodyReader::str(std::string_view* s) {
-  uint64_t n;
-  if (!varint(&n) || n > in_.size() - pos_) return false;
-  *s = in_.substr(pos_, n);
-  pos_ += n;
-  return true;
-}
-
-bool BodyReader::byte(uint8_t* b) {
-  if (pos_ >= in_.size()) return false;
-  *b = static_cast<uint8_t>(in_[pos_++]);
-  return true;
 }
 
 }  // namespace redcar::log

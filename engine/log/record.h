@@ -49,8 +49,15 @@ inline constexpr size_t kRecordHeaderBytes = 48;
 inline constexpr size_t kRecordAlignBytes = 8;
 inline constexpr size_t kSegmentHeaderBytes = 64;
 
+// Flags of a batch record (FORMAT.md).
+// The log was closed cleanly right after this (empty) batch: every write
+// before it was durable, none was in flight or followed, and the segment
+// after the one holding it is all zeros if it exists.
+inline constexpr uint8_t kBatchFlagClose = 1;
+
 struct RecordHeader {
   RecordType type = RecordType::kEvent;
+  uint8_t flags = 0;
   uint64_t number = 0;
   uint64_t id_ms = 0;
   uint64_t id_seq = 0;
@@ -75,6 +82,13 @@ inline size_t record_size(size_t name_bytes, size_t body_bytes) {
 // record_size(name, body) bytes of room. Returns the bytes written.
 size_t encode_record(uint8_t* out, const RecordHeader& h, std::string_view name, std::string_view body);
 
+// The same in two steps, for a body written in place: begin_record() lays
+// out the header and the name and returns where the `body_bytes` of body
+// go; once they are written, finish_record() pads and checksums the record
+// and returns its size with padding.
+uint8_t* begin_record(uint8_t* out, const RecordHeader& h, std::string_view name, size_t body_bytes);
+size_t finish_record(uint8_t* out);
+
 enum class DecodeResult : uint8_t {
   kOk,
   kEnd,        // zero header: no more data
@@ -82,9 +96,18 @@ enum class DecodeResult : uint8_t {
   kBad,        // length out of bounds or checksum mismatch
 };
 
+enum class Verify : uint8_t {
+  kChecksum,  // check the record's own checksum
+  // Skip it: for records inside a batch whose checksum was just verified,
+  // which covers every byte of them, and for records this process encoded.
+  kBoundsOnly,
+};
+
 // Decodes the record at data[0..avail). `limit_bytes` bounds the length a
-// record may claim (the rest of its segment).
-DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes, RecordView* out);
+// record may claim (the rest of its segment). Lengths, type and name are
+// checked either way.
+DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes, RecordView* out,
+                           Verify verify = Verify::kChecksum);
 
 struct SegmentHeader {
   uint16_t shard = 0;
@@ -100,6 +123,38 @@ DecodeResult decode_segment_header(const uint8_t* data, SegmentHeader* out);
 uint64_t checksum(const void* data, size_t len);
 
 // Body building blocks: LEB128 varints and length-prefixed strings.
+inline size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+inline size_t str_size(std::string_view s) { return varint_size(s.size()) + s.size(); }
+
+// Writes into memory the caller has sized (with varint_size/str_size).
+class RawBodyWriter {
+ public:
+  explicit RawBodyWriter(uint8_t* out) : p_(out) {}
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<uint8_t>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<uint8_t>(v);
+  }
+  void str(std::string_view s) {
+    varint(s.size());
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  uint8_t* end() const { return p_; }
+
+ private:
+  uint8_t* p_;
+};
+
 class BodyWriter {
  public:
   explicit BodyWriter(std::string* out) : out_(out) {}
@@ -111,15 +166,34 @@ class BodyWriter {
   std::string* out_;
 };
 
+// Reads what BodyWriter wrote; every read checks the bounds. Inline: it
+// runs for every event a scan or recovery looks into.
 class BodyReader {
  public:
   explicit BodyReader(std::string_view in) : in_(in) {}
-  bool varint(uint64_t* v);
-  bool str(std::string_view* s);
-  bool byte(uint8_t* b);
+  bool varint(uint64_t* v) {
+    if (pos_ < in_.size() && !(static_cast<uint8_t>(in_[pos_]) & 0x80)) {
+      *v = static_cast<uint8_t>(in_[pos_++]);  // one byte: most lengths and counts
+      return true;
+    }
+    return varint_slow(v);
+  }
+  bool str(std::string_view* s) {
+    uint64_t n;
+    if (!varint(&n) || n > in_.size() - pos_) return false;
+    *s = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool byte(uint8_t* b) {
+    if (pos_ >= in_.size()) return false;
+    *b = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
   bool done() const { return pos_ == in_.size(); }
 
  private:
+  bool varint_slow(uint64_t* v);
   std::string_view in_;
   size_t pos_ = 0;
 };

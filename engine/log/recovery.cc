@@ -1,6 +1,10 @@
 #include "engine/log/recovery.h"
 
 #include <algorithm>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <vector>
 
 #include "engine/common/limits.h"
 #include "engine/io/aligned_buffer.h"
@@ -45,44 +49,154 @@ const char* situation_name(Situation s) {
 
 namespace {
 
-// Reads a segment sequentially through a sliding window so that batches
-// spanning chunk boundaries are seen whole.
+// Reads a segment front to back in chunks, with the next chunks read ahead
+// on helper threads while the caller works on the current one: the disk and
+// the checksums run side by side. A window that straddles two chunks (a
+// batch across a chunk boundary) is copied whole into a buffer of its own.
 class SegmentReader {
  public:
-  SegmentReader(io::File& file, uint64_t segment_bytes) : file_(file), segment_bytes_(segment_bytes) {}
+  SegmentReader(io::File& file, uint64_t segment_bytes, size_t chunk_bytes)
+      : file_(file), segment_bytes_(segment_bytes), chunk_bytes_(io::align_up(chunk_bytes)) {}
+  ~SegmentReader() { drop_ahead(); }
+  SegmentReader(const SegmentReader&) = delete;
+  SegmentReader& operator=(const SegmentReader&) = delete;
 
   // Makes [offset, offset + len) available; returns a pointer to it, or
-  // nullptr with *err set (or *err == 0 when the segment ends first).
+  // nullptr with *err set (or *err == 0 when the segment ends first). The
+  // pointer is good until the next call.
   const uint8_t* window(uint64_t offset, size_t len, int* err) {
     *err = 0;
     if (offset + len > segment_bytes_) len = segment_bytes_ - offset;
-    if (offset >= base_ && offset + len <= base_ + have_) return buf_.data() + (offset - base_);
+    if (cur_.holds(offset, len)) return cur_.at(offset);
+    if (straddle_.holds(offset, len)) return straddle_.at(offset);
+    // Moving on: the chunks read ahead become current once the window
+    // starts in them.
+    while (!ahead_.empty() && offset >= ahead_.front().chunk.base) {
+      if (!advance(err)) return nullptr;
+      if (cur_.holds(offset, len)) return cur_.at(offset);
+    }
+    if (offset >= cur_.base && offset < cur_.end() && !ahead_.empty() &&
+        offset + len <= ahead_.front().chunk.base + ahead_.front().len) {
+      // Across the boundary with the next chunk: copy the two parts.
+      Ahead& next = ahead_.front();
+      if (!wait(next, err)) return nullptr;
+      if (offset + len <= next.chunk.end()) {
+        size_t first = static_cast<size_t>(cur_.end() - offset);
+        straddle_.buf.reserve(len);
+        std::memcpy(straddle_.buf.data(), cur_.at(offset), first);
+        std::memcpy(straddle_.buf.data() + first, next.chunk.buf.data(), len - first);
+        straddle_.base = offset;
+        straddle_.have = len;
+        straddle_.head = 0;
+        return straddle_.buf.data();
+      }
+    }
+    // Anywhere else (the first read, a jump back, a window larger than a
+    // chunk): read synchronously from the block holding `offset`.
+    drop_ahead();
     uint64_t start = io::align_down(offset);
-    size_t want = io::align_up(std::max<size_t>(offset + len - start, limits::kRecoveryChunkBytes));
+    size_t want = io::align_up(std::max<size_t>(offset + len - start, chunk_bytes_));
     if (start + want > segment_bytes_) want = io::align_up(segment_bytes_ - start);
-    buf_.reserve(want);
-    int n = file_.read_sync(start, buf_.data(), want);
+    cur_.buf.reserve(want);
+    int n = file_.read_sync(start, cur_.buf.data(), want);
     if (n < 0) {
       *err = n;
       return nullptr;
     }
-    base_ = start;
-    have_ = static_cast<size_t>(n);
+    cur_.base = start;
+    cur_.have = static_cast<size_t>(n);
     bytes_read_ += static_cast<uint64_t>(n);
-    if (offset + len > base_ + have_) return nullptr;
-    return buf_.data() + (offset - base_);
-  }
-  size_t available_from(uint64_t offset) const {
-    return offset >= base_ && offset < base_ + have_ ? base_ + have_ - offset : 0;
+    eof_ = static_cast<size_t>(n) < want;
+    top_up();
+    if (!cur_.holds(offset, len)) return nullptr;
+    return cur_.at(offset);
   }
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  struct Chunk {
+    io::AlignedBuffer buf;
+    uint64_t base = 0;  // file offset of buf[head]
+    size_t have = 0;
+    size_t head = 0;
+    uint64_t end() const { return base + have; }
+    bool holds(uint64_t offset, size_t len) const { return offset >= base && offset + len <= base + have; }
+    const uint8_t* at(uint64_t offset) const { return buf.data() + head + (offset - base); }
+  };
+  struct Ahead {
+    Chunk chunk;  // base set, have once read
+    size_t len = 0;
+    std::future<int> result;
+    bool ready = false;
+    int n = 0;
+  };
+
+  bool wait(Ahead& a, int* err) {
+    if (!a.ready) {
+      a.n = a.result.get();
+      a.ready = true;
+      if (a.n >= 0) {
+        a.chunk.have = static_cast<size_t>(a.n);
+        bytes_read_ += static_cast<uint64_t>(a.n);
+      }
+    }
+    if (a.n < 0) *err = a.n;
+    return a.n >= 0;
+  }
+
+  // The first chunk read ahead becomes the current one.
+  bool advance(int* err) {
+    Ahead& a = ahead_.front();
+    if (!wait(a, err)) return false;
+    spare_.push_back(std::move(cur_.buf));
+    cur_ = std::move(a.chunk);
+    bool short_read = static_cast<size_t>(a.n) < a.len;
+    ahead_.pop_front();
+    if (short_read) {
+      eof_ = true;
+      drop_ahead();
+    }
+    top_up();
+    return true;
+  }
+
+  void top_up() {
+    uint64_t next = ahead_.empty() ? cur_.end() : ahead_.back().chunk.base + ahead_.back().len;
+    while (!eof_ && ahead_.size() < limits::kRecoveryReadsAhead && next < segment_bytes_) {
+      Ahead a;
+      a.len = static_cast<size_t>(std::min<uint64_t>(chunk_bytes_, segment_bytes_ - next));
+      if (!spare_.empty()) {
+        a.chunk.buf = std::move(spare_.back());
+        spare_.pop_back();
+      }
+      a.chunk.buf.reserve(a.len);
+      a.chunk.base = next;
+      uint8_t* dst = a.chunk.buf.data();
+      io::File* file = &file_;
+      size_t len = a.len;
+      a.result = std::async(std::launch::async, [file, dst, next, len] { return file->read_sync(next, dst, len); });
+      next += a.len;
+      ahead_.push_back(std::move(a));
+    }
+  }
+
+  // Waits for reads ahead that are no longer wanted.
+  void drop_ahead() {
+    for (auto& a : ahead_) {
+      if (!a.ready) a.result.wait();
+      spare_.push_back(std::move(a.chunk.buf));
+    }
+    ahead_.clear();
+  }
+
   io::File& file_;
   uint64_t segment_bytes_;
-  io::AlignedBuffer buf_;
-  uint64_t base_ = 0;
-  size_t have_ = 0;
+  size_t chunk_bytes_;
+  Chunk cur_;
+  Chunk straddle_;
+  std::deque<Ahead> ahead_;
+  std::vector<io::AlignedBuffer> spare_;
+  bool eof_ = false;
   uint64_t bytes_read_ = 0;
 };
 
@@ -91,7 +205,8 @@ enum class BatchCheck { kValid, kEnd, kBad };
 // Checks the batch at `pos`; on success fills *batch_bytes (records after
 // the batch record) and leaves the batch readable in the reader's window.
 BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, uint64_t* batch_bytes,
-                       const uint8_t** records, std::string* why, int* err, uint64_t* seq = nullptr) {
+                       const uint8_t** records, std::string* why, int* err, uint64_t* seq = nullptr,
+                       uint8_t* flags = nullptr) {
   if (segment_bytes - pos < kRecordHeaderBytes) {
     // No batch fits in what is left (the writer moved on to the next
     // segment): it must be zeros. The window is shorter than a record header
@@ -129,15 +244,16 @@ BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, u
   *batch_bytes = n;
   *records = body;
   if (seq) *seq = static_cast<uint64_t>(rec.header.timestamp_us);
+  if (flags) *flags = rec.header.flags;
   return BatchCheck::kValid;
 }
 
 }  // namespace
 
-Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
-                    SegmentScan* out, uint64_t prev_seq) {
-  *out = SegmentScan{};
-  SegmentReader r(file, segment_bytes);
+namespace {
+
+Status scan_with(SegmentReader& r, io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
+                 SegmentScan* out, uint64_t prev_seq) {
   int err = 0;
   const uint8_t* hp = r.window(0, kSegmentHeaderBytes, &err);
   if (err) return Status::from_errno(err, "read " + file.path());
@@ -202,8 +318,10 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
 
   uint64_t pos = kSegmentHeaderBytes;
   out->valid_end_bytes = pos;
+  bool last_closed = false;  // the last valid batch is a close batch
   for (;;) {
     uint64_t batch_bytes = 0, seq = 0;
+    uint8_t flags = 0;
     const uint8_t* records = nullptr;
     std::string why;
     if (pos % limits::kBlockBytes != 0) {
@@ -223,7 +341,7 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
         }
       }
     }
-    BatchCheck c = check_batch(r, pos, segment_bytes, &batch_bytes, &records, &why, &err, &seq);
+    BatchCheck c = check_batch(r, pos, segment_bytes, &batch_bytes, &records, &why, &err, &seq, &flags);
     if (err) return Status::from_errno(err, "read " + file.path());
     if (c == BatchCheck::kValid && seq != out->last_seq + 1) {
       // Valid bytes out of sequence: left over from an unacknowledged flush.
@@ -233,6 +351,12 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
     if (c == BatchCheck::kEnd) {
       out->end = Situation::kCleanEnd;
       if (!newest) return Status::ok();
+      if (last_closed) {
+        // Closed cleanly: nothing was in flight past the close batch, so
+        // there is no torn flush to look for.
+        out->closed = true;
+        return Status::ok();
+      }
       return classify_tail(out->valid_end_bytes, in_flight_window);
     }
     if (c == BatchCheck::kBad) {
@@ -245,10 +369,11 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
       return classify_tail(pos + kRecordAlignBytes, segment_bytes);
     }
     // A valid batch: every record inside must decode, or the writer is broken.
+    // The batch checksum covers every byte of them: theirs need no check.
     uint64_t off = 0;
     while (off < batch_bytes) {
       RecordView rec;
-      DecodeResult d = decode_record(records + off, batch_bytes - off, batch_bytes - off, &rec);
+      DecodeResult d = decode_record(records + off, batch_bytes - off, batch_bytes - off, &rec, Verify::kBoundsOnly);
       if (d != DecodeResult::kOk) {
         out->end = newest ? Situation::kNewestBadThenValid : Situation::kOlderBad;
         out->detail = "undecodable record inside a valid batch";
@@ -260,9 +385,21 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
     }
     ++out->batches;
     out->last_seq = seq;
+    last_closed = batch_bytes == 0 && (flags & kBatchFlagClose);
     pos += kRecordHeaderBytes + batch_bytes;
     out->valid_end_bytes = pos;
   }
+}
+
+}  // namespace
+
+Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
+                    SegmentScan* out, uint64_t prev_seq, size_t chunk_bytes) {
+  *out = SegmentScan{};
+  SegmentReader r(file, segment_bytes, chunk_bytes);
+  Status s = scan_with(r, file, segment_bytes, newest, apply, out, prev_seq);
+  out->bytes_read = r.bytes_read();
+  return s;
 }
 
 }  // namespace redcar::log

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "engine/common/limits.h"
 #include "engine/common/status.h"
 #include "engine/io/disk.h"
 #include "engine/log/record.h"
@@ -48,6 +49,10 @@ struct SegmentScan {
   uint64_t records = 0;
   uint64_t last_seq = 0;          // sequence number of the last valid batch (0: none yet)
   uint64_t torn_batches_after = 0;  // valid but unacknowledged batches past a torn one
+  // Newest segment only: its last valid batch is a close batch (FORMAT.md)
+  // and only zeros follow, so the tail was not searched for torn flushes.
+  bool closed = false;
+  uint64_t bytes_read = 0;        // read from the file
   std::string detail;             // why the end is bad, for the error message
 };
 
@@ -55,9 +60,12 @@ struct SegmentScan {
 // `file`, in order, stopping at the first bad or empty position.
 using RecordSink = std::function<void(const RecordView& rec, uint64_t file_offset)>;
 // `prev_seq` is the last batch sequence number of the previous segment (0:
-// unknown), so that sequence gaps across segments are seen too.
+// unknown), so that sequence gaps across segments are seen too. The file is
+// read in chunks of `chunk_bytes`, limits::kRecoveryReadsAhead of them ahead
+// of the scan (tests make them small, so that batches straddle them).
 Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
-                    SegmentScan* out, uint64_t prev_seq = 0);
+                    SegmentScan* out, uint64_t prev_seq = 0,
+                    size_t chunk_bytes = limits::kRecoveryChunkBytes);
 
 // A folder-level summary, logged at start.
 struct RecoveryReport {
@@ -66,6 +74,8 @@ struct RecoveryReport {
   uint64_t records = 0;
   uint64_t bytes_scanned = 0;
   uint64_t truncated_bytes = 0;   // torn tail removed
+  uint64_t bytes_read = 0;        // read from the segment files: the valid data and what was checked past it
+  bool clean_close = false;       // the log ended with a close batch: no tail search, no spare check
   std::string repaired;           // what --repair dropped, if anything
   double seconds = 0;
 };

@@ -110,7 +110,7 @@ void Shard::stop() {
   std::promise<void> drained;
   auto fut = drained.get_future();
   post([this, &drained] {
-    log_->drain([this, &drained] {
+    log_->close([this, &drained] {
       Status bye(Code::kUnavailable, "server shutting down");
       reclaim_timer_->cancel();
       streams_->close_all(bye);
