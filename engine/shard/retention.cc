@@ -22,11 +22,26 @@ using log::RecordType;
 
 void StreamStore::note_record(const log::RecordView& rec, uint64_t log_offset) {
   uint64_t seg = log_offset - log_offset % log_.segment_bytes();
-  SegmentUsage& u = usage_[seg];
+  if (seg != last_usage_seg_) {
+    last_usage_ = &usage_[seg];
+    last_usage_seg_ = seg;
+    last_usage_name_ = nullptr;
+  }
+  SegmentUsage& u = *last_usage_;
   switch (rec.header.type) {
     case RecordType::kEvent: {
-      auto [it, inserted] = u.max_event.try_emplace(std::string(rec.name), rec.header.number);
-      if (!inserted) it->second = std::max(it->second, rec.header.number);
+      if (last_usage_name_ && *last_usage_name_ == rec.name) {
+        *last_usage_max_ = std::max(*last_usage_max_, rec.header.number);
+        break;
+      }
+      auto it = u.max_event.find(rec.name);
+      if (it == u.max_event.end()) {
+        it = u.max_event.emplace(std::string(rec.name), rec.header.number).first;
+      } else {
+        it->second = std::max(it->second, rec.header.number);
+      }
+      last_usage_name_ = &it->first;
+      last_usage_max_ = &it->second;
       break;
     }
     case RecordType::kKvTxn:
@@ -145,6 +160,9 @@ void StreamStore::reclaim(std::function<void(Status, uint64_t)> done) {
     if (!st) return done(st, 0);
     Status rm = log_.remove_segments_below(below);
     usage_.erase(usage_.begin(), usage_.lower_bound(below));
+    last_usage_seg_ = UINT64_MAX;
+    last_usage_ = nullptr;
+    last_usage_name_ = nullptr;
     done(rm, rm ? n : 0);
   });
 }

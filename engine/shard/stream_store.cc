@@ -16,10 +16,14 @@ int64_t now_us() {
 }
 int64_t now_ms() { return now_us() / 1000; }
 
-std::string encode_event_body(const EventData& e) {
-  std::string body;
-  body.reserve(e.type.size() + e.data.size() + 16);
-  BodyWriter w(&body);
+size_t event_body_size(const EventData& e) {
+  size_t n = log::str_size(e.type) + log::str_size(e.data) + log::varint_size(e.fields.size());
+  for (const auto& f : e.fields) n += log::str_size(f.name) + log::str_size(f.value);
+  return n + log::str_size(e.idempotency_id) + log::str_size(e.content_type);
+}
+
+void write_event_body(const EventData& e, uint8_t* out) {
+  log::RawBodyWriter w(out);
   w.str(e.type);
   w.str(e.data);
   w.varint(e.fields.size());
@@ -29,7 +33,23 @@ std::string encode_event_body(const EventData& e) {
   }
   w.str(e.idempotency_id);
   w.str(e.content_type);
+}
+
+std::string encode_event_body(const EventData& e) {
+  std::string body(event_body_size(e), '\0');
+  write_event_body(e, reinterpret_cast<uint8_t*>(body.data()));
   return body;
+}
+
+bool event_idempotency_id(std::string_view body, std::string_view* id) {
+  BodyReader r(body);
+  std::string_view skip;
+  uint64_t nfields;
+  if (!r.str(&skip) || !r.str(&skip) || !r.varint(&nfields) || nfields > body.size()) return false;
+  for (uint64_t i = 0; i < nfields; ++i) {
+    if (!r.str(&skip) || !r.str(&skip)) return false;
+  }
+  return r.str(id);
 }
 
 bool decode_event_body(std::string_view body, EventData* out) {
@@ -86,17 +106,21 @@ uint64_t StreamState::live_bytes() const {
 
 StreamStore::~StreamStore() = default;
 
-StreamState* StreamStore::find(const std::string& name) {
+StreamState* StreamStore::find(std::string_view name) {
   auto it = streams_.find(name);
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
-StreamState& StreamStore::get(const std::string& name) {
-  auto& p = streams_[name];
+StreamState& StreamStore::get(std::string_view name) {
+  if (last_stream_ && last_stream_->name == name) return *last_stream_;
+  auto it = streams_.find(name);
+  if (it == streams_.end()) it = streams_.emplace(std::string(name), nullptr).first;
+  auto& p = it->second;
   if (!p) {
     p = std::make_unique<StreamState>();
-    p->name = name;
+    p->name = std::string(name);
   }
+  last_stream_ = p.get();
   return *p;
 }
 
@@ -120,7 +144,7 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
   if (!live || rec.header.type < RecordType::kGroupCreate) note_record(rec, log_offset);
   switch (rec.header.type) {
     case RecordType::kEvent: {
-      StreamState& s = get(std::string(rec.name));
+      StreamState& s = get(rec.name);
       if (!s.exists) {
         s.exists = true;
         s.created_us = rec.header.timestamp_us;
@@ -158,35 +182,33 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
         }
         s.fresh.push_back(std::make_shared<Event>(make_event(rec)));
       }
-      // The idempotency id sits near the end of the body; decode only if set.
-      EventData payload;
-      if (decode_event_body(rec.body, &payload) && !payload.idempotency_id.empty()) {
-        s.idempotency[payload.idempotency_id] = n;
-        s.staged_idempotency.erase(payload.idempotency_id);
-        s.idempotency_order.push_back(std::move(payload.idempotency_id));
-        if (s.idempotency_order.size() > limits::kIdempotencyWindow) {
-          s.idempotency.erase(s.idempotency_order.front());
-          s.idempotency_order.pop_front();
-        }
+      // Live appends put their ids in the window when staged; recovery
+      // puts them back from the log.
+      std::string_view idem;
+      if (!live && event_idempotency_id(rec.body, &idem) && !idem.empty()) {
+        if (!s.idempotency) s.idempotency = std::make_unique<IdempotencyWindow>();
+        s.idempotency->insert(idem, n);
       }
       break;
     }
     case RecordType::kStreamCreate: {
-      StreamState& s = get(std::string(rec.name));
+      StreamState& s = get(rec.name);
       if (!s.exists) s.created_us = rec.header.timestamp_us;
       s.exists = s.staged_exists = true;
       break;
     }
     case RecordType::kStreamDelete: {
-      auto it = streams_.find(std::string(rec.name));
+      auto it = streams_.find(rec.name);
       if (it == streams_.end()) break;
       StreamState& s = *it->second;
       end_subscribers(s, Status(Code::kNotFound, "stream deleted"));
-      // Staged appends that follow the delete already counted from zero.
+      // Staged appends that follow the delete already counted from zero
+      // (and their ids are all the window holds: it was emptied then).
       uint64_t staged_next = s.staged_next;
       StreamId staged_last = s.staged_last_id;
       bool staged_exists = s.staged_exists;
-      auto staged_idem = std::move(s.staged_idempotency);
+      auto staged_idem = std::move(s.idempotency);
+      last_stream_ = nullptr;
       it->second = std::make_unique<StreamState>();
       it->second->name = std::string(rec.name);
       it->second->incarnation_offset = log_offset;
@@ -194,12 +216,12 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
         it->second->staged_next = staged_next;
         it->second->staged_last_id = staged_last;
         it->second->staged_exists = staged_exists;
-        it->second->staged_idempotency = std::move(staged_idem);
+        it->second->idempotency = std::move(staged_idem);
       }
       break;
     }
     case RecordType::kStreamTrim: {
-      StreamState* s = find(std::string(rec.name));
+      StreamState* s = find(rec.name);
       if (!s) break;
       uint64_t first = std::min(rec.header.number, s->next);
       if (first <= s->first) break;
@@ -215,7 +237,7 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
       break;
     }
     case RecordType::kEventDelete: {
-      StreamState* s = find(std::string(rec.name));
+      StreamState* s = find(rec.name);
       if (!s) break;
       BodyReader r(rec.body);
       uint64_t count = 0;
@@ -229,7 +251,7 @@ void StreamStore::apply(const log::RecordView& rec, uint64_t log_offset, bool li
       break;
     }
     case RecordType::kStreamSetId: {
-      StreamState& s = get(std::string(rec.name));
+      StreamState& s = get(rec.name);
       s.exists = s.staged_exists = true;
       if (rec.header.number > s.next) {
         // Re-stated after the events below were reclaimed: numbering goes on.
@@ -283,22 +305,12 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
   // Idempotent retry: the first event's id names the whole append. Checked
   // before the expected version, which the original append has moved on.
   const std::string& idem = events.front().idempotency_id;
-  if (!idem.empty() && existing) {
-    auto hit = existing->idempotency.find(idem);
-    bool found = hit != existing->idempotency.end();
-    uint64_t num = found ? hit->second : 0;
-    if (!found) {
-      auto sh = existing->staged_idempotency.find(idem);
-      if (sh != existing->staged_idempotency.end()) {
-        found = true;
-        num = sh->second;
-      }
-    }
-    if (found) {
+  if (!idem.empty() && existing && existing->idempotency) {
+    if (std::optional<uint64_t> num = existing->idempotency->find(idem)) {
       AppendResult r;
       r.duplicate = true;
-      r.first_number = num;
-      r.last_number = num + events.size() - 1;
+      r.first_number = *num;
+      r.last_number = *num + events.size() - 1;
       // Answer only once the original is durable.
       return reply_when_durable([cb = std::move(cb), r](const Status& s) {
         if (!s) return cb(s);
@@ -370,12 +382,9 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
 
   // Every record's size is checked (as the log checks it) before any is
   // staged, so that an event too large refuses the whole append.
-  std::vector<std::string> bodies;
-  bodies.reserve(events.size());
   size_t total = 0;
   for (const auto& ev : events) {
-    bodies.push_back(encode_event_body(ev));
-    size_t need = log::record_size(stream.size(), bodies.back().size());
+    size_t need = log::record_size(stream.size(), event_body_size(ev));
     if (need > limits::kMaxRecordBytes ||
         need + log::kSegmentHeaderBytes + log::kRecordHeaderBytes > log_.segment_bytes()) {
       return cb(Status(Code::kInvalidArgument, "an event of " + std::to_string(need) + " bytes is too large"));
@@ -391,11 +400,22 @@ void StreamStore::append(std::string stream, std::vector<EventData> events, Appe
   r.first_number = s.staged_next;
   r.first_id = first_id;
   StreamId id = first_id;
+  log::RecordHeader h;
+  h.type = RecordType::kEvent;
+  h.timestamp_us = ts;
   for (size_t i = 0; i < events.size(); ++i) {
-    auto pos = stage(RecordType::kEvent, stream, s.staged_next, id, bodies[i], ts);
+    const EventData& ev = events[i];
+    h.number = s.staged_next;
+    h.id_ms = id.ms;
+    h.id_seq = id.seq;
+    // The body is written straight into the batch buffer.
+    auto pos = log_.stage_with(h, stream, event_body_size(ev), [&ev](uint8_t* out) { write_event_body(ev, out); });
     // reserve() made room: staging cannot fail half way.
     REDCAR_CHECK(pos.is_ok());
-    if (!events[i].idempotency_id.empty()) s.staged_idempotency[events[i].idempotency_id] = s.staged_next;
+    if (!ev.idempotency_id.empty()) {
+      if (!s.idempotency) s.idempotency = std::make_unique<IdempotencyWindow>();
+      s.idempotency->insert(ev.idempotency_id, s.staged_next);
+    }
     r.last_number = s.staged_next;
     r.last_id = id;
     s.staged_next++;
@@ -616,7 +636,7 @@ void StreamStore::delete_stream(std::string stream, Callback<bool> cb) {
   s->staged_next = 0;
   s->staged_last_id = {};
   s->staged_exists = false;
-  s->staged_idempotency.clear();
+  s->idempotency.reset();
   s->groups.clear();  // groups are staged-visible state: gone with the stream
   reply_when_durable([cb = std::move(cb)](const Status& st) {
     if (!st) return cb(st);

@@ -26,6 +26,7 @@
 #include "engine/api/engine.h"
 #include "engine/api/types.h"
 #include "engine/log/log.h"
+#include "engine/shard/idempotency_window.h"
 #include "engine/shard/shard_subscription.h"
 
 namespace redcar::shard {
@@ -68,6 +69,15 @@ struct GroupQueue {
 
 class StreamSubscriber;
 
+// Lets maps keyed by std::string be searched with a std::string_view (a
+// record's name) without making a string.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+
 struct StreamState {
   std::string name;
   bool exists = false;        // durable view
@@ -85,9 +95,9 @@ struct StreamState {
   uint64_t index_base = 0;    // number of index[0]; a multiple of kIndexStride
   std::vector<IndexEntry> index;
   std::set<uint64_t> deleted;  // XDEL'd numbers in [first, next)
-  std::unordered_map<std::string, uint64_t> idempotency;  // id -> event number
-  std::deque<std::string> idempotency_order;
-  std::unordered_map<std::string, uint64_t> staged_idempotency;
+  // The ids of the latest appends (staged ones included), made on the
+  // first event that carries one.
+  std::unique_ptr<IdempotencyWindow> idempotency;
   std::map<std::string, GroupState> groups;
   std::vector<std::shared_ptr<StreamSubscriber>> subscribers;
   std::vector<EventPtr> fresh;  // events of the last durable batch, for live subscribers
@@ -153,15 +163,15 @@ class StreamStore {
     kv_restate_bytes_ = std::move(size);
   }
   // The durable view of a stream, or null.
-  const StreamState* peek(const std::string& name) const {
+  const StreamState* peek(std::string_view name) const {
     auto it = streams_.find(name);
     return it == streams_.end() ? nullptr : it->second.get();
   }
 
  private:
   using EventsCallback = std::function<void(Result<std::vector<Event>>)>;
-  StreamState* find(const std::string& name);
-  StreamState& get(const std::string& name);
+  StreamState* find(std::string_view name);
+  StreamState& get(std::string_view name);
   // Reads live events numbered [from, to] (at most `count`) of `s`, in order.
   void read_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count, EventsCallback cb);
   // Reads by ID range, forward or backward.
@@ -190,13 +200,19 @@ class StreamStore {
   std::unordered_map<std::string, GroupQueue> group_queues_;
 
   struct SegmentUsage {
-    std::unordered_map<std::string, uint64_t> max_event;  // stream -> highest event number here
+    NameMap<uint64_t> max_event;  // stream -> highest event number here
     std::set<std::string> meta;  // streams with non-event records here
     bool kv = false;             // key-value records: not reclaimable (see retention.cc)
   };
   bool segment_live(uint64_t seg_first, const SegmentUsage& u) const;
   void restate(const std::string& stream);
   std::map<uint64_t, SegmentUsage> usage_;
+  // note_record()'s last answer: records come in runs of one stream in one
+  // segment. Map nodes stay put until erased (reclaim() forgets these).
+  uint64_t last_usage_seg_ = UINT64_MAX;
+  SegmentUsage* last_usage_ = nullptr;
+  const std::string* last_usage_name_ = nullptr;
+  uint64_t* last_usage_max_ = nullptr;
   std::function<Status()> kv_restater_;
   std::function<uint64_t()> kv_restate_bytes_;
   bool reclaiming_ = false;
@@ -205,7 +221,10 @@ class StreamStore {
   log::Log& log_;
   boost::asio::io_context& ctx_;
   unsigned shard_;
-  std::unordered_map<std::string, std::unique_ptr<StreamState>> streams_;
+  NameMap<std::unique_ptr<StreamState>> streams_;
+  // get()'s last answer, for runs of events of one stream; forgotten when a
+  // stream's state is replaced (a delete).
+  StreamState* last_stream_ = nullptr;
   std::vector<StreamState*> touched_;  // by the batch being applied
 };
 
@@ -234,6 +253,12 @@ class StreamSubscriber : public ShardSubscription {
 int64_t now_us();
 int64_t now_ms();
 std::string encode_event_body(const EventData& e);
+// The same, in place: write_event_body() writes exactly event_body_size().
+size_t event_body_size(const EventData& e);
+void write_event_body(const EventData& e, uint8_t* out);
 bool decode_event_body(std::string_view body, EventData* out);
+// The idempotency id alone (empty if none), read past the rest without
+// copying it. False if the body does not parse.
+bool event_idempotency_id(std::string_view body, std::string_view* id);
 
 }  // namespace redcar::shard

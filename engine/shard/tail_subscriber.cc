@@ -38,7 +38,7 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
     *next = offset + rec.padded_length;
     if (rec.header.type != log::RecordType::kEvent) return true;
     if (rec.name.substr(0, sub->prefix_.size()) != sub->prefix_) return true;
-    const StreamState* s = streams_.peek(std::string(rec.name));
+    const StreamState* s = streams_.peek(rec.name);
     uint64_t n = rec.header.number;
     if (!s || !s->exists || offset < s->incarnation_offset || n < s->first || s->deleted.count(n)) return true;
     Event e;
