@@ -1,6 +1,8 @@
 #include "frontends/grpc/event_readers.h"
 
 #include <atomic>
+#include <mutex>
+#include <optional>
 
 #include "frontends/grpc/cloudevent_codec.h"
 #include "frontends/grpc/encoded_events.h"
@@ -27,6 +29,13 @@ size_t event_bytes(const Event& e) {
   return n;
 }
 
+// Reads a page ahead: while one page is being written, the engine reads the
+// next (from disk, for a range no longer cached), so the disk and the
+// network overlap instead of taking turns. At most two pages are held: the
+// one being written and the one read ahead of it. The engine's callbacks
+// (shard threads) and grpc's reactions (its threads) meet under mu_; the
+// reactor finishes only once neither a read nor a write is outstanding, so
+// no callback outlives it.
 class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
  public:
   ReadReactor(ServiceContext& ctx, const v1::ReadRequest& req) : ctx_(ctx) {
@@ -47,64 +56,123 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
     hi_ = req.has_to() ? req.to() : UINT64_MAX;
     remaining_ = req.max_count() ? req.max_count() : UINT64_MAX;
     backwards_ = req.backwards();
-    next_page();
+    std::unique_lock lock(mu_);
+    reading_ = true;
+    ReadSpec spec = next_spec();
+    lock.unlock();
+    read(spec);
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-    if (done_) return Finish(grpc::Status::OK);
-    next_page();
+    std::unique_lock lock(mu_);
+    writing_ = false;
+    if (!ok && !failed_) failed_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    step(std::move(lock));
   }
-  void OnCancel() override { cancelled_ = true; }
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    if (!failed_) failed_ = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  }
   void OnDone() override { delete this; }
 
  private:
-  void next_page() {
+  // Under mu_: the next engine read, from where the last page ended.
+  ReadSpec next_spec() const {
     ReadSpec spec;
     spec.from_number = lo_;
     spec.to_number = hi_;
     spec.reverse = backwards_;
     spec.count = std::min(remaining_, page_events_);
+    return spec;
+  }
+
+  void read(ReadSpec spec) {
     ctx_.engine.read(stream_, spec, [this, asked = spec.count](Result<ReadResult> r) {
-      if (cancelled_) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-      if (!r) return Finish(to_grpc(r.status()));
-      if (first_ && !r->exists) {
-        return Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "stream '" + stream_ + "' not found"));
-      }
-      first_ = false;
-      auto& evs = r->events;
-      if (evs.empty()) return Finish(grpc::Status::OK);
-      // The page is what fits in a message (at least one event); events
-      // read beyond it are read again for the next page.
-      resp_.Clear();
-      size_t bytes = 0, taken = 0;
-      for (auto& e : evs) {
-        size_t b = event_bytes(e);
-        if (taken > 0 && bytes + b > kMaxMessageBytes) break;
-        bytes += b;
-        encode_recorded(e, resp_.add_events());
-        taken++;
-      }
-      bool cut = taken < evs.size();
-      uint64_t last = evs[taken - 1].number;
-      remaining_ -= taken;
-      done_ = remaining_ == 0 || (!cut && evs.size() < asked) || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
-      if (backwards_) hi_ = last - (last > 0 ? 1 : 0);
-      else lo_ = last + 1;
-      page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, bytes / taken), 1, 4096);
-      StartWrite(&resp_);
+      std::unique_lock lock(mu_);
+      reading_ = false;
+      if (!failed_) take(std::move(r), asked);
+      step(std::move(lock));
     });
+  }
+
+  // Under mu_: a page read by the engine becomes the page ahead.
+  void take(Result<ReadResult> r, uint64_t asked) {
+    if (!r) {
+      failed_ = to_grpc(r.status());
+      return;
+    }
+    if (first_ && !r->exists) {
+      failed_ = grpc::Status(grpc::StatusCode::NOT_FOUND, "stream '" + stream_ + "' not found");
+      return;
+    }
+    first_ = false;
+    auto& evs = r->events;
+    if (evs.empty()) {
+      end_ = true;
+      return;
+    }
+    // The page is what fits in a message (at least one event); events
+    // read beyond it are read again for the next page.
+    ahead_.Clear();
+    size_t bytes = 0, taken = 0;
+    for (auto& e : evs) {
+      size_t b = event_bytes(e);
+      if (taken > 0 && bytes + b > kMaxMessageBytes) break;
+      bytes += b;
+      encode_recorded(e, ahead_.add_events());
+      taken++;
+    }
+    have_ahead_ = true;
+    bool cut = taken < evs.size();
+    uint64_t last = evs[taken - 1].number;
+    remaining_ -= taken;
+    end_ = remaining_ == 0 || (!cut && evs.size() < asked) || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
+    if (backwards_) hi_ = last - (last > 0 ? 1 : 0);
+    else lo_ = last + 1;
+    page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, bytes / taken), 1, 4096);
+  }
+
+  // Under mu_ (released here): starts what can start now. A page ahead is
+  // written once the writer is free; a read starts once there is room for
+  // its page; the call finishes once nothing is outstanding.
+  void step(std::unique_lock<std::mutex> lock) {
+    bool write = false, start_read = false;
+    ReadSpec spec;
+    if (!failed_ && !writing_ && have_ahead_) {
+      writing_resp_.Swap(&ahead_);
+      have_ahead_ = false;
+      writing_ = write = true;
+    }
+    if (!failed_ && !end_ && !reading_ && !have_ahead_) {
+      reading_ = start_read = true;
+      spec = next_spec();
+    }
+    std::optional<grpc::Status> finish;
+    if (!reading_ && !writing_ && !finished_ && (failed_ || (end_ && !have_ahead_))) {
+      finished_ = true;
+      finish = failed_ ? *failed_ : grpc::Status::OK;
+    }
+    lock.unlock();
+    if (write) StartWrite(&writing_resp_);
+    if (start_read) read(spec);
+    if (finish) Finish(*finish);
   }
 
   ServiceContext& ctx_;
   std::string stream_;
+  std::mutex mu_;
   uint64_t lo_ = 0, hi_ = UINT64_MAX, remaining_ = UINT64_MAX;
   uint64_t page_events_ = kFirstPageEvents;
   bool backwards_ = false;
   bool first_ = true;
-  bool done_ = false;
-  std::atomic<bool> cancelled_{false};
-  v1::ReadResponse resp_;
+  bool end_ = false;         // no page after the last one read
+  bool reading_ = false;     // an engine read is outstanding
+  bool writing_ = false;     // writing_resp_ is being written
+  bool have_ahead_ = false;  // ahead_ holds the next page
+  bool finished_ = false;
+  std::optional<grpc::Status> failed_;
+  v1::ReadResponse writing_resp_;
+  v1::ReadResponse ahead_;
 };
 
 class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
