@@ -28,6 +28,10 @@ class MemFile final : public File {
   }
   void read(uint64_t offset, uint8_t* data, size_t len, IoCallback done) override {
     int rc = read_sync(offset, data, len);
+    if (rc > 0) {
+      std::lock_guard lk(fs().mu_);
+      fs().async_read_bytes_ += static_cast<uint64_t>(rc);
+    }
     boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
   }
   void write_durable(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
@@ -114,6 +118,11 @@ void MemFs::set_faults(const Faults& f) {
 MemFs::Faults MemFs::faults() {
   std::lock_guard lk(mu_);
   return faults_;
+}
+
+uint64_t MemFs::async_read_bytes() {
+  std::lock_guard lk(mu_);
+  return async_read_bytes_;
 }
 
 bool MemFs::read_file(const std::string& path, std::vector<uint8_t>* out) {

@@ -36,6 +36,8 @@ class MemFs {
 
   void set_faults(const Faults& f);
   Faults faults();
+  // Bytes returned by asynchronous reads (what scans read) so far.
+  uint64_t async_read_bytes();
 
   // Direct access for tests that build bad states on purpose.
   bool read_file(const std::string& path, std::vector<uint8_t>* out);
@@ -59,6 +61,7 @@ class MemFs {
   std::map<std::string, std::shared_ptr<Node>> files_;
   std::set<std::string> dirs_;
   Faults faults_;
+  uint64_t async_read_bytes_ = 0;
 };
 
 class MemDisk final : public Disk {

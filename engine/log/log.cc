@@ -805,7 +805,23 @@ void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shar
     }
     RecordView rec;
     DecodeResult d = decode_record(buf->data() + off, have - off, opt_.segment_bytes - base - off, &rec);
-    if (d == DecodeResult::kTruncated) break;  // read the rest
+    if (d == DecodeResult::kTruncated) {
+      // A record running from the end of a whole cached-size block into the
+      // next block: join the two blocks rather than read it again from its
+      // own position (which read most of the next block twice).
+      bool whole_block = base % limits::kColdReadBytes == 0 && have == limits::kColdReadBytes &&
+                         base + 2 * limits::kColdReadBytes <= opt_.segment_bytes;
+      if (whole_block && have - off >= 12) {
+        uint32_t length;
+        std::memcpy(&length, buf->data() + off + 8, sizeof(length));
+        uint64_t at = seg_first + base + off;
+        if (length >= kRecordHeaderBytes && length - (have - off) <= limits::kColdReadBytes && at + length <= bound) {
+          return stitch(at, seg_first, base, std::move(buf), have - off, length, bound, std::move(visit),
+                        std::move(done));
+        }
+      }
+      break;  // read the rest
+    }
     if (d == DecodeResult::kEnd) {
       // The rest of this segment is empty: go on in the next one.
       return scan(next_segment_offset(seg_first), std::move(visit), std::move(done));
@@ -833,6 +849,59 @@ void Log::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shar
     return scan_cold(next, std::move(visit), std::move(done), min_bytes);
   }
   scan(next, std::move(visit), std::move(done));
+}
+
+void Log::stitch(uint64_t at, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
+                 size_t head, size_t length, uint64_t bound, Visitor visit, std::function<void(Status)> done) {
+  uint64_t next_base = base + limits::kColdReadBytes;
+  const uint8_t* head_bytes = buf->data() + (limits::kColdReadBytes - head);
+  BlockCache::Block hit = block_cache_.get(seg_first + next_base);
+  if (hit.buf) {
+    return stitch_with(at, seg_first, next_base, head_bytes, head, length, hit.buf, hit.bytes, bound, std::move(visit),
+                       std::move(done));
+  }
+  auto sit = segments_.find(seg_first);
+  if (sit == segments_.end()) {
+    return done(Status(Code::kNotFound, "no segment holds log offset " + std::to_string(at)));
+  }
+  uint64_t read_bound = durable_end_;
+  auto next = std::make_shared<io::AlignedBuffer>(limits::kColdReadBytes);
+  sit->second.file->read(
+      next_base, next->data(), limits::kColdReadBytes,
+      [this, at, seg_first, next_base, head, length, bound, read_bound, buf = std::move(buf), next,
+       visit = std::move(visit), done = std::move(done)](int res) mutable {
+        if (res < 0) return done(Status::from_errno(res, "read segment"));
+        size_t have = static_cast<size_t>(res);
+        if (seg_first + next_base + have <= read_bound && segments_.count(seg_first)) {
+          block_cache_.put(seg_first + next_base, {next, have});
+        }
+        const uint8_t* head_bytes = buf->data() + (limits::kColdReadBytes - head);
+        stitch_with(at, seg_first, next_base, head_bytes, head, length, next, have, bound, std::move(visit),
+                    std::move(done));
+      });
+}
+
+void Log::stitch_with(uint64_t at, uint64_t seg_first, uint64_t next_base, const uint8_t* head_bytes, size_t head,
+                      size_t length, std::shared_ptr<const io::AlignedBuffer> next, size_t next_have,
+                      uint64_t bound, Visitor visit, std::function<void(Status)> done) {
+  size_t tail = length - head;
+  if (next_have < tail) {
+    // The next block came back short (the end of the file): read the record
+    // from its own position instead.
+    return scan_cold(at, std::move(visit), std::move(done), limits::kColdReadBytes + limits::kBlockBytes);
+  }
+  std::vector<uint8_t> joined(length);
+  std::memcpy(joined.data(), head_bytes, head);
+  std::memcpy(joined.data() + head, next->data(), tail);
+  RecordView rec;
+  uint64_t limit = opt_.segment_bytes - (at - seg_first);
+  if (decode_record(joined.data(), length, limit, &rec) != DecodeResult::kOk) {
+    return done(Status(Code::kCorruption, "bad record at log offset " + std::to_string(at)));
+  }
+  if (rec.header.type != RecordType::kBatch && !visit(rec, at)) return done(Status::ok());
+  uint64_t after = at + rec.padded_length;
+  if (after >= seg_first + next_base + next_have) return scan(after, std::move(visit), std::move(done));
+  scan_block(after, seg_first, next_base, std::move(next), next_have, bound, std::move(visit), std::move(done));
 }
 
 Status Log::remove_segments_below(uint64_t log_offset) {

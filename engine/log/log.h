@@ -185,6 +185,15 @@ class Log {
   // durable when the read was issued), then goes on with scan().
   void scan_block(uint64_t from, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
                   size_t have, uint64_t bound, Visitor visit, std::function<void(Status)> done);
+  // A record at log offset `at` that begins in the block at `base` (its
+  // first `head` bytes are the end of `buf`) and ends in the next: joins its
+  // two parts, visits it, and goes on in the next block, which is now read
+  // (or found cached) once instead of being read again from the record on.
+  void stitch(uint64_t at, uint64_t seg_first, uint64_t base, std::shared_ptr<const io::AlignedBuffer> buf,
+              size_t head, size_t length, uint64_t bound, Visitor visit, std::function<void(Status)> done);
+  void stitch_with(uint64_t at, uint64_t seg_first, uint64_t next_base, const uint8_t* head_bytes, size_t head,
+                   size_t length, std::shared_ptr<const io::AlignedBuffer> next, size_t next_have, uint64_t bound,
+                   Visitor visit, std::function<void(Status)> done);
   uint64_t next_segment_offset(uint64_t log_offset) const;
   std::string path_of(uint64_t first_offset) const;
 

@@ -568,6 +568,40 @@ TEST(Log, ColdScanAcrossReadBlocks) {
   }
 }
 
+TEST(Log, ColdScanReadsEachBlockOnce) {
+  // Records of 16 KB straddle nearly every 256 KiB read block. Each is
+  // joined from its two blocks, so a scan of the whole log reads about the
+  // log once; reading every straddling record again from its own position
+  // read close to twice that.
+  for (size_t hot : {size_t{0}, limits::kDefaultHotCacheBytes}) {
+    io::MemFs fs;
+    LogOptions opt = options(4 << 20);
+    opt.hot_cache_bytes = hot;
+    std::vector<Rec> all;
+    {
+      auto s = open_mem(fs, opt);
+      ASSERT_TRUE(s->open_status.is_ok());
+      for (int i = 0; i < 600; ++i) {
+        s->put(16000 + (i * 131) % 700);
+        if (i % 10 == 0) {
+          ASSERT_TRUE(s->sync().is_ok());
+        }
+      }
+      ASSERT_TRUE(s->sync().is_ok());
+      all = s->staged;
+    }
+    auto s = open_mem(fs, opt);
+    ASSERT_TRUE(s->open_status.is_ok());
+    const uint64_t spanned = s->log->durable_end() - s->log->first_offset();
+    ASSERT_GE(spanned, uint64_t{8} << 20);
+    const uint64_t before = fs.async_read_bytes();
+    EXPECT_TRUE(same(s->scan(all[0].offset), all)) << "hot cache " << hot;
+    const uint64_t read = fs.async_read_bytes() - before;
+    EXPECT_LE(read, spanned + spanned / 8) << "read " << read << " bytes for a log of " << spanned;
+    EXPECT_TRUE(same(s->scan(all[123].offset), slice(all, 123)));
+  }
+}
+
 // Fills the first segment so that its data ends `left` bytes before its end.
 std::vector<Rec> fill_segment_zero(Session& s, uint64_t left) {
   // 112 bytes of segment and batch header, then 65 records of 1000 bytes
