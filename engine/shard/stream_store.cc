@@ -462,9 +462,11 @@ void StreamStore::read_numbers(const std::string& stream, uint64_t from, uint64_
   to = std::min(to, s->next - 1);
   if (from > to || count == 0) return cb(std::vector<Event>{});
   uint64_t pos = index_pos_for(*s, from);
+  // A position of an earlier incarnation would meet its delete record.
+  if (s->resume_number == from && s->resume_pos > pos && s->resume_pos > s->incarnation_offset) pos = s->resume_pos;
   auto out = std::make_shared<std::vector<Event>>();
   // The visitor may outlive `s` (a cold read resumes later): look it up again.
-  auto visit = [this, stream, from, to, count, out](const log::RecordView& rec, uint64_t) {
+  auto visit = [this, stream, from, to, count, out](const log::RecordView& rec, uint64_t offset) {
     if (rec.header.type == RecordType::kStreamDelete && rec.name == stream) return false;
     if (rec.header.type != RecordType::kEvent || rec.name != stream) return true;
     uint64_t n = rec.header.number;
@@ -474,7 +476,14 @@ void StreamStore::read_numbers(const std::string& stream, uint64_t from, uint64_
     if (!st) return false;
     if (n < st->first || st->deleted.count(n)) return true;
     out->push_back(make_event(rec));
-    return out->size() < count;
+    if (out->size() < count) return true;
+    // Events of a stream are in log order: n + 1, if it comes, is past n.
+    // From n's own record, a position the scan knows how to start at (one
+    // past it may be a gap before the next batch, which the hot cache does
+    // not hold).
+    st->resume_number = n + 1;
+    st->resume_pos = offset;
+    return false;
   };
   log_.scan(pos, visit, [out, cb = std::move(cb)](Status st) {
     if (!st) return cb(st);

@@ -95,6 +95,12 @@ struct StreamState {
   uint64_t index_base = 0;    // number of index[0]; a multiple of kIndexStride
   std::vector<IndexEntry> index;
   std::set<uint64_t> deleted;  // XDEL'd numbers in [first, next)
+  // Where the last forward read by number stopped: event `resume_number`
+  // lies after log offset `resume_pos`, so the read that goes on from
+  // it (a reader's next page) starts there rather than at its index
+  // block's first event, which it would read from disk again.
+  uint64_t resume_number = UINT64_MAX;
+  uint64_t resume_pos = 0;
   // The ids of the latest appends (staged ones included), made on the
   // first event that carries one.
   std::unique_ptr<IdempotencyWindow> idempotency;

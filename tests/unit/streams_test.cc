@@ -942,6 +942,63 @@ TEST_F(StreamsTest, ColdReadsGiveTheSameAnswers) {
   EXPECT_EQ(hot, snapshot(e(), streams));
 }
 
+TEST_F(StreamsTest, PagedReadsGoOnWhereTheLastPageStopped) {
+  // A reader's next page starts where its last one stopped (not at its
+  // index block's first event): the pages must still add up to the
+  // stream, hot and cold, interleaved with other streams, and after a
+  // delete the stream made again is paged through from its own events.
+  auto page_through = [&](const std::string& s, uint64_t page) {
+    std::string out;
+    uint64_t from = 0;
+    for (;;) {
+      auto r = read(e(), s, numbers_spec(from, UINT64_MAX, page));
+      EXPECT_TRUE(r);
+      if (!r || r->events.empty()) break;
+      for (auto& ev : r->events) out += std::to_string(ev.number) + "=" + ev.payload.data + " ";
+      from = r->events.back().number + 1;
+    }
+    return out;
+  };
+  auto whole = [&](const std::string& s) {
+    std::string out;
+    auto r = read(e(), s);
+    EXPECT_TRUE(r);
+    if (r) {
+      for (auto& ev : r->events) out += std::to_string(ev.number) + "=" + ev.payload.data + " ";
+    }
+    return out;
+  };
+  for (uint64_t n = 0; n < 200; ++n) {
+    ASSERT_TRUE(append1(e(), "p", "p" + std::to_string(n) + std::string(n % 90, 'x')));
+    if (n % 3 == 0) {
+      ASSERT_TRUE(append1(e(), "q", "q" + std::to_string(n)));
+    }
+  }
+  const std::string all = whole("p");
+  for (uint64_t page : {1, 7, 32, 33, 100}) EXPECT_EQ(page_through("p", page), all) << "page " << page;
+
+  // A page that stopped at event 9, then the stream is deleted and made
+  // again: event 10 of the new stream is read, not an early end.
+  auto first = read(e(), "p", numbers_spec(0, UINT64_MAX, 10));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->events.size(), 10u);
+  ASSERT_TRUE(call<bool>([&](auto cb) { e().delete_stream("p", cb); }));
+  for (uint64_t n = 0; n < 40; ++n) ASSERT_TRUE(append1(e(), "p", "new" + std::to_string(n)));
+  auto next = read(e(), "p", numbers_spec(10, UINT64_MAX, 5));
+  ASSERT_TRUE(next);
+  ASSERT_EQ(next->events.size(), 5u);
+  EXPECT_EQ(next->events[0].number, 10u);
+  EXPECT_EQ(next->events[0].payload.data, "new10");
+  EXPECT_EQ(page_through("p", 6), whole("p"));
+
+  EngineOptions o = mem_options(fs_);
+  o.hot_cache_bytes = 0;
+  open(o);
+  const std::string cold = whole("p");
+  EXPECT_EQ(page_through("p", 3), cold);
+  EXPECT_EQ(page_through("q", 5), whole("q"));
+}
+
 TEST(StreamsRealDisk, ColdReadsAfterReopenGiveTheSameAnswers) {
   TempDir dir;
   EngineOptions o;
