@@ -70,7 +70,7 @@ CommandTable::CommandTable() {
 
 const Command* CommandTable::find(std::string_view name) const {
   if (name.size() > 32) return nullptr;
-  char buf[32];
+  char buf[32] = {};  // initialised: g++ 12 cannot see that the loop fills what is hashed
   for (size_t i = 0; i < name.size(); ++i) buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
   auto it = by_name_.find(std::string_view(buf, name.size()));
   return it == by_name_.end() ? nullptr : &commands_[it->second];
