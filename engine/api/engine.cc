@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -101,6 +102,11 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
   for (auto& r : results) {
     if (!r) return r;  // the destructor stops the shards that did start
   }
+  // Recovery's read chunks (and the buffers it went through) were freed,
+  // but the allocator keeps such memory in the recovery threads' arenas:
+  // 230 MB resident after opening a 2.8 GB log that holds 20 MB of state.
+  // Give it back, so that the resident size is what the engine holds.
+  ::malloc_trim(0);
   return e;
 }
 
