@@ -204,15 +204,24 @@ std::string write_events(Engine& engine, const std::vector<std::string>& streams
 
 // ---------------------------------------------------------------------------
 
-void BM_EngineAppend(benchmark::State& state, log::FsyncMode fsync, size_t data_bytes, unsigned shards) {
-  TempDir dir("redcar-engine-bench");
-  auto opened = open_engine(dir.path(), shards, fsync);
+// An engine on `dir` whose spare segments are ready, so that their
+// zero-filling does not share the disk with the appends measured; null
+// (and the benchmark failed) if it does not open.
+std::unique_ptr<Engine> open_for_appends(benchmark::State& state, const std::string& dir, unsigned shards,
+                                         log::FsyncMode fsync) {
+  auto opened = open_engine(dir, shards, fsync);
   if (!opened) {
     fail(state, opened.status().to_string());
-    return;
+    return nullptr;
   }
-  std::unique_ptr<Engine> engine = std::move(*opened);
-  wait_for_spare_segments(dir.path(), shards);
+  wait_for_spare_segments(dir, shards);
+  return std::move(*opened);
+}
+
+void BM_EngineAppend(benchmark::State& state, log::FsyncMode fsync, size_t data_bytes, unsigned shards) {
+  TempDir dir("redcar-engine-bench");
+  std::unique_ptr<Engine> engine = open_for_appends(state, dir.path(), shards, fsync);
+  if (!engine) return;
   const std::vector<std::string> streams = streams_over_shards(*engine, kStreamsPerShard);
   const EventData ev = make_event(data_bytes);
   Window window(kAppendWindow, "appends");
@@ -255,13 +264,8 @@ constexpr int64_t kBatchWindow = 64;
 
 void BM_EngineAppendBatch(benchmark::State& state, bool ids, unsigned shards) {
   TempDir dir("redcar-engine-bench");
-  auto opened = open_engine(dir.path(), shards, log::FsyncMode::kNever);
-  if (!opened) {
-    fail(state, opened.status().to_string());
-    return;
-  }
-  std::unique_ptr<Engine> engine = std::move(*opened);
-  wait_for_spare_segments(dir.path(), shards);
+  std::unique_ptr<Engine> engine = open_for_appends(state, dir.path(), shards, log::FsyncMode::kNever);
+  if (!engine) return;
   const std::vector<std::string> streams = streams_over_shards(*engine, kStreamsPerShard);
   // Built before the timing: what a front end hands the engine.
   const size_t batches = static_cast<size_t>(state.max_iterations);
