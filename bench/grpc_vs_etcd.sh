@@ -50,12 +50,8 @@ bench_track "$rc_pid"
 
 etcd_port=$(free_port)
 etcd_peer=$(free_port)
-etcd --name bench --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-  --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
-  --initial-cluster "bench=http://127.0.0.1:$etcd_peer" >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-bench_track "$etcd_pid"
+bench_start_etcd "$work/etcd" "$etcd_port" "$etcd_peer"
+etcd_pid=$bench_started
 
 wait_for redcar "$rc_pid" tcp_open "$rc_port" || { tail -20 "$work/redcar.log" >&2; exit 1; }
 wait_for etcd "$etcd_pid" env ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$etcd_port" endpoint health ||
