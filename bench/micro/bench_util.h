@@ -13,6 +13,7 @@
 #include <string>
 
 #include "engine/common/limits.h"
+#include "tests/support/temp_dir.h"
 
 namespace redcar::bench {
 
@@ -49,29 +50,22 @@ inline uint64_t segment_bytes() {
 
 // A fresh folder under REDCAR_BENCH_DIR (default: the current directory, so
 // that the data lands on a real disk rather than a tmpfs), removed with it.
-class TempDir {
+// A benchmark's folder, on the disk it measures: $REDCAR_BENCH_DIR (default
+// the working folder), removed at the end.
+class TempDir : public test::TempDir {
  public:
-  explicit TempDir(const char* prefix) {
-    const char* base = std::getenv("REDCAR_BENCH_DIR");
-    std::string root = base && *base ? base : ".";
-    std::filesystem::create_directories(root);
-    std::string tmpl = root + "/" + prefix + "-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) {
+  explicit TempDir(const char* prefix) : test::TempDir(prefix, root()) {
+    if (!ok()) {
       std::perror("mkdtemp");
       std::abort();
     }
-    path_ = tmpl;
   }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
 
  private:
-  std::string path_;
+  static std::string root() {
+    const char* base = std::getenv("REDCAR_BENCH_DIR");
+    return base && *base ? base : ".";
+  }
 };
 
 }  // namespace redcar::bench

@@ -44,7 +44,7 @@
 #include "engine/api/engine.h"
 #include "bench/micro/bench_util.h"
 #include "engine/common/limits.h"
-#include "engine/log/log.h"
+#include "engine/log/segment_set.h"
 
 namespace redcar::bench {
 namespace {
@@ -134,7 +134,7 @@ class Window {
   std::string error_;
 };
 
-Result<std::unique_ptr<Engine>> open_engine(const std::string& dir, unsigned shards, log::FsyncMode fsync,
+Result<std::unique_ptr<Engine>> open_engine(const std::string& dir, unsigned shards, FsyncMode fsync,
                                             size_t hot_cache_bytes = limits::kDefaultHotCacheBytes) {
   EngineOptions opt;
   opt.data_dir = dir;
@@ -208,7 +208,7 @@ std::string write_events(Engine& engine, const std::vector<std::string>& streams
 // zero-filling does not share the disk with the appends measured; null
 // (and the benchmark failed) if it does not open.
 std::unique_ptr<Engine> open_for_appends(benchmark::State& state, const std::string& dir, unsigned shards,
-                                         log::FsyncMode fsync) {
+                                         FsyncMode fsync) {
   auto opened = open_engine(dir, shards, fsync);
   if (!opened) {
     fail(state, opened.status().to_string());
@@ -218,7 +218,7 @@ std::unique_ptr<Engine> open_for_appends(benchmark::State& state, const std::str
   return std::move(*opened);
 }
 
-void BM_EngineAppend(benchmark::State& state, log::FsyncMode fsync, size_t data_bytes, unsigned shards) {
+void BM_EngineAppend(benchmark::State& state, FsyncMode fsync, size_t data_bytes, unsigned shards) {
   TempDir dir("redcar-engine-bench");
   std::unique_ptr<Engine> engine = open_for_appends(state, dir.path(), shards, fsync);
   if (!engine) return;
@@ -264,7 +264,7 @@ constexpr int64_t kBatchWindow = 64;
 
 void BM_EngineAppendBatch(benchmark::State& state, bool ids, unsigned shards) {
   TempDir dir("redcar-engine-bench");
-  std::unique_ptr<Engine> engine = open_for_appends(state, dir.path(), shards, log::FsyncMode::kNever);
+  std::unique_ptr<Engine> engine = open_for_appends(state, dir.path(), shards, FsyncMode::kNever);
   if (!engine) return;
   const std::vector<std::string> streams = streams_over_shards(*engine, kStreamsPerShard);
   // Built before the timing: what a front end hands the engine.
@@ -321,7 +321,7 @@ void BM_EngineRead(benchmark::State& state, bool cold, size_t data_bytes, int64_
   // Hot: a cache with ample room for the whole stream.
   const size_t hot_bytes = cold ? limits::kDefaultHotCacheBytes
                                 : std::max<size_t>(limits::kDefaultHotCacheBytes, 4 * events * (data_bytes + 128));
-  auto opened = open_engine(dir.path(), 1, log::FsyncMode::kNever, hot_bytes);
+  auto opened = open_engine(dir.path(), 1, FsyncMode::kNever, hot_bytes);
   if (!opened) {
     fail(state, opened.status().to_string());
     return;
@@ -336,7 +336,7 @@ void BM_EngineRead(benchmark::State& state, bool cold, size_t data_bytes, int64_
     // Reopen with no hot cache: every range comes from the segment files.
     engine->stop();
     engine.reset();
-    opened = open_engine(dir.path(), 1, log::FsyncMode::kNever, 0);
+    opened = open_engine(dir.path(), 1, FsyncMode::kNever, 0);
     if (!opened) {
       fail(state, opened.status().to_string());
       return;
@@ -388,7 +388,7 @@ void BM_EngineRecovery(benchmark::State& state, size_t data_bytes, unsigned shar
   TempDir dir("redcar-engine-bench");
   const uint64_t log_bytes = smoke() ? 2 * kMiB : env_u64("REDCAR_BENCH_RECOVERY_MB", 256) * kMiB;
   {
-    auto opened = open_engine(dir.path(), shards, log::FsyncMode::kNever);
+    auto opened = open_engine(dir.path(), shards, FsyncMode::kNever);
     if (!opened) {
       fail(state, opened.status().to_string());
       return;
@@ -409,7 +409,7 @@ void BM_EngineRecovery(benchmark::State& state, size_t data_bytes, unsigned shar
   double open_seconds = 0;
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    auto opened = open_engine(dir.path(), shards, log::FsyncMode::kNever);
+    auto opened = open_engine(dir.path(), shards, FsyncMode::kNever);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!opened) {
       fail(state, opened.status().to_string());
@@ -452,7 +452,7 @@ void register_all() {
         const std::string name = "BM_EngineAppend/" + std::string(always ? "fsync_always" : "fsync_never") + "/" +
                                  size_name(size) + "/shards:" + std::to_string(shards);
         benchmark::RegisterBenchmark(name.c_str(), BM_EngineAppend,
-                                     always ? log::FsyncMode::kAlways : log::FsyncMode::kNever, size, shards)
+                                     always ? FsyncMode::kAlways : FsyncMode::kNever, size, shards)
             ->Iterations(static_cast<benchmark::IterationCount>(events))
             ->UseRealTime()
             ->Unit(benchmark::kMicrosecond);

@@ -61,7 +61,7 @@ void run_one(boost::asio::io_context& ctx, const char* what) {
 // caller's thread runs the io_context.
 class LogUnderTest {
  public:
-  explicit LogUnderTest(log::FsyncMode fsync) {
+  explicit LogUnderTest(FsyncMode fsync) {
     auto disk = io::UringDisk::create(ctx_, limits::kRingEntries);
     if (!disk) {
       status_ = disk.status();
@@ -108,7 +108,7 @@ class LogUnderTest {
   Status status_;
 };
 
-void BM_LogAppend(benchmark::State& state, log::FsyncMode fsync, size_t body_bytes) {
+void BM_LogAppend(benchmark::State& state, FsyncMode fsync, size_t body_bytes) {
   LogUnderTest t(fsync);
   if (!t.status()) {
     fail(state, t.status().to_string());
@@ -267,7 +267,7 @@ void register_all() {
           kWindowAppends, std::min<uint64_t>(max_events, budget_bytes / static_cast<uint64_t>(size)));
       std::string name =
           std::string("BM_LogAppend/") + (always ? "fsync_always" : "fsync_never") + "/" + std::to_string(size);
-      const auto fsync = always ? log::FsyncMode::kAlways : log::FsyncMode::kNever;
+      const auto fsync = always ? FsyncMode::kAlways : FsyncMode::kNever;
       benchmark::RegisterBenchmark(name.c_str(), BM_LogAppend, fsync, static_cast<size_t>(size))
           ->Iterations(static_cast<benchmark::IterationCount>(events))
           ->UseRealTime()

@@ -7,86 +7,36 @@
 // on the owning shard's thread; wrap them with `on(executor, cb)` to have
 // them posted to your own executor instead. A callback must not block.
 //
-// Errors are values: each callback receives a Result whose Status names
-// what went wrong (kWrongExpectedVersion carries the actual version in its
-// message and in detail(), kNoSpace/kIoError carry the errno).
+// Errors are values: each callback receives a Result whose Status has a
+// code and, where protocols word causes differently, a reason
+// (engine/common/status.h). Messages are neutral; front ends word them.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "engine/api/types.h"
+#include "engine/common/callback.h"
+#include "engine/common/fsync.h"
+#include "engine/common/limits.h"
+#include "engine/common/options.h"
 #include "engine/common/status.h"
-#include "engine/log/log.h"
+#include "engine/common/types.h"
 
 namespace redcar {
 
-namespace io {
-class MemFs;
-}
 namespace shard {
+class DataDir;
 class Shard;
 }
 
-template <typename T>
-using Callback = std::function<void(Result<T>)>;
-using StatusCallback = std::function<void(Status)>;
-
-// Wraps a callback so that it runs on `ex` rather than on the shard. When
-// the shard's thread is `ex`'s thread, it runs at once: no hop.
-template <typename T>
-Callback<T> on(boost::asio::any_io_executor ex, Callback<T> cb) {
-  return [ex, cb = std::move(cb)](Result<T> r) mutable {
-    boost::asio::dispatch(ex, [cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
-  };
-}
-
-struct EngineOptions {
-  std::string data_dir = "./data";
-  unsigned shards = 0;  // 0: one per core
-  log::FsyncMode fsync = log::FsyncMode::kAlways;
-  uint32_t fsync_interval_ms = 100;
-  uint64_t segment_bytes = limits::kDefaultSegmentBytes;
-  size_t hot_cache_bytes = limits::kDefaultHotCacheBytes;
-  bool repair = false;
-  uint32_t reclaim_interval_ms = 1000;  // how often shards look for segments to reclaim
-  io::MemFs* mem_fs = nullptr;  // tests: use the in-memory disk
-};
-
-// Parses "always", "never", "interval:MS".
-bool parse_fsync_mode(std::string_view text, log::FsyncMode* mode, uint32_t* interval_ms);
-
-struct ReadResult {
-  std::vector<Event> events;
-  bool exists = false;
-  uint64_t next_number = 0;   // the number the next append will get
-  StreamId last_id;
-};
-
-struct GroupEntry {
-  StreamId id;
-  std::optional<Event> event;  // empty: the event was deleted or trimmed
-  uint64_t delivery_count = 0; // with this delivery (0: NOACK, not pending)
-};
-
-// Subscription to one stream: events arrive in order, in batches; the next
-// batch comes only after `more()` is called, so a slow subscriber holds at
-// most one batch and otherwise reads back from the log when it asks again.
-class Subscription {
- public:
-  using Handler = std::function<void(std::vector<EventPtr> events, std::function<void()> more)>;
-  virtual ~Subscription() = default;
-  virtual void cancel() = 0;
-};
 
 class Engine {
  public:
+  using WatchHandler = redcar::WatchHandler;
+
   static Result<std::unique_ptr<Engine>> open(EngineOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -100,9 +50,11 @@ class Engine {
   unsigned kv_shard() const { return 0; }
   // The shard's event loop: front ends run their connections on these.
   boost::asio::io_context& context(unsigned shard);
-  const log::RecoveryReport& recovery_report(unsigned shard) const;
+  const RecoveryReport& recovery_report(unsigned shard) const;
 
   // --- streams ---
+  // With opt.refuse_over_key, a new stream is refused (kWrongType) when a
+  // key of the key-value view holds its name: one call for XADD.
   void append(std::string stream, std::vector<EventData> events, AppendOptions opt, Callback<AppendResult> cb);
   void read(std::string stream, ReadSpec spec, Callback<ReadResult> cb);
   void stream_info(std::string stream, Callback<StreamInfo> cb);
@@ -151,15 +103,21 @@ class Engine {
   // Delivers batches of changes from `start_revision` on, in revision order;
   // `more()` asks for the next batch. Ends with kCompacted if the start was
   // compacted away.
-  using WatchHandler = std::function<void(std::vector<WatchEvent> events, int64_t revision, std::function<void()> more)>;
   std::shared_ptr<Subscription> kv_watch(WatchOptions opt, WatchHandler handler, StatusCallback end);
 
  private:
   explicit Engine(EngineOptions options);
   shard::Shard& shard_for(std::string_view stream);
+  shard::Shard& kv() { return *shards_[kv_shard()]; }
+  // Runs fn(shard, stream) on the thread of the shard that owns `stream`.
+  template <typename Fn>
+  void on_stream(std::string stream, Fn&& fn);
+  // How a new stream asks the key-value shard whether a key holds its name.
+  void wire_key_probes();
+
   EngineOptions opt_;
+  std::unique_ptr<shard::DataDir> data_dir_;
   std::vector<std::unique_ptr<shard::Shard>> shards_;
-  int lock_fd_ = -1;
   bool stopped_ = false;
 };
 

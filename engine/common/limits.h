@@ -62,4 +62,22 @@ inline constexpr size_t kSubscriberBatchEvents = 512;
 // io_uring submission queue depth per shard.
 inline constexpr unsigned kRingEntries = 256;
 
+// How the limits must relate; a change that breaks one fails the build.
+static_assert(kMinSegmentBytes % kBlockBytes == 0 && kDefaultSegmentBytes % kBlockBytes == 0,
+              "segments are whole blocks (O_DIRECT)");
+static_assert(kDefaultSegmentBytes >= kMinSegmentBytes);
+static_assert(kMaxRecordBytes <= kMaxAppendBytes, "a record fits in one append");
+static_assert(kMaxFlushBytes <= kMaxBatchBytes, "a flush never merges past a batch's limit");
+static_assert(kMaxAppendBytes <= kMaxBatchBytes, "one append is one batch");
+static_assert(kMaxBatchBytes <= kDefaultSegmentBytes / 4, "a batch never spans segments, so it must fit in one");
+static_assert(kColdReadBytes % kBlockBytes == 0 && kRecoveryChunkBytes % kBlockBytes == 0,
+              "reads are whole blocks (O_DIRECT)");
+static_assert(kMaxFlushesInFlight >= 1, "recovery's torn-tail window is kMaxFlushesInFlight batches");
+static_assert(kIdempotencyWindow > 0 && (kIdempotencyWindow & (kIdempotencyWindow - 1)) == 0 &&
+                  kIdempotencyWindow < 65536,
+              "the idempotency window is a power of two its 16-bit table can index");
+static_assert(kIndexStride > 0 && (kIndexStride & (kIndexStride - 1)) == 0);
+static_assert(kSubscriberBatchEvents <= kDefaultSubscriberBufferEvents);
+static_assert(kMaxNameBytes < 65536, "names are stored with 16-bit lengths");
+
 }  // namespace redcar::limits

@@ -46,10 +46,4 @@ std::string Status::to_string() const {
   return s;
 }
 
-void check_failed(const char* expr, const char* file, int line) {
-  std::fprintf(stderr, "redcar: invariant violated: %s at %s:%d\n", expr, file, line);
-  std::fflush(stderr);
-  std::abort();
-}
-
 }  // namespace redcar

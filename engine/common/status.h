@@ -1,8 +1,10 @@
 // Errors as values. Every fallible engine operation returns a Status or a
-// Result<T>; nothing in the engine throws across its boundary. A Status names
-// what went wrong (a code) and where (a message), and carries the errno when
-// the cause was the operating system, so that -EIO and -ENOSPC reach callers
-// unchanged.
+// Result<T>; nothing in the engine throws across its boundary. A Status
+// names what went wrong (a code, and for some codes a finer reason) and
+// where (a message in neutral words), and carries the errno when the cause
+// was the operating system, so that -EIO and -ENOSPC reach callers
+// unchanged. The engine never words an error the way one protocol does:
+// front ends build Redis or etcd texts from the code and reason.
 #pragma once
 
 #include <cassert>
@@ -28,7 +30,29 @@ enum class Code : uint8_t {
   kBusy,                  // data folder locked by another process
   kUnavailable,           // shutting down, or the log failed earlier (sticky)
   kCompacted,             // asked for a revision older than the compaction point
-  kWrongType,
+  kWrongType,             // the name is held by another kind of thing (a stream, a key)
+};
+
+// Why, finer than the code, where a protocol words causes differently.
+enum class Reason : uint8_t {
+  kNone = 0,
+  // kNotFound
+  kNoStream,        // the stream does not exist
+  kNoGroup,         // the stream has no such consumer group
+  kNoKey,           // a key-value write that needs the key found none
+  // kAlreadyExists
+  kGroupExists,
+  // kInvalidArgument
+  kIdZero,                  // an explicit stream ID of 0-0
+  kIdNotAfterLast,          // an ID not above the stream's last ID
+  kIdOverflow,              // the sequence part would overflow
+  kLastIdBelowTop,          // a new last ID below the stream's newest event
+  kEntriesAddedBelowLength, // entries-added below the stream's length
+  kKeyMissing,              // a key-value operation without a key
+  kDuplicateKey,            // a transaction writes one key twice
+  kTooLarge,                // a record or an append over the size limit
+  // kOutOfRange
+  kFutureRevision,  // a key-value revision not reached yet
 };
 
 const char* code_name(Code code);
@@ -38,6 +62,8 @@ class [[nodiscard]] Status {
   Status() = default;
   Status(Code code, std::string message, int sys_errno = 0)
       : code_(code), errno_(sys_errno), message_(std::move(message)) {}
+  Status(Code code, Reason reason, std::string message)
+      : code_(code), reason_(reason), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
   // Maps a negative errno from the io layer to a Status.
@@ -46,13 +72,15 @@ class [[nodiscard]] Status {
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }
   Code code() const { return code_; }
+  Reason reason() const { return reason_; }
+  bool is(Code code, Reason reason) const { return code_ == code && reason_ == reason; }
   int sys_errno() const { return errno_; }
   const std::string& message() const { return message_; }
   std::string to_string() const;
 
   // A number some codes carry for callers that act on it rather than print
   // it. kWrongExpectedVersion: the stream's last event number, -1 if it has
-  // no events. kCompacted ending a watch: the compaction revision.
+  // no events. kCompacted: the compaction revision.
   int64_t detail() const { return detail_; }
   Status&& with_detail(int64_t d) && {
     detail_ = d;
@@ -61,6 +89,7 @@ class [[nodiscard]] Status {
 
  private:
   Code code_ = Code::kOk;
+  Reason reason_ = Reason::kNone;
   int errno_ = 0;
   int64_t detail_ = 0;
   std::string message_;
@@ -92,24 +121,3 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace redcar
-
-// Always-on invariant check for durability-critical state: a violated
-// invariant means the in-memory view no longer matches the log, and carrying
-// on would acknowledge data that is not there.
-#define REDCAR_CHECK(cond)                                                   \
-  do {                                                                       \
-    if (!(cond)) ::redcar::check_failed(#cond, __FILE__, __LINE__);          \
-  } while (0)
-
-// Debug-only check, for invariants inside hot loops: compiled out with NDEBUG.
-#ifdef NDEBUG
-#define REDCAR_DCHECK(cond) \
-  do {                      \
-  } while (0)
-#else
-#define REDCAR_DCHECK(cond) REDCAR_CHECK(cond)
-#endif
-
-namespace redcar {
-[[noreturn]] void check_failed(const char* expr, const char* file, int line);
-}

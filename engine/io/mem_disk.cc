@@ -176,13 +176,20 @@ Status MemDisk::prepare(const std::string& path, uint64_t size_bytes) {
 Status MemDisk::list(const std::string& dir, std::vector<std::string>* names) {
   std::lock_guard lk(fs_.mu_);
   names->clear();
-  if (!fs_.dirs_.count(dir)) return Status::from_errno(-ENOENT, "opendir " + dir);
+  // A folder exists once made, or once a file lies in it (tests write files
+  // straight into the MemFs); a file deeper down shows its folder here.
+  std::set<std::string> seen;
+  const std::string prefix = dir + "/";
   for (auto& [path, node] : fs_.files_) {
-    if (dir_of(path) == dir) names->push_back(base_of(path));
+    if (path.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string rest = path.substr(prefix.size());
+    seen.insert(rest.substr(0, rest.find('/')));
   }
   for (auto& d : fs_.dirs_) {
-    if (d != dir && dir_of(d) == dir) names->push_back(base_of(d));
+    if (d != dir && dir_of(d) == dir) seen.insert(base_of(d));
   }
+  if (seen.empty() && !fs_.dirs_.count(dir)) return Status::from_errno(-ENOENT, "opendir " + dir);
+  names->assign(seen.begin(), seen.end());
   return Status::ok();
 }
 

@@ -6,6 +6,8 @@
 
 namespace redcar::log {
 
+using namespace record_layout;
+
 namespace {
 
 constexpr char kSegmentMagic[8] = {'R', 'C', 'A', 'R', 'S', 'E', 'G', '1'};
@@ -29,23 +31,23 @@ uint64_t checksum(const void* data, size_t len) { return XXH3_64bits(data, len);
 
 uint8_t* begin_record(uint8_t* out, const RecordHeader& h, std::string_view name, size_t body_bytes) {
   const size_t length = kRecordHeaderBytes + name.size() + body_bytes;
-  put<uint32_t>(out + 8, static_cast<uint32_t>(length));
-  out[12] = static_cast<uint8_t>(h.type);
-  out[13] = h.flags;
-  put<uint16_t>(out + 14, static_cast<uint16_t>(name.size()));
-  put<uint64_t>(out + 16, h.number);
-  put<uint64_t>(out + 24, h.id_ms);
-  put<uint64_t>(out + 32, h.id_seq);
-  put<int64_t>(out + 40, h.timestamp_us);
+  put<uint32_t>(out + kLengthAt, static_cast<uint32_t>(length));
+  out[kTypeAt] = static_cast<uint8_t>(h.type);
+  out[kFlagsAt] = h.flags;
+  put<uint16_t>(out + kNameLengthAt, static_cast<uint16_t>(name.size()));
+  put<uint64_t>(out + kNumberAt, h.number);
+  put<uint64_t>(out + kIdMsAt, h.id_ms);
+  put<uint64_t>(out + kIdSeqAt, h.id_seq);
+  put<int64_t>(out + kTimestampAt, h.timestamp_us);
   if (!name.empty()) std::memcpy(out + kRecordHeaderBytes, name.data(), name.size());
   return out + kRecordHeaderBytes + name.size();
 }
 
 size_t finish_record(uint8_t* out) {
-  const size_t length = get<uint32_t>(out + 8);
+  const size_t length = get<uint32_t>(out + kLengthAt);
   const size_t total = padded(length);
   std::memset(out + length, 0, total - length);
-  put<uint64_t>(out, checksum(out + 8, length - 8));
+  put<uint64_t>(out + kChecksumAt, checksum(out + kLengthAt, length - kLengthAt));
   return total;
 }
 
@@ -56,24 +58,24 @@ size_t encode_record(uint8_t* out, const RecordHeader& h, std::string_view name,
 }
 
 DecodeResult decode_record(const uint8_t* data, size_t avail, size_t limit_bytes, RecordView* out, Verify verify) {
-  if (avail < 16) return avail == 0 ? DecodeResult::kEnd : DecodeResult::kTruncated;
-  const uint64_t sum = get<uint64_t>(data);
-  const uint32_t length = get<uint32_t>(data + 8);
+  if (avail < kNumberAt) return avail == 0 ? DecodeResult::kEnd : DecodeResult::kTruncated;
+  const uint64_t sum = get<uint64_t>(data + kChecksumAt);
+  const uint32_t length = get<uint32_t>(data + kLengthAt);
   if (sum == 0 && length == 0) return DecodeResult::kEnd;
   if (length < kRecordHeaderBytes || length > limits::kMaxRecordBytes || padded(length) > limit_bytes) {
     return DecodeResult::kBad;
   }
   if (avail < length) return DecodeResult::kTruncated;
-  if (verify == Verify::kChecksum && checksum(data + 8, length - 8) != sum) return DecodeResult::kBad;
-  const uint8_t type = data[12];
-  const uint16_t name_len = get<uint16_t>(data + 14);
+  if (verify == Verify::kChecksum && checksum(data + kLengthAt, length - kLengthAt) != sum) return DecodeResult::kBad;
+  const uint8_t type = data[kTypeAt];
+  const uint16_t name_len = get<uint16_t>(data + kNameLengthAt);
   if (type == 0 || type > kMaxRecordType || kRecordHeaderBytes + name_len > length) return DecodeResult::kBad;
   out->header.type = static_cast<RecordType>(type);
-  out->header.flags = data[13];
-  out->header.number = get<uint64_t>(data + 16);
-  out->header.id_ms = get<uint64_t>(data + 24);
-  out->header.id_seq = get<uint64_t>(data + 32);
-  out->header.timestamp_us = get<int64_t>(data + 40);
+  out->header.flags = data[kFlagsAt];
+  out->header.number = get<uint64_t>(data + kNumberAt);
+  out->header.id_ms = get<uint64_t>(data + kIdMsAt);
+  out->header.id_seq = get<uint64_t>(data + kIdSeqAt);
+  out->header.timestamp_us = get<int64_t>(data + kTimestampAt);
   out->name = std::string_view(reinterpret_cast<const char*>(data + kRecordHeaderBytes), name_len);
   out->body = std::string_view(reinterpret_cast<const char*>(data + kRecordHeaderBytes + name_len),
                                length - kRecordHeaderBytes - name_len);

@@ -7,10 +7,12 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/common/limits.h"
 #include "engine/common/status.h"
 
 namespace redcar::log {
@@ -49,6 +51,40 @@ inline constexpr size_t kRecordHeaderBytes = 48;
 inline constexpr size_t kRecordAlignBytes = 8;
 inline constexpr size_t kSegmentHeaderBytes = 64;
 
+// Where each field of a record header sits (FORMAT.md, Records).
+namespace record_layout {
+inline constexpr size_t kChecksumAt = 0;      // u64
+inline constexpr size_t kLengthAt = 8;        // u32
+inline constexpr size_t kTypeAt = 12;         // u8
+inline constexpr size_t kFlagsAt = 13;        // u8
+inline constexpr size_t kNameLengthAt = 14;   // u16
+inline constexpr size_t kNumberAt = 16;       // u64
+inline constexpr size_t kIdMsAt = 24;         // u64
+inline constexpr size_t kIdSeqAt = 32;        // u64
+inline constexpr size_t kTimestampAt = 40;    // i64
+}  // namespace record_layout
+
+// The header's fields are packed, in order, into exactly its size; the
+// checksum covers everything after itself.
+static_assert(record_layout::kChecksumAt + 8 == record_layout::kLengthAt);
+static_assert(record_layout::kLengthAt + 4 == record_layout::kTypeAt);
+static_assert(record_layout::kTypeAt + 1 == record_layout::kFlagsAt);
+static_assert(record_layout::kFlagsAt + 1 == record_layout::kNameLengthAt);
+static_assert(record_layout::kNameLengthAt + 2 == record_layout::kNumberAt);
+static_assert(record_layout::kNumberAt + 8 == record_layout::kIdMsAt);
+static_assert(record_layout::kIdMsAt + 8 == record_layout::kIdSeqAt);
+static_assert(record_layout::kIdSeqAt + 8 == record_layout::kTimestampAt);
+static_assert(record_layout::kTimestampAt + 8 == kRecordHeaderBytes);
+static_assert(kRecordHeaderBytes % kRecordAlignBytes == 0, "records start aligned, so names start aligned");
+static_assert(kSegmentHeaderBytes % kRecordAlignBytes == 0, "the first record of a segment is aligned");
+static_assert(kSegmentHeaderBytes + kRecordHeaderBytes <= limits::kBlockBytes,
+              "a segment's header and its first batch record share the first block");
+// Lengths are stored in 32 bits and name lengths in 16.
+static_assert(limits::kMaxRecordBytes < (uint64_t{1} << 32));
+static_assert(limits::kMaxNameBytes < (1u << 16));
+static_assert(kRecordHeaderBytes + limits::kMaxNameBytes < limits::kMaxRecordBytes);
+static_assert(uint64_t{kMaxRecordType} < 256);
+
 // Flags of a batch record (FORMAT.md).
 // The log was closed cleanly right after this (empty) batch: every write
 // before it was durable, none was in flight or followed, and the segment
@@ -72,6 +108,9 @@ struct RecordView {
   uint32_t length = 0;        // without padding
   uint32_t padded_length = 0;  // distance to the next record
 };
+
+// Visits records in log order; returns false to stop.
+using RecordVisitor = std::function<bool(const RecordView& rec, uint64_t log_offset)>;
 
 inline constexpr size_t padded(size_t n) { return (n + kRecordAlignBytes - 1) & ~(kRecordAlignBytes - 1); }
 inline size_t record_size(size_t name_bytes, size_t body_bytes) {

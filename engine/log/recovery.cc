@@ -1,15 +1,21 @@
 #include "engine/log/recovery.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
-#include <deque>
-#include <future>
+#include <iterator>
+#include <optional>
 #include <vector>
 
+#include "engine/common/assert.h"
 #include "engine/common/limits.h"
 #include "engine/io/aligned_buffer.h"
+#include "engine/log/chunk_reader.h"
 
 namespace redcar::log {
+
+// ============================================================ the decision table
 
 const std::array<RecoveryRule, 7>& recovery_rules() {
   static const std::array<RecoveryRule, 7> kRules = {{
@@ -47,166 +53,26 @@ const char* situation_name(Situation s) {
   return "?";
 }
 
+// ============================================================ scanning one segment
+
 namespace {
 
-// Reads a segment front to back in chunks, with the next chunks read ahead
-// on helper threads while the caller works on the current one: the disk and
-// the checksums run side by side. A window that straddles two chunks (a
-// batch across a chunk boundary) is copied whole into a buffer of its own.
-class SegmentReader {
- public:
-  SegmentReader(io::File& file, uint64_t segment_bytes, size_t chunk_bytes)
-      : file_(file), segment_bytes_(segment_bytes), chunk_bytes_(io::align_up(chunk_bytes)) {}
-  ~SegmentReader() { drop_ahead(); }
-  SegmentReader(const SegmentReader&) = delete;
-  SegmentReader& operator=(const SegmentReader&) = delete;
-
-  // Makes [offset, offset + len) available; returns a pointer to it, or
-  // nullptr with *err set (or *err == 0 when the segment ends first). The
-  // pointer is good until the next call.
-  const uint8_t* window(uint64_t offset, size_t len, int* err) {
-    *err = 0;
-    if (offset + len > segment_bytes_) len = segment_bytes_ - offset;
-    if (cur_.holds(offset, len)) return cur_.at(offset);
-    if (straddle_.holds(offset, len)) return straddle_.at(offset);
-    // Moving on: the chunks read ahead become current once the window
-    // starts in them.
-    while (!ahead_.empty() && offset >= ahead_.front().chunk.base) {
-      if (!advance(err)) return nullptr;
-      if (cur_.holds(offset, len)) return cur_.at(offset);
-    }
-    if (offset >= cur_.base && offset < cur_.end() && !ahead_.empty() &&
-        offset + len <= ahead_.front().chunk.base + ahead_.front().len) {
-      // Across the boundary with the next chunk: copy the two parts.
-      Ahead& next = ahead_.front();
-      if (!wait(next, err)) return nullptr;
-      if (offset + len <= next.chunk.end()) {
-        size_t first = static_cast<size_t>(cur_.end() - offset);
-        straddle_.buf.reserve(len);
-        std::memcpy(straddle_.buf.data(), cur_.at(offset), first);
-        std::memcpy(straddle_.buf.data() + first, next.chunk.buf.data(), len - first);
-        straddle_.base = offset;
-        straddle_.have = len;
-        straddle_.head = 0;
-        return straddle_.buf.data();
-      }
-    }
-    // Anywhere else (the first read, a jump back, a window larger than a
-    // chunk): read synchronously from the block holding `offset`.
-    drop_ahead();
-    uint64_t start = io::align_down(offset);
-    size_t want = io::align_up(std::max<size_t>(offset + len - start, chunk_bytes_));
-    if (start + want > segment_bytes_) want = io::align_up(segment_bytes_ - start);
-    cur_.buf.reserve(want);
-    int n = file_.read_sync(start, cur_.buf.data(), want);
-    if (n < 0) {
-      *err = n;
-      return nullptr;
-    }
-    cur_.base = start;
-    cur_.have = static_cast<size_t>(n);
-    bytes_read_ += static_cast<uint64_t>(n);
-    eof_ = static_cast<size_t>(n) < want;
-    top_up();
-    if (!cur_.holds(offset, len)) return nullptr;
-    return cur_.at(offset);
-  }
-  uint64_t bytes_read() const { return bytes_read_; }
-
- private:
-  struct Chunk {
-    io::AlignedBuffer buf;
-    uint64_t base = 0;  // file offset of buf[head]
-    size_t have = 0;
-    size_t head = 0;
-    uint64_t end() const { return base + have; }
-    bool holds(uint64_t offset, size_t len) const { return offset >= base && offset + len <= base + have; }
-    const uint8_t* at(uint64_t offset) const { return buf.data() + head + (offset - base); }
-  };
-  struct Ahead {
-    Chunk chunk;  // base set, have once read
-    size_t len = 0;
-    std::future<int> result;
-    bool ready = false;
-    int n = 0;
-  };
-
-  bool wait(Ahead& a, int* err) {
-    if (!a.ready) {
-      a.n = a.result.get();
-      a.ready = true;
-      if (a.n >= 0) {
-        a.chunk.have = static_cast<size_t>(a.n);
-        bytes_read_ += static_cast<uint64_t>(a.n);
-      }
-    }
-    if (a.n < 0) *err = a.n;
-    return a.n >= 0;
-  }
-
-  // The first chunk read ahead becomes the current one.
-  bool advance(int* err) {
-    Ahead& a = ahead_.front();
-    if (!wait(a, err)) return false;
-    spare_.push_back(std::move(cur_.buf));
-    cur_ = std::move(a.chunk);
-    bool short_read = static_cast<size_t>(a.n) < a.len;
-    ahead_.pop_front();
-    if (short_read) {
-      eof_ = true;
-      drop_ahead();
-    }
-    top_up();
-    return true;
-  }
-
-  void top_up() {
-    uint64_t next = ahead_.empty() ? cur_.end() : ahead_.back().chunk.base + ahead_.back().len;
-    while (!eof_ && ahead_.size() < limits::kRecoveryReadsAhead && next < segment_bytes_) {
-      Ahead a;
-      a.len = static_cast<size_t>(std::min<uint64_t>(chunk_bytes_, segment_bytes_ - next));
-      if (!spare_.empty()) {
-        a.chunk.buf = std::move(spare_.back());
-        spare_.pop_back();
-      }
-      a.chunk.buf.reserve(a.len);
-      a.chunk.base = next;
-      uint8_t* dst = a.chunk.buf.data();
-      io::File* file = &file_;
-      size_t len = a.len;
-      a.result = std::async(std::launch::async, [file, dst, next, len] { return file->read_sync(next, dst, len); });
-      next += a.len;
-      ahead_.push_back(std::move(a));
-    }
-  }
-
-  // Waits for reads ahead that are no longer wanted.
-  void drop_ahead() {
-    for (auto& a : ahead_) {
-      if (!a.ready) a.result.wait();
-      spare_.push_back(std::move(a.chunk.buf));
-    }
-    ahead_.clear();
-  }
-
-  io::File& file_;
-  uint64_t segment_bytes_;
-  size_t chunk_bytes_;
-  Chunk cur_;
-  Chunk straddle_;
-  std::deque<Ahead> ahead_;
-  std::vector<io::AlignedBuffer> spare_;
-  bool eof_ = false;
-  uint64_t bytes_read_ = 0;
-};
+bool zeros(const uint8_t* p, size_t n) {
+  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
+}
 
 enum class BatchCheck { kValid, kEnd, kBad };
 
-// Checks the batch at `pos`; on success fills *batch_bytes (records after
-// the batch record) and leaves the batch readable in the reader's window.
-BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, uint64_t* batch_bytes,
-                       const uint8_t** records, std::string* why, int* err, uint64_t* seq = nullptr,
-                       uint8_t* flags = nullptr) {
+struct CheckedBatch {
+  uint64_t bytes = 0;  // of the records after the batch record
+  const uint8_t* records = nullptr;
+  uint64_t seq = 0;
+  uint8_t flags = 0;
+  std::string why;  // kBad
+};
+
+// Checks the batch at `pos`; when valid, leaves it readable in the window.
+BatchCheck check_batch(ChunkReader& r, uint64_t pos, uint64_t segment_bytes, CheckedBatch* out, int* err) {
   if (segment_bytes - pos < kRecordHeaderBytes) {
     // No batch fits in what is left (the writer moved on to the next
     // segment): it must be zeros. The window is shorter than a record header
@@ -214,8 +80,8 @@ BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, u
     size_t left = static_cast<size_t>(segment_bytes - pos);
     const uint8_t* p = left ? r.window(pos, left, err) : nullptr;
     if (!p) return *err ? BatchCheck::kBad : BatchCheck::kEnd;
-    if (std::all_of(p, p + left, [](uint8_t b) { return b == 0; })) return BatchCheck::kEnd;
-    *why = "garbage in the last bytes of the segment";
+    if (zeros(p, left)) return BatchCheck::kEnd;
+    out->why = "garbage in the last bytes of the segment";
     return BatchCheck::kBad;
   }
   const uint8_t* p = r.window(pos, kRecordHeaderBytes, err);
@@ -224,182 +90,415 @@ BatchCheck check_batch(SegmentReader& r, uint64_t pos, uint64_t segment_bytes, u
   DecodeResult d = decode_record(p, kRecordHeaderBytes, segment_bytes - pos, &rec);
   if (d == DecodeResult::kEnd) return BatchCheck::kEnd;
   if (d != DecodeResult::kOk || rec.header.type != RecordType::kBatch) {
-    *why = "bad batch header";
+    out->why = "bad batch header";
     return BatchCheck::kBad;
   }
   uint64_t n = rec.header.number;
   if (n > segment_bytes - pos - kRecordHeaderBytes || n % kRecordAlignBytes != 0) {
-    *why = "batch length out of bounds";
+    out->why = "batch length out of bounds";
     return BatchCheck::kBad;
   }
   const uint8_t* body = r.window(pos + kRecordHeaderBytes, n, err);
   if (!body && n > 0) {
-    *why = "batch extends past the end of the segment file";
+    out->why = "batch extends past the end of the segment file";
     return BatchCheck::kBad;
   }
   if (checksum(body, n) != rec.header.id_seq) {
-    *why = "batch checksum mismatch";
+    out->why = "batch checksum mismatch";
     return BatchCheck::kBad;
   }
-  *batch_bytes = n;
-  *records = body;
-  if (seq) *seq = static_cast<uint64_t>(rec.header.timestamp_us);
-  if (flags) *flags = rec.header.flags;
+  out->bytes = n;
+  out->records = body;
+  out->seq = static_cast<uint64_t>(rec.header.timestamp_us);
+  out->flags = rec.header.flags;
   return BatchCheck::kValid;
 }
 
-}  // namespace
+// One segment, front to back: its header, then batch after batch until the
+// data ends or a bad batch; in the newest segment, what lies past that end
+// decides between a clean end, a torn tail and corruption.
+class SegmentScanner {
+ public:
+  SegmentScanner(ChunkReader& r, uint64_t segment_bytes, bool newest, const RecordSink& apply, SegmentScan* out)
+      : r_(r), segment_bytes_(segment_bytes), newest_(newest), apply_(apply), out_(out) {}
 
-namespace {
+  Status run(uint64_t prev_seq) {
+    bool go_on = false;
+    if (Status s = check_header(prev_seq, &go_on); !s || !go_on) return s;
+    uint64_t pos = kSegmentHeaderBytes;
+    out_->valid_end_bytes = pos;
+    for (;;) {
+      if (Status s = skip_padding(&pos); !s) return s;
+      CheckedBatch b;
+      BatchCheck c = check_batch(r_, pos, segment_bytes_, &b, &err_);
+      if (err_) return io_error();
+      if (c == BatchCheck::kValid && b.seq != out_->last_seq + 1) {
+        // Valid bytes out of sequence: left over from an unacknowledged flush.
+        c = BatchCheck::kBad;
+        b.why = "batch sequence " + std::to_string(b.seq) + " after " + std::to_string(out_->last_seq);
+      }
+      if (c == BatchCheck::kEnd) return at_end();
+      if (c == BatchCheck::kBad) return at_bad(pos, std::move(b.why));
+      if (!apply_batch(pos, b)) return Status::ok();
+      pos += kRecordHeaderBytes + b.bytes;
+      out_->valid_end_bytes = pos;
+    }
+  }
 
-Status scan_with(SegmentReader& r, io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
-                 SegmentScan* out, uint64_t prev_seq) {
-  int err = 0;
-  const uint8_t* hp = r.window(0, kSegmentHeaderBytes, &err);
-  if (err) return Status::from_errno(err, "read " + file.path());
-  SegmentHeader sh;
-  DecodeResult hd = hp ? decode_segment_header(hp, &sh) : DecodeResult::kEnd;
-  if (hd == DecodeResult::kEnd) {
-    out->end = Situation::kCleanEnd;
+ private:
+  Status io_error() const { return Status::from_errno(err_, "read " + r_.path()); }
+
+  // Reads and checks the segment header. *go_on is false when there is
+  // nothing more to scan (a zero header, or a bad one).
+  Status check_header(uint64_t prev_seq, bool* go_on) {
+    const uint8_t* hp = r_.window(0, kSegmentHeaderBytes, &err_);
+    if (err_) return io_error();
+    SegmentHeader sh;
+    DecodeResult hd = hp ? decode_segment_header(hp, &sh) : DecodeResult::kEnd;
+    if (hd == DecodeResult::kEnd) {
+      out_->end = Situation::kCleanEnd;
+      return Status::ok();
+    }
+    if (hd != DecodeResult::kOk) {
+      out_->end = newest_ ? Situation::kNewestBadHeader : Situation::kOlderBadHeader;
+      out_->detail = "segment header checksum mismatch";
+      return Status::ok();
+    }
+    // Batches are numbered without gaps; the header names the one before.
+    out_->last_seq = sh.prev_batch_seq;
+    if (prev_seq != 0 && prev_seq != sh.prev_batch_seq) {
+      out_->end = newest_ ? Situation::kNewestBadHeader : Situation::kOlderBadHeader;
+      out_->detail = "segment follows batch " + std::to_string(sh.prev_batch_seq) +
+                     " but the previous segment ended at " + std::to_string(prev_seq);
+      return Status::ok();
+    }
+    *go_on = true;
     return Status::ok();
   }
-  if (hd != DecodeResult::kOk) {
-    out->end = newest ? Situation::kNewestBadHeader : Situation::kOlderBadHeader;
-    out->detail = "segment header checksum mismatch";
+
+  // A zero checksum at an unaligned offset is padding: a batch written while
+  // the previous one was in flight starts on the next block (the gap may be
+  // as short as 8 bytes, too short for a record header).
+  Status skip_padding(uint64_t* pos) {
+    if (*pos % limits::kBlockBytes == 0) return Status::ok();
+    const uint8_t* zp = *pos + 8 <= segment_bytes_ ? r_.window(*pos, 8, &err_) : nullptr;
+    if (err_) return io_error();
+    if (zp && !zeros(zp, 8)) return Status::ok();
+    uint64_t next = io::align_up(*pos);
+    const uint8_t* np = next + kRecordHeaderBytes <= segment_bytes_ ? r_.window(next, kRecordHeaderBytes, &err_) : nullptr;
+    if (err_) return io_error();
+    if (np && !zeros(np, kRecordHeaderBytes)) *pos = next;
     return Status::ok();
   }
 
-  // Batches are numbered without gaps; the header names the one before.
-  out->last_seq = sh.prev_batch_seq;
-  if (prev_seq != 0 && prev_seq != sh.prev_batch_seq) {
-    out->end = newest ? Situation::kNewestBadHeader : Situation::kOlderBadHeader;
-    out->detail = "segment follows batch " + std::to_string(sh.prev_batch_seq) + " but the previous segment ended at " +
-                  std::to_string(prev_seq);
-    return Status::ok();
+  // Every record inside a valid batch must decode, or the writer is broken.
+  // The batch checksum covers every byte of them: theirs need no check.
+  bool apply_batch(uint64_t pos, const CheckedBatch& b) {
+    uint64_t off = 0;
+    while (off < b.bytes) {
+      RecordView rec;
+      DecodeResult d = decode_record(b.records + off, b.bytes - off, b.bytes - off, &rec, Verify::kBoundsOnly);
+      if (d != DecodeResult::kOk) {
+        out_->end = newest_ ? Situation::kNewestBadThenValid : Situation::kOlderBad;
+        out_->detail = "undecodable record inside a valid batch";
+        return false;
+      }
+      apply_(rec, pos + kRecordHeaderBytes + off);
+      off += rec.padded_length;
+      ++out_->records;
+    }
+    ++out_->batches;
+    out_->last_seq = b.seq;
+    last_closed_ = b.bytes == 0 && (b.flags & kBatchFlagClose);
+    return true;
   }
 
-  // In the newest segment, what lies past the end of the valid batches
-  // decides between a torn tail and corruption. Up to kMaxFlushesInFlight
-  // flushes may have been in flight at the crash, and any of them may have
-  // reached the disk while an earlier one did not; none was acknowledged.
-  // Their batches carry the sequence numbers that follow the last valid one.
-  // A valid batch numbered beyond that window means acknowledged data sits
-  // behind the bad spot. Up to `limit` bytes are searched.
-  auto classify_tail = [&](uint64_t from, uint64_t limit) -> Status {
-    out->end = Situation::kNewestTornTail;
-    uint64_t stop = std::min(segment_bytes, from + limit);
+  Status at_end() {
+    out_->end = Situation::kCleanEnd;
+    if (!newest_) return Status::ok();
+    if (last_closed_) {
+      // Closed cleanly: nothing was in flight past the close batch, so
+      // there is no torn flush to look for.
+      out_->closed = true;
+      return Status::ok();
+    }
+    // Zeros here, but flushes that were in flight may have landed past them.
+    const uint64_t window = limits::kMaxFlushesInFlight * (limits::kMaxBatchBytes + 2 * limits::kBlockBytes);
+    return classify_tail(out_->valid_end_bytes, window);
+  }
+
+  Status at_bad(uint64_t pos, std::string why) {
+    out_->detail = std::move(why);
+    if (!newest_) {
+      out_->end = Situation::kOlderBad;
+      return Status::ok();
+    }
+    // Garbage (not zeros): look through the whole rest of the segment.
+    return classify_tail(pos + kRecordAlignBytes, segment_bytes_);
+  }
+
+  // Up to kMaxFlushesInFlight flushes may have been in flight at the crash,
+  // and any of them may have reached the disk while an earlier one did not;
+  // none was acknowledged. Their batches carry the sequence numbers that
+  // follow the last valid one. A valid batch numbered beyond that window
+  // means acknowledged data sits behind the bad spot. Searches `limit` bytes.
+  Status classify_tail(uint64_t from, uint64_t limit) {
+    out_->end = Situation::kNewestTornTail;
+    uint64_t stop = std::min(segment_bytes_, from + limit);
     for (uint64_t q = from; q + kRecordHeaderBytes <= stop; q += kRecordAlignBytes) {
-      const uint8_t* qp = r.window(q, kRecordHeaderBytes, &err);
-      if (err) return Status::from_errno(err, "read " + file.path());
+      const uint8_t* qp = r_.window(q, kRecordHeaderBytes, &err_);
+      if (err_) return io_error();
       if (!qp) break;
-      if (qp[12] != static_cast<uint8_t>(RecordType::kBatch)) continue;
-      uint64_t probe_bytes, seq = 0;
-      const uint8_t* probe_records;
-      std::string probe_why;
-      if (check_batch(r, q, segment_bytes, &probe_bytes, &probe_records, &probe_why, &err, &seq) != BatchCheck::kValid) {
+      if (qp[record_layout::kTypeAt] != static_cast<uint8_t>(RecordType::kBatch)) continue;
+      CheckedBatch probe;
+      if (check_batch(r_, q, segment_bytes_, &probe, &err_) != BatchCheck::kValid) continue;
+      if (probe.seq > out_->last_seq && probe.seq <= out_->last_seq + limits::kMaxFlushesInFlight) {
+        out_->torn_batches_after++;
+        q += kRecordHeaderBytes + probe.bytes - kRecordAlignBytes;
         continue;
       }
-      if (seq > out->last_seq && seq <= out->last_seq + limits::kMaxFlushesInFlight) {
-        out->torn_batches_after++;
-        q += kRecordHeaderBytes + probe_bytes - kRecordAlignBytes;
-        continue;
-      }
-      out->end = Situation::kNewestBadThenValid;
-      out->detail += "; a valid batch (sequence " + std::to_string(seq) + ", last good " +
-                     std::to_string(out->last_seq) + ") follows at file offset " + std::to_string(q);
+      out_->end = Situation::kNewestBadThenValid;
+      out_->detail += "; a valid batch (sequence " + std::to_string(probe.seq) + ", last good " +
+                      std::to_string(out_->last_seq) + ") follows at file offset " + std::to_string(q);
       break;
     }
-    if (out->end == Situation::kNewestTornTail && out->torn_batches_after == 0 && out->detail.empty()) {
-      out->end = Situation::kCleanEnd;  // only zeros: nothing was in flight
+    if (out_->end == Situation::kNewestTornTail && out_->torn_batches_after == 0 && out_->detail.empty()) {
+      out_->end = Situation::kCleanEnd;  // only zeros: nothing was in flight
     }
     return Status::ok();
-  };
-  const uint64_t in_flight_window = limits::kMaxFlushesInFlight * (limits::kMaxBatchBytes + 2 * limits::kBlockBytes);
-
-  uint64_t pos = kSegmentHeaderBytes;
-  out->valid_end_bytes = pos;
-  bool last_closed = false;  // the last valid batch is a close batch
-  for (;;) {
-    uint64_t batch_bytes = 0, seq = 0;
-    uint8_t flags = 0;
-    const uint8_t* records = nullptr;
-    std::string why;
-    if (pos % limits::kBlockBytes != 0) {
-      // A zero checksum at an unaligned offset is padding: a batch written
-      // while the previous one was in flight starts on the next block (the
-      // gap may be as short as 8 bytes, too short for a record header).
-      const uint8_t* zp = pos + 8 <= segment_bytes ? r.window(pos, 8, &err) : nullptr;
-      if (err) return Status::from_errno(err, "read " + file.path());
-      if (!zp || std::all_of(zp, zp + 8, [](uint8_t b) { return b == 0; })) {
-        uint64_t next = io::align_up(pos);
-        const uint8_t* np =
-            next + kRecordHeaderBytes <= segment_bytes ? r.window(next, kRecordHeaderBytes, &err) : nullptr;
-        if (err) return Status::from_errno(err, "read " + file.path());
-        if (np && !std::all_of(np, np + kRecordHeaderBytes, [](uint8_t b) { return b == 0; })) {
-          pos = next;
-          continue;
-        }
-      }
-    }
-    BatchCheck c = check_batch(r, pos, segment_bytes, &batch_bytes, &records, &why, &err, &seq, &flags);
-    if (err) return Status::from_errno(err, "read " + file.path());
-    if (c == BatchCheck::kValid && seq != out->last_seq + 1) {
-      // Valid bytes out of sequence: left over from an unacknowledged flush.
-      c = BatchCheck::kBad;
-      why = "batch sequence " + std::to_string(seq) + " after " + std::to_string(out->last_seq);
-    }
-    if (c == BatchCheck::kEnd) {
-      out->end = Situation::kCleanEnd;
-      if (!newest) return Status::ok();
-      if (last_closed) {
-        // Closed cleanly: nothing was in flight past the close batch, so
-        // there is no torn flush to look for.
-        out->closed = true;
-        return Status::ok();
-      }
-      return classify_tail(out->valid_end_bytes, in_flight_window);
-    }
-    if (c == BatchCheck::kBad) {
-      out->detail = why;
-      if (!newest) {
-        out->end = Situation::kOlderBad;
-        return Status::ok();
-      }
-      // Garbage (not zeros): look through the whole rest of the segment.
-      return classify_tail(pos + kRecordAlignBytes, segment_bytes);
-    }
-    // A valid batch: every record inside must decode, or the writer is broken.
-    // The batch checksum covers every byte of them: theirs need no check.
-    uint64_t off = 0;
-    while (off < batch_bytes) {
-      RecordView rec;
-      DecodeResult d = decode_record(records + off, batch_bytes - off, batch_bytes - off, &rec, Verify::kBoundsOnly);
-      if (d != DecodeResult::kOk) {
-        out->end = newest ? Situation::kNewestBadThenValid : Situation::kOlderBad;
-        out->detail = "undecodable record inside a valid batch";
-        return Status::ok();
-      }
-      apply(rec, pos + kRecordHeaderBytes + off);
-      off += rec.padded_length;
-      ++out->records;
-    }
-    ++out->batches;
-    out->last_seq = seq;
-    last_closed = batch_bytes == 0 && (flags & kBatchFlagClose);
-    pos += kRecordHeaderBytes + batch_bytes;
-    out->valid_end_bytes = pos;
   }
-}
+
+  ChunkReader& r_;
+  uint64_t segment_bytes_;
+  bool newest_;
+  const RecordSink& apply_;
+  SegmentScan* out_;
+  int err_ = 0;
+  bool last_closed_ = false;  // the last valid batch is a close batch
+};
 
 }  // namespace
 
 Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
                     SegmentScan* out, uint64_t prev_seq, size_t chunk_bytes) {
   *out = SegmentScan{};
-  SegmentReader r(file, segment_bytes, chunk_bytes);
-  Status s = scan_with(r, file, segment_bytes, newest, apply, out, prev_seq);
+  ChunkReader r(file, segment_bytes, chunk_bytes);
+  Status s = SegmentScanner(r, segment_bytes, newest, apply, out).run(prev_seq);
   out->bytes_read = r.bytes_read();
   return s;
+}
+
+// ============================================================ recovering a folder
+
+namespace {
+
+class FolderRecovery {
+ public:
+  FolderRecovery(SegmentSet& segs, const LogOptions& opt, const RecordSink& apply, RecoveryReport* report)
+      : segs_(segs), opt_(opt), apply_(apply), report_(report) {}
+
+  Status run(RecoveredTail* tail) {
+    auto firsts = segs_.load();
+    if (!firsts) return firsts.status();
+    firsts_ = std::move(*firsts);
+    if (Status s = find_newest(); !s) return s;
+    if (Status s = scan_written(); !s) return s;
+    if (!report_->repaired.empty()) spdlog::warn("shard {}: --repair dropped {}", opt_.shard, report_->repaired);
+    if (Status s = ensure_active(); !s) return s;
+    if (Status s = keep_one_spare(); !s) return s;
+    segs_.set_active(active_first_);
+    tail->active_first = active_first_;
+    tail->end_file = end_file_;
+    tail->last_seq = last_seq_;
+    tail->clean_close = report_->clean_close;
+    return Status::ok();
+  }
+
+ private:
+  // The newest written segment is the last one whose header is not zero;
+  // any after it are spares prepared ahead of need.
+  Status find_newest() {
+    for (uint64_t first : firsts_) {
+      io::File* f = segs_.file(first);
+      io::AlignedBuffer hdr(limits::kBlockBytes);
+      int n = f->read_sync(0, hdr.data(), limits::kBlockBytes);
+      if (n < 0) return Status::from_errno(n, "read " + f->path());
+      if (!zeros(hdr.data(), kSegmentHeaderBytes)) newest_ = first;
+    }
+    if (!newest_ && !firsts_.empty()) {
+      // Nothing was ever written: the first segment becomes the active one.
+      active_first_ = firsts_.front();
+      end_file_ = 0;
+      return wipe_stray_bytes(active_first_);
+    }
+    return Status::ok();
+  }
+
+  // A segment with a zero header may still hold sectors of a torn first
+  // flush whose header sector never landed. Appends would later leave them
+  // after the end of the data, so such a segment is wiped before it is used.
+  Status wipe_stray_bytes(uint64_t first) {
+    auto dirty = segs_.has_stray_bytes(first, &report_->bytes_read);
+    if (!dirty) return dirty.status();
+    if (!*dirty) return Status::ok();
+    spdlog::warn("shard {}: {} has no header but holds data from an unfinished flush: zeroing it", opt_.shard,
+                 segs_.path_of(first));
+    report_->truncated_bytes += segs_.segment_bytes();
+    return segs_.zero_from(first, 0);
+  }
+
+  // Scans the written segments in order and settles each one's end; stops
+  // at the first spare or at a spot it had to cut.
+  Status scan_written() {
+    if (!newest_) return Status::ok();
+    uint64_t expected = firsts_.front();
+    for (size_t i = 0; i < firsts_.size(); ++i) {
+      uint64_t first = firsts_[i];
+      Found found;
+      if (first != expected) {
+        found.situation = Situation::kMissingSegment;
+        found.detail = "expected a segment starting at log offset " + std::to_string(expected);
+      } else if (first > *newest_) {
+        break;  // a spare: keep_one_spare() looks at it
+      } else if (Status s = scan_one(first, &found); !s) {
+        return s;
+      }
+      expected = first + segs_.segment_bytes();
+      bool stop = false;
+      if (Status s = settle(first, i == 0 ? 0 : firsts_[i - 1], found, &stop); !s) return s;
+      if (stop) break;
+    }
+    return Status::ok();
+  }
+
+  struct Found {
+    Situation situation = Situation::kCleanEnd;
+    uint64_t valid_end = 0;
+    std::string detail;
+  };
+
+  Status scan_one(uint64_t first, Found* found) {
+    SegmentScan scan;
+    bool newest = first == *newest_;
+    Status s = scan_segment(
+        *segs_.file(first), segs_.segment_bytes(), newest,
+        [&](const RecordView& rec, uint64_t file_offset) {
+          if (rec.header.type != RecordType::kBatch) apply_(rec, first + file_offset);
+        },
+        &scan, last_seq_, opt_.recovery_chunk_bytes);
+    if (!s) return s;
+    if (scan.batches > 0 || scan.valid_end_bytes >= kSegmentHeaderBytes) last_seq_ = scan.last_seq;
+    report_->segments++;
+    report_->batches += scan.batches;
+    report_->records += scan.records;
+    report_->bytes_scanned += scan.valid_end_bytes;
+    report_->bytes_read += scan.bytes_read;
+    if (newest) report_->clean_close = scan.closed;
+    found->situation = scan.end;
+    found->detail = scan.detail;
+    found->valid_end = scan.valid_end_bytes;
+    if (!newest && scan.end == Situation::kCleanEnd && scan.valid_end_bytes == 0) {
+      // A zero header before the newest written segment: segments are
+      // filled in order, so this one was written too and has lost its
+      // header (and its records, which must not silently vanish).
+      found->situation = Situation::kOlderBadHeader;
+      found->detail = "segment header is all zero, yet a later segment holds data";
+    }
+    return Status::ok();
+  }
+
+  // Acts on what the scan of segment `first` found, by the decision table.
+  Status settle(uint64_t first, uint64_t prev_first, const Found& found, bool* stop) {
+    Decision d = decide(found.situation);
+    if (d == Decision::kEndOfData) {
+      last_valid_end_ = found.valid_end;
+      if (first == *newest_) set_tail(first, found.valid_end);
+      return Status::ok();
+    }
+    std::string where = segs_.path_of(first);
+    if (d == Decision::kRefuse && !opt_.repair) {
+      return Status(Code::kCorruption, where + " at file offset " + std::to_string(found.valid_end) + ": " +
+                                           situation_name(found.situation) + " (" + found.detail +
+                                           "); start with --repair to drop the log from there");
+    }
+    // Past a repaired spot nothing is kept; past the newest segment's torn
+    // tail there is only the spare. After the newest segment's clean end
+    // the walk goes on: a gap there is a missing segment too.
+    *stop = true;
+    if (found.situation == Situation::kMissingSegment) {
+      // Keep everything before the gap; the segments after it go.
+      set_tail(prev_first, last_valid_end_);
+      report_->repaired = "segments from log offset " + std::to_string(first) + " (" + found.detail + ")";
+      drop_from(first);
+      return Status::ok();
+    }
+    // Truncate (torn tail) or repair: keep what precedes the bad spot.
+    if (d == Decision::kTruncate) {
+      report_->truncated_bytes += segs_.segment_bytes() - found.valid_end;
+    } else {
+      report_->repaired = where + " from file offset " + std::to_string(found.valid_end) + " (" + found.detail + ")";
+    }
+    uint64_t keep = found.valid_end < kSegmentHeaderBytes ? 0 : found.valid_end;
+    if (Status s = segs_.zero_from(first, keep); !s) return s;
+    set_tail(first, std::max<uint64_t>(keep, kSegmentHeaderBytes));
+    if (d == Decision::kRefuse) drop_from(first + segs_.segment_bytes());
+    return Status::ok();
+  }
+
+  void set_tail(uint64_t first, uint64_t end_file) {
+    active_first_ = first;
+    end_file_ = end_file;
+  }
+
+  void drop_from(uint64_t first) {
+    segs_.remove_from(first);
+    firsts_.erase(std::lower_bound(firsts_.begin(), firsts_.end(), first), firsts_.end());
+  }
+
+  // An empty folder: make the first segment now, synchronously.
+  Status ensure_active() {
+    if (segs_.count() > 0) return Status::ok();
+    if (Status s = segs_.create_first(); !s) return s;
+    firsts_ = {0};
+    set_tail(0, kSegmentHeaderBytes);
+    return Status::ok();
+  }
+
+  // Everything after the active segment is a spare; one is enough. After a
+  // clean close it is known to be all zeros (FORMAT.md); otherwise a torn
+  // first flush may have left sectors in it.
+  Status keep_one_spare() {
+    uint64_t spare = active_first_ + segs_.segment_bytes();
+    segs_.set_active(active_first_);
+    if (segs_.has(spare)) {
+      if (!report_->clean_close) {
+        if (Status s = wipe_stray_bytes(spare); !s) return s;
+      }
+      segs_.keep_spare(spare);
+      segs_.remove_from(spare + segs_.segment_bytes());
+    } else {
+      segs_.remove_from(spare);
+    }
+    return Status::ok();
+  }
+
+  SegmentSet& segs_;
+  const LogOptions& opt_;
+  const RecordSink& apply_;
+  RecoveryReport* report_;
+  std::vector<uint64_t> firsts_;
+  std::optional<uint64_t> newest_;
+  uint64_t active_first_ = 0;
+  uint64_t end_file_ = 0;
+  uint64_t last_valid_end_ = 0;
+  uint64_t last_seq_ = 0;  // of the last valid batch seen, across segments
+};
+
+}  // namespace
+
+Status recover(SegmentSet& segments, const LogOptions& options, const RecordSink& apply, RecoveryReport* report,
+               RecoveredTail* tail) {
+  return FolderRecovery(segments, options, apply, report).run(tail);
 }
 
 }  // namespace redcar::log

@@ -1,6 +1,12 @@
-// What recovery does with each kind of bad state it can find, kept as data
-// (recovery_rules()) so that the table in FORMAT.md, the code and the tests
-// are the same thing. scan_segment() classifies; decide() looks the answer up.
+// Recovery of one shard's log at open (FORMAT.md, Recovery).
+//
+// What to do with each kind of bad state is kept as data (recovery_rules()),
+// so that the table in FORMAT.md, the code and the tests are the same thing:
+// scan_segment() classifies what it finds, decide() looks the answer up, and
+// recover() walks the folder in named steps — open the segments, find the
+// newest written one, scan and settle each written segment in order, make
+// sure there is an active segment, keep one spare — and says where appends
+// go on.
 #pragma once
 
 #include <array>
@@ -10,8 +16,11 @@
 
 #include "engine/common/limits.h"
 #include "engine/common/status.h"
+#include "engine/common/types.h"
 #include "engine/io/disk.h"
+#include "engine/log/log_options.h"
 #include "engine/log/record.h"
+#include "engine/log/segment_set.h"
 
 namespace redcar::log {
 
@@ -67,17 +76,25 @@ Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const R
                     SegmentScan* out, uint64_t prev_seq = 0,
                     size_t chunk_bytes = limits::kRecoveryChunkBytes);
 
-// A folder-level summary, logged at start.
-struct RecoveryReport {
-  uint64_t segments = 0;
-  uint64_t batches = 0;
-  uint64_t records = 0;
-  uint64_t bytes_scanned = 0;
-  uint64_t truncated_bytes = 0;   // torn tail removed
-  uint64_t bytes_read = 0;        // read from the segment files: the valid data and what was checked past it
-  bool clean_close = false;       // the log ended with a close batch: no tail search, no spare check
-  std::string repaired;           // what --repair dropped, if anything
-  double seconds = 0;
+// What recovery found, folder-wide (common/types.h: it crosses the engine
+// boundary for the server's start-up log line).
+using RecoveryReport = redcar::RecoveryReport;
+
+// Where recovery left the log, for the writer to go on from.
+struct RecoveredTail {
+  uint64_t active_first = 0;  // the segment appends go to
+  uint64_t end_file = 0;      // file offset past its last valid batch (0 or the header's size: none)
+  uint64_t last_seq = 0;      // sequence number of the last valid batch
+  bool clean_close = false;   // the log ends with a close batch
 };
+
+// Recovers the folder of `segments`: passes each valid record to `apply`
+// with its log offset, in log order; truncates a torn tail; refuses
+// (kCorruption, naming the file and offset) on damage it may not repair,
+// unless options.repair, which drops the log from the bad spot and says so
+// in report->repaired. On success the set has its active segment (and a
+// spare, if a usable one was found) and *tail says where appends go on.
+Status recover(SegmentSet& segments, const LogOptions& options, const RecordSink& apply, RecoveryReport* report,
+               RecoveredTail* tail);
 
 }  // namespace redcar::log

@@ -1,5 +1,7 @@
 #include "engine/shard/idempotency_window.h"
 
+#include "engine/common/assert.h"
+
 #include <xxhash.h>
 
 #include <algorithm>

@@ -1,9 +1,9 @@
 #include "engine/shard/kv_store.h"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
+#include <iterator>
 
-#include "engine/shard/stream_store.h"
+#include "engine/common/clock.h"
 
 namespace redcar::shard {
 
@@ -14,8 +14,6 @@ using log::RecordType;
 namespace {
 constexpr uint8_t kOpPut = 1;
 constexpr uint8_t kOpDelete = 2;
-constexpr size_t kWatchBatchEvents = 1000;
-const Status kCompactedStatus(Code::kCompacted, "etcdserver: mvcc: required revision has been compacted");
 }  // namespace
 
 bool in_range(const std::string& key, const std::string& start, const std::string& end) {
@@ -44,15 +42,14 @@ const KvStore::Version* KvStore::staged_lookup(const std::string& key) const {
 
 std::vector<std::string> KvStore::staged_keys(const std::string& key, const std::string& end) const {
   std::vector<std::string> out;
-  auto collect = [&](const auto& map, auto alive) {
-    auto it = map.lower_bound(key);
-    for (; it != map.end() && in_range(it->first, key, end); ++it) {
-      if (alive(it->first)) out.push_back(it->first);
+  auto collect = [&](const auto& map) {
+    for (auto it = map.lower_bound(key); it != map.end() && in_range(it->first, key, end); ++it) {
+      if (staged_lookup(it->first)) out.push_back(it->first);
       if (end.empty()) break;
     }
   };
-  collect(keys_, [&](const std::string& k) { return staged_lookup(k) != nullptr; });
-  collect(staged_, [&](const std::string& k) { return staged_lookup(k) != nullptr; });
+  collect(keys_);
+  collect(staged_);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -66,8 +63,7 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
   if (staged && req.revision <= 0) {
     for (auto& k : staged_keys(req.key, req.range_end)) hits.push_back({k, staged_lookup(k)});
   } else {
-    auto it = keys_.lower_bound(req.key);
-    for (; it != keys_.end() && in_range(it->first, req.key, req.range_end); ++it) {
+    for (auto it = keys_.lower_bound(req.key); it != keys_.end() && in_range(it->first, req.key, req.range_end); ++it) {
       const auto& hist = it->second;
       // The newest version at or before `at`.
       auto v = std::upper_bound(hist.begin(), hist.end(), at, [](int64_t r, const Version& x) { return r < x.mod; });
@@ -86,13 +82,32 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
   return res;
 }
 
-void KvStore::range(const RangeRequest& req, Callback<RangeResult> cb) {
-  if (req.revision > 0 && req.revision < compact_revision_) return cb(kCompactedStatus);
-  if (req.revision > revision_) {
-    return cb(Status(Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision"));
+Status KvStore::check_revision(int64_t revision) const {
+  if (revision > 0 && revision < compact_revision_) {
+    return Status(Code::kCompacted, "revision " + std::to_string(revision) + " has been compacted")
+        .with_detail(compact_revision_);
   }
+  if (revision > revision_) {
+    return Status(Code::kOutOfRange, Reason::kFutureRevision,
+                  "revision " + std::to_string(revision) + " is past the current " + std::to_string(revision_));
+  }
+  return Status::ok();
+}
+
+void KvStore::range(const RangeRequest& req, Callback<RangeResult> cb) {
+  if (Status s = check_revision(req.revision); !s) return cb(std::move(s));
   cb(range_at(req, false));
 }
+
+void KvStore::status(Callback<KvStatus> cb) {
+  KvStatus s;
+  s.revision = revision_;
+  s.compact_revision = compact_revision_;
+  for (auto& [k, h] : keys_) s.keys += !h.empty() && !h.back().tombstone;
+  cb(s);
+}
+
+// ------------------------------------------------------------------ transactions
 
 bool KvStore::compare(const KvCompare& c) const {
   std::vector<std::string> keys;
@@ -129,7 +144,7 @@ bool KvStore::compare(const KvCompare& c) const {
   return true;
 }
 
-void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
+Status KvStore::check_txn(const TxnRequest& req) {
   // etcd refuses, whichever branch runs, a branch that writes one key
   // twice: two puts of a key, or a put of a key a delete of it covers.
   for (const auto* branch : {&req.success, &req.failure}) {
@@ -137,108 +152,121 @@ void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
     for (size_t i = 0; i < ops.size(); ++i) {
       const KvOp& op = ops[i];
       if (op.kind != KvOp::Kind::kRange && op.range.key.empty()) {
-        return cb(Status(Code::kInvalidArgument, "etcdserver: key is not provided"));
+        return Status(Code::kInvalidArgument, Reason::kKeyMissing, "a write in the transaction names no key");
       }
       if (op.kind != KvOp::Kind::kPut) continue;
       for (size_t j = 0; j < ops.size(); ++j) {
         const KvOp& o = ops[j];
         bool clash = (o.kind == KvOp::Kind::kPut && j < i && o.range.key == op.range.key) ||
                      (o.kind == KvOp::Kind::kDelete && in_range(op.range.key, o.range.key, o.range.range_end));
-        if (clash) return cb(Status(Code::kInvalidArgument, "etcdserver: duplicate key given in txn request"));
+        if (clash) return Status(Code::kInvalidArgument, Reason::kDuplicateKey, "the transaction writes a key twice");
       }
     }
   }
-  TxnResult res;
-  res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
-  const auto& ops = res.succeeded ? req.success : req.failure;
-  int64_t rev = staged_revision_ + 1;
-  std::string body;
-  BodyWriter w(&body);
+  return Status::ok();
+}
+
+// The writes of one transaction as it is planned: the versions it makes
+// (newest last), and the ops of its record.
+struct KvStore::TxnPlan {
+  int64_t rev = 0;
   std::string ops_body;
-  BodyWriter ow(&ops_body);
   uint64_t changes = 0;
   std::vector<std::pair<std::string, Version>> pending;
-  auto view = [&](const std::string& k) -> const Version* {
+
+  // The staged view with this transaction's own writes on top.
+  const Version* view(const KvStore& kv, const std::string& k) const {
     for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
       if (it->first == k) return it->second.tombstone ? nullptr : &it->second;
     }
-    return staged_lookup(k);
-  };
-  for (const auto& op : ops) {
-    KvOpResult r;
-    switch (op.kind) {
-      case KvOp::Kind::kRange: {
-        if (op.range.revision > 0 && op.range.revision < compact_revision_) return cb(kCompactedStatus);
-        if (op.range.revision > revision_) {
-          return cb(Status(Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision"));
-        }
-        r.range = range_at(op.range, true);
-        break;
-      }
-      case KvOp::Kind::kPut: {
-        const std::string& key = op.range.key;
-        const Version* prev = view(key);
-        if (op.ignore_value && !prev) return cb(Status(Code::kNotFound, "etcdserver: key not found"));
-        if (op.prev_kv && prev) r.prev.push_back(to_kv(key, *prev, false));
-        Version v;
-        v.mod = rev;
-        v.create = prev ? prev->create : rev;
-        v.version = prev ? prev->version + 1 : 1;
-        v.value = op.ignore_value ? prev->value : op.value;
-        ow.byte(kOpPut);
-        ow.str(key);
-        ow.str(v.value);
-        pending.push_back({key, std::move(v)});
-        changes++;
-        break;
-      }
-      case KvOp::Kind::kDelete: {
-        std::vector<std::string> keys;
-        if (op.range.range_end.empty()) {
-          if (view(op.range.key)) keys.push_back(op.range.key);
-        } else {
-          for (auto& k : staged_keys(op.range.key, op.range.range_end)) {
-            if (view(k)) keys.push_back(k);
-          }
-          for (auto& [k, v] : pending) {
-            if (!v.tombstone && in_range(k, op.range.key, op.range.range_end) &&
-                std::find(keys.begin(), keys.end(), k) == keys.end()) {
-              keys.push_back(k);
-            }
-          }
-        }
-        for (auto& k : keys) {
-          const Version* prev = view(k);
-          if (op.prev_kv) r.prev.push_back(to_kv(k, *prev, false));
-          Version v;
-          v.mod = rev;
-          v.tombstone = true;
-          ow.byte(kOpDelete);
-          ow.str(k);
-          pending.push_back({k, std::move(v)});
-          changes++;
-        }
-        r.deleted = static_cast<int64_t>(keys.size());
-        break;
+    return kv.staged_lookup(k);
+  }
+};
+
+Status KvStore::plan_op(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
+  switch (op.kind) {
+    case KvOp::Kind::kRange:
+      if (Status s = check_revision(op.range.revision); !s) return s;
+      r->range = range_at(op.range, true);
+      return Status::ok();
+    case KvOp::Kind::kDelete: plan_delete(op, plan, r); return Status::ok();
+    case KvOp::Kind::kPut: break;
+  }
+  const std::string& key = op.range.key;
+  const Version* prev = plan.view(*this, key);
+  if (op.ignore_value && !prev) return Status(Code::kNotFound, Reason::kNoKey, "key not found");
+  if (op.prev_kv && prev) r->prev.push_back(to_kv(key, *prev, false));
+  Version v;
+  v.mod = plan.rev;
+  v.create = prev ? prev->create : plan.rev;
+  v.version = prev ? prev->version + 1 : 1;
+  v.value = op.ignore_value ? prev->value : op.value;
+  BodyWriter w(&plan.ops_body);
+  w.byte(kOpPut);
+  w.str(key);
+  w.str(v.value);
+  plan.pending.push_back({key, std::move(v)});
+  plan.changes++;
+  return Status::ok();
+}
+
+void KvStore::plan_delete(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
+  std::vector<std::string> keys;
+  if (op.range.range_end.empty()) {
+    if (plan.view(*this, op.range.key)) keys.push_back(op.range.key);
+  } else {
+    for (auto& k : staged_keys(op.range.key, op.range.range_end)) {
+      if (plan.view(*this, k)) keys.push_back(k);
+    }
+    for (auto& [k, v] : plan.pending) {
+      if (!v.tombstone && in_range(k, op.range.key, op.range.range_end) &&
+          std::find(keys.begin(), keys.end(), k) == keys.end()) {
+        keys.push_back(k);
       }
     }
+  }
+  BodyWriter w(&plan.ops_body);
+  for (auto& k : keys) {
+    if (op.prev_kv) r->prev.push_back(to_kv(k, *plan.view(*this, k), false));
+    Version v;
+    v.mod = plan.rev;
+    v.tombstone = true;
+    w.byte(kOpDelete);
+    w.str(k);
+    plan.pending.push_back({k, std::move(v)});
+    plan.changes++;
+  }
+  r->deleted = static_cast<int64_t>(keys.size());
+}
+
+void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
+  if (Status s = check_txn(req); !s) return cb(std::move(s));
+  TxnResult res;
+  res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
+  TxnPlan plan;
+  plan.rev = staged_revision_ + 1;
+  for (const auto& op : res.succeeded ? req.success : req.failure) {
+    KvOpResult r;
+    if (Status s = plan_op(op, plan, &r); !s) return cb(std::move(s));
     res.results.push_back(std::move(r));
   }
-  if (changes == 0) {
+  if (plan.changes == 0) {
     res.revision = staged_revision_;
     return cb(std::move(res));
   }
-  w.varint(changes);
-  body += ops_body;
+  std::string body;
+  BodyWriter w(&body);
+  w.varint(plan.changes);
+  body += plan.ops_body;
   log::RecordHeader h;
   h.type = RecordType::kKvTxn;
-  h.number = static_cast<uint64_t>(rev);
+  h.number = static_cast<uint64_t>(plan.rev);
   h.timestamp_us = now_us();
   auto pos = log_.stage(h, {}, body);
   if (!pos) return cb(pos.status());
-  staged_revision_ = rev;
-  for (auto& [k, v] : pending) staged_[k] = std::move(v);
-  res.revision = rev;
+  staged_revision_ = plan.rev;
+  for (auto& [k, v] : plan.pending) staged_[k] = std::move(v);
+  res.revision = plan.rev;
   log_.when_durable([cb = std::move(cb), res = std::move(res)](const Status& st) mutable {
     if (!st) return cb(st);
     cb(std::move(res));
@@ -246,10 +274,11 @@ void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
 }
 
 void KvStore::compact(int64_t revision, Callback<int64_t> cb) {
-  if (revision <= compact_revision_) return cb(kCompactedStatus);
-  if (revision > revision_) {
-    return cb(Status(Code::kOutOfRange, "etcdserver: mvcc: required revision is a future revision"));
+  if (revision <= compact_revision_) {
+    return cb(Status(Code::kCompacted, "revision " + std::to_string(revision) + " has been compacted")
+                  .with_detail(compact_revision_));
   }
+  if (Status s = check_revision(revision); !s) return cb(std::move(s));
   log::RecordHeader h;
   h.type = RecordType::kKvCompact;
   h.number = static_cast<uint64_t>(revision);
@@ -262,13 +291,7 @@ void KvStore::compact(int64_t revision, Callback<int64_t> cb) {
   });
 }
 
-void KvStore::status(Callback<KvStatus> cb) {
-  KvStatus s;
-  s.revision = revision_;
-  s.compact_revision = compact_revision_;
-  for (auto& [k, h] : keys_) s.keys += !h.empty() && !h.back().tombstone;
-  cb(s);
-}
+// ------------------------------------------------------------------ re-stating (retention)
 
 uint64_t KvStore::restate_bytes() const {
   uint64_t n = 64;
@@ -278,27 +301,28 @@ uint64_t KvStore::restate_bytes() const {
   return n;
 }
 
+Status KvStore::stage_restore(std::string_view versions, uint64_t count) {
+  std::string rec;
+  BodyWriter w(&rec);
+  w.varint(static_cast<uint64_t>(compact_revision_));
+  w.varint(count);
+  rec.append(versions);
+  log::RecordHeader h;
+  h.type = RecordType::kKvRestore;
+  h.number = static_cast<uint64_t>(revision_);
+  h.timestamp_us = now_us();
+  return log_.stage(h, {}, rec).status();
+}
+
 Status KvStore::restate() {
-  // Durable state plus whatever is staged: staged writes are in the log
-  // ahead of these records and will apply before them at recovery.
+  // Written state: staged writes are in the log ahead of these records and
+  // will apply before them at recovery.
+  if (keys_.empty()) {
+    // Nothing kept, but the revision counter and compaction point must survive.
+    return stage_restore({}, 0);
+  }
   std::string body;
   uint64_t count = 0;
-  auto flush = [&]() -> Status {
-    if (count == 0) return Status::ok();
-    std::string rec;
-    BodyWriter w(&rec);
-    w.varint(static_cast<uint64_t>(compact_revision_));
-    w.varint(count);
-    rec += body;
-    log::RecordHeader h;
-    h.type = RecordType::kKvRestore;
-    h.number = static_cast<uint64_t>(revision_);
-    h.timestamp_us = now_us();
-    auto pos = log_.stage(h, {}, rec);
-    body.clear();
-    count = 0;
-    return pos.status();
-  };
   for (const auto& [key, hist] : keys_) {
     for (const auto& v : hist) {
       BodyWriter w(&body);
@@ -310,23 +334,75 @@ Status KvStore::restate() {
       w.str(v.value);
       ++count;
       if (body.size() >= (1u << 20)) {
-        if (Status s = flush(); !s) return s;
+        if (Status s = stage_restore(body, count); !s) return s;
+        body.clear();
+        count = 0;
       }
     }
   }
-  if (count == 0 && keys_.empty()) {
-    // Nothing kept, but the revision counter and compaction point must survive.
-    log::RecordHeader h;
-    h.type = RecordType::kKvRestore;
-    h.number = static_cast<uint64_t>(revision_);
-    h.timestamp_us = now_us();
-    std::string rec;
-    BodyWriter w(&rec);
-    w.varint(static_cast<uint64_t>(compact_revision_));
-    w.varint(0);
-    return log_.stage(h, {}, rec).status();
+  if (count == 0) return Status::ok();
+  return stage_restore(body, count);
+}
+
+// ------------------------------------------------------------------ applying records
+
+void KvStore::apply(const log::RecordView& rec, bool live) {
+  switch (rec.header.type) {
+    case RecordType::kKvRestore: return apply_restore(rec, live);
+    case RecordType::kKvCompact: return apply_compact(static_cast<int64_t>(rec.header.number));
+    case RecordType::kKvTxn: return apply_txn(rec, live);
+    default: return;
   }
-  return flush();
+}
+
+void KvStore::apply_compact(int64_t rev) {
+  if (rev <= compact_revision_) return;
+  compact_revision_ = rev;
+  for (auto it = keys_.begin(); it != keys_.end();) {
+    auto& hist = it->second;
+    // Keep the newest version at or before `rev`, and everything after.
+    auto upto = std::upper_bound(hist.begin(), hist.end(), rev, [](int64_t r, const Version& v) { return r < v.mod; });
+    if (upto != hist.begin()) {
+      auto keep = std::prev(upto);
+      if (keep->tombstone) ++keep;
+      hist.erase(hist.begin(), keep);
+    }
+    it = hist.empty() ? keys_.erase(it) : std::next(it);
+  }
+  auto c = std::lower_bound(changes_.begin(), changes_.end(), rev, [](const Change& ch, int64_t r) { return ch.rev < r; });
+  changes_.erase(changes_.begin(), c);
+  changed_ = true;
+}
+
+void KvStore::apply_txn(const log::RecordView& rec, bool live) {
+  int64_t rev = static_cast<int64_t>(rec.header.number);
+  BodyReader r(rec.body);
+  uint64_t n = 0;
+  if (!r.varint(&n)) return;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint8_t kind;
+    std::string_view key, value;
+    if (!r.byte(&kind) || !r.str(&key)) return;
+    if (kind == kOpPut && !r.str(&value)) return;
+    std::string k(key);
+    auto& hist = keys_[k];
+    const Version* prev = hist.empty() || hist.back().tombstone ? nullptr : &hist.back();
+    Version v;
+    v.mod = rev;
+    if (kind == kOpPut) {
+      v.create = prev ? prev->create : rev;
+      v.version = prev ? prev->version + 1 : 1;
+      v.value.assign(value);
+    } else {
+      v.tombstone = true;
+    }
+    hist.push_back(std::move(v));
+    changes_.push_back({rev, k});
+    if (auto s = staged_.find(k); s != staged_.end() && s->second.mod <= rev) staged_.erase(s);
+  }
+  revision_ = rev;
+  if (!live) staged_revision_ = rev;
+  changed_ = true;
 }
 
 void KvStore::apply_restore(const log::RecordView& rec, bool live) {
@@ -362,125 +438,6 @@ void KvStore::apply_restore(const log::RecordView& rec, bool live) {
   revision_ = std::max(revision_, static_cast<int64_t>(rec.header.number));
   if (!live) staged_revision_ = std::max(staged_revision_, revision_);
   changed_ = true;
-}
-
-void KvStore::apply(const log::RecordView& rec, bool live) {
-  if (rec.header.type == RecordType::kKvRestore) return apply_restore(rec, live);
-  int64_t rev = static_cast<int64_t>(rec.header.number);
-  if (rec.header.type == RecordType::kKvCompact) {
-    if (rev <= compact_revision_) return;
-    compact_revision_ = rev;
-    for (auto it = keys_.begin(); it != keys_.end();) {
-      auto& hist = it->second;
-      // Keep the newest version at or before `rev`, and everything after.
-      auto upto = std::upper_bound(hist.begin(), hist.end(), rev, [](int64_t r, const Version& v) { return r < v.mod; });
-      if (upto != hist.begin()) {
-        auto keep = std::prev(upto);
-        if (keep->tombstone) ++keep;
-        hist.erase(hist.begin(), keep);
-      }
-      it = hist.empty() ? keys_.erase(it) : std::next(it);
-    }
-    auto c = std::lower_bound(changes_.begin(), changes_.end(), rev, [](const Change& ch, int64_t r) { return ch.rev < r; });
-    changes_.erase(changes_.begin(), c);
-    changed_ = true;
-    return;
-  }
-  if (rec.header.type != RecordType::kKvTxn) return;
-  BodyReader r(rec.body);
-  uint64_t n = 0;
-  if (!r.varint(&n)) return;
-  for (uint64_t i = 0; i < n; ++i) {
-    uint8_t kind;
-    std::string_view key, value;
-    if (!r.byte(&kind) || !r.str(&key)) return;
-    if (kind == kOpPut && !r.str(&value)) return;
-    std::string k(key);
-    auto& hist = keys_[k];
-    const Version* prev = hist.empty() || hist.back().tombstone ? nullptr : &hist.back();
-    Version v;
-    v.mod = rev;
-    if (kind == kOpPut) {
-      v.create = prev ? prev->create : rev;
-      v.version = prev ? prev->version + 1 : 1;
-      v.value.assign(value);
-    } else {
-      v.tombstone = true;
-    }
-    hist.push_back(std::move(v));
-    changes_.push_back({rev, k});
-    if (auto s = staged_.find(k); s != staged_.end() && s->second.mod <= rev) staged_.erase(s);
-  }
-  revision_ = rev;
-  if (!live) staged_revision_ = rev;
-  changed_ = true;
-}
-
-void KvStore::after_batch() {
-  if (!changed_) return;
-  changed_ = false;
-  auto ws = watchers_;
-  for (auto& w : ws) pump(w);
-}
-
-void KvStore::watch(std::shared_ptr<KvWatcher> w) {
-  w->cursor_ = w->opt_.start_revision > 0 ? w->opt_.start_revision : revision_ + 1;
-  watchers_.push_back(w);
-  pump(w);
-}
-
-void KvStore::unwatch(KvWatcher* w) {
-  watchers_.erase(std::remove_if(watchers_.begin(), watchers_.end(), [w](auto& p) { return p.get() == w; }),
-                  watchers_.end());
-}
-
-void KvStore::close_all(const Status& why) {
-  auto ws = std::move(watchers_);
-  watchers_.clear();
-  for (auto& w : ws) w->finish(why);
-}
-
-void KvStore::pump(const std::shared_ptr<KvWatcher>& w) {
-  if (w->done_ || w->in_flight_) return;
-  if (w->cursor_ < compact_revision_ && w->opt_.start_revision > 0) {  // etcd: the compaction point itself is kept
-    unwatch(w.get());
-    return w->finish(Status(kCompactedStatus).with_detail(compact_revision_));
-  }
-  if (w->cursor_ > revision_) return;
-  std::vector<WatchEvent> evs;
-  auto c = std::lower_bound(changes_.begin(), changes_.end(), w->cursor_,
-                            [](const Change& ch, int64_t r) { return ch.rev < r; });
-  int64_t last_rev = w->cursor_ - 1;
-  for (; c != changes_.end(); ++c) {
-    // Whole revisions only, so a transaction is never split across batches.
-    if (evs.size() >= kWatchBatchEvents && c->rev != last_rev) break;
-    last_rev = c->rev;
-    if (!in_range(c->key, w->opt_.key, w->opt_.range_end)) continue;
-    const auto& hist = keys_[c->key];
-    auto v = std::lower_bound(hist.begin(), hist.end(), c->rev, [](const Version& x, int64_t r) { return x.mod < r; });
-    if (v == hist.end() || v->mod != c->rev) continue;
-    WatchEvent ev;
-    ev.type = v->tombstone ? WatchEvent::Type::kDelete : WatchEvent::Type::kPut;
-    ev.kv = to_kv(c->key, *v, false);
-    if (v->tombstone) {
-      ev.kv.create_revision = 0;
-      ev.kv.version = 0;
-      ev.kv.mod_revision = v->mod;
-    }
-    if (w->opt_.prev_kv && v != hist.begin() && !std::prev(v)->tombstone) ev.prev = to_kv(c->key, *std::prev(v), false);
-    evs.push_back(std::move(ev));
-  }
-  if (c == changes_.end()) last_rev = revision_;
-  w->cursor_ = last_rev + 1;
-  if (evs.empty()) return;
-  w->in_flight_ = true;
-  auto more = [w, this] {
-    boost::asio::post(w->ctx_, [w, this] {
-      w->in_flight_ = false;
-      pump(w);
-    });
-  };
-  w->handler_(std::move(evs), revision_, more);
 }
 
 }  // namespace redcar::shard

@@ -2,79 +2,97 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <future>
 
-#include "engine/io/mem_disk.h"
-#include "engine/io/uring_disk.h"
+#include "engine/io/disk_factory.h"
+#include "engine/shard/group_apply.h"
+#include "engine/shard/record_bodies.h"
 
 namespace redcar::shard {
 
-Shard::Shard(unsigned index, unsigned count, const EngineOptions& options)
-    : index_(index), count_(count), opt_(options) {}
+using log::RecordType;
+
+Shard::Shard(ShardOptions options) : opt_(std::move(options)) {}
 
 Shard::~Shard() { stop(); }
 
+void Shard::make_parts() {
+  table_ = std::make_unique<StreamTable>();
+  reader_ = std::make_unique<StreamReader>(*table_, *log_);
+  trims_ = std::make_unique<StreamTrims>(*table_, *reader_, *log_);
+  writer_ = std::make_unique<StreamWriter>(*table_, *trims_, *log_);
+  writer_->set_key_probe(key_probe_);
+  admin_ = std::make_unique<StreamAdmin>(*table_, *reader_, *log_);
+  retention_ = std::make_unique<Retention>(*table_, *log_);
+  groups_ = std::make_unique<ConsumerGroups>(*table_, *reader_, *retention_, *log_, ctx_);
+  subscriptions_ = std::make_unique<StreamSubscriptions>(*table_, *reader_);
+  tails_ = std::make_unique<TailSubscriptions>(*log_, *table_);
+  kv_ = std::make_unique<KvStore>(*log_);
+  watchers_ = std::make_unique<KvWatchers>(*kv_);
+  retention_->set_kv_restater([this] { return kv_->restate(); }, [this] { return kv_->restate_bytes(); });
+}
+
 Status Shard::open() {
-  if (opt_.mem_fs) {
-    disk_ = std::make_unique<io::MemDisk>(*opt_.mem_fs, ctx_);
-  } else {
-    auto d = io::UringDisk::create(ctx_, limits::kRingEntries);
-    if (!d) return d.status();
-    disk_ = std::move(*d);
-  }
-  char dir[32];
-  std::snprintf(dir, sizeof(dir), "/shard-%03u", index_);
+  auto disk = io::open_disk(opt_.engine.mem_fs, ctx_, limits::kRingEntries);
+  if (!disk) return disk.status();
+  disk_ = std::move(*disk);
   log::LogOptions lo;
-  lo.dir = opt_.data_dir + dir;
-  lo.shard = static_cast<uint16_t>(index_);
-  lo.shard_count = static_cast<uint16_t>(count_);
-  lo.segment_bytes = opt_.segment_bytes;
-  lo.fsync = opt_.fsync;
-  lo.fsync_interval_ms = opt_.fsync_interval_ms;
-  lo.hot_cache_bytes = opt_.hot_cache_bytes;
-  lo.repair = opt_.repair;
+  lo.dir = opt_.dir;
+  lo.shard = static_cast<uint16_t>(opt_.index);
+  lo.shard_count = static_cast<uint16_t>(opt_.count);
+  lo.segment_bytes = opt_.engine.segment_bytes;
+  lo.fsync = opt_.engine.fsync;
+  lo.fsync_interval_ms = opt_.engine.fsync_interval_ms;
+  lo.hot_cache_bytes = opt_.engine.hot_cache_bytes;
+  lo.repair = opt_.engine.repair;
   log_ = std::make_unique<log::Log>(*disk_, ctx_, lo);
-  streams_ = std::make_unique<StreamStore>(*log_, ctx_, index_);
-  kv_ = std::make_unique<KvStore>(*log_, ctx_);
-  tails_ = std::make_unique<TailSubscriptions>(*log_, *streams_);
-  streams_->set_kv_restater([this] { return kv_->restate(); }, [this] { return kv_->restate_bytes(); });
-  Status s = log_->open(
-      [this](const log::RecordView& rec, uint64_t offset) {
-        if (log::is_kv_record(rec.header.type)) {
-          kv_->apply(rec, false);
-          streams_->note_record(rec, offset);
-        } else {
-          streams_->apply(rec, offset, false);
-        }
-      },
-      &report_);
-  if (!s) return s;
-  log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) {
-    if (log::is_kv_record(rec.header.type)) {
-      kv_->apply(rec, true);
-      streams_->note_record(rec, offset);
-    } else {
-      streams_->apply(rec, offset, true);
-    }
-  });
+  make_parts();
+  auto recovered = [this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, false); };
+  if (Status s = log_->open(recovered, &report_); !s) return s;
+  log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
+  log_->set_batch_hook([this] { after_batch(); });
   reclaim_timer_ = std::make_unique<boost::asio::steady_timer>(ctx_);
   schedule_reclaim();
-  log_->set_batch_hook([this] {
-    streams_->after_batch();
-    kv_->after_batch();
-    tails_->after_batch();
-  });
   return Status::ok();
 }
 
+void Shard::apply(const log::RecordView& rec, uint64_t log_offset, bool live) {
+  const RecordType type = rec.header.type;
+  if (log::is_kv_record(type)) {
+    kv_->apply(rec, live);
+    retention_->note_record(rec, log_offset);
+    return;
+  }
+  if (is_group_record(type)) {
+    // Live group records were applied and noted when staged.
+    if (live) return;
+    retention_->note_record(rec, log_offset);
+    return apply_group_record(*table_, rec);
+  }
+  retention_->note_record(rec, log_offset);
+  if (type == RecordType::kStreamDelete) {
+    subscriptions_->on_stream_deleted(rec.name, Status(Code::kNotFound, Reason::kNoStream, "stream deleted"));
+  }
+  table_->apply(rec, log_offset, live);
+  if (live && type == RecordType::kEvent) subscriptions_->on_event(rec);
+}
+
+void Shard::after_batch() {
+  subscriptions_->after_batch();
+  if (kv_->take_changed()) watchers_->after_batch();
+  tails_->after_batch();
+}
+
 void Shard::schedule_reclaim() {
-  reclaim_timer_->expires_after(std::chrono::milliseconds(opt_.reclaim_interval_ms));
+  reclaim_timer_->expires_after(std::chrono::milliseconds(opt_.engine.reclaim_interval_ms));
   reclaim_timer_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    streams_->reclaim([this](Status s, uint64_t removed) {
-      if (!s) spdlog::warn("shard {}: reclaiming segments: {}", index_, s.to_string());
-      else if (removed) spdlog::info("shard {}: reclaimed {} segments", index_, removed);
+    retention_->reclaim([this](Status s, uint64_t removed) {
+      if (!s) {
+        spdlog::warn("shard {}: reclaiming segments: {}", opt_.index, s.to_string());
+      } else if (removed) {
+        spdlog::info("shard {}: reclaimed {} segments", opt_.index, removed);
+      }
       schedule_reclaim();
     });
   });
@@ -101,6 +119,28 @@ Status Shard::start() {
   return s;
 }
 
+void Shard::close_parts(const Status& why) {
+  reclaim_timer_->cancel();
+  subscriptions_->close_all(why);
+  watchers_->close_all(why);
+  tails_->close_all(why);
+}
+
+void Shard::destroy_parts() {
+  // Owners of callbacks go before the log and the disk they used.
+  tails_.reset();
+  subscriptions_.reset();
+  watchers_.reset();
+  groups_.reset();
+  retention_.reset();
+  admin_.reset();
+  writer_.reset();
+  trims_.reset();
+  reader_.reset();
+  table_.reset();
+  kv_.reset();
+}
+
 void Shard::stop() {
   if (!running_) {
     if (thread_.joinable()) thread_.join();
@@ -111,11 +151,7 @@ void Shard::stop() {
   auto fut = drained.get_future();
   post([this, &drained] {
     log_->close([this, &drained] {
-      Status bye(Code::kUnavailable, "server shutting down");
-      reclaim_timer_->cancel();
-      streams_->close_all(bye);
-      kv_->close_all(bye);
-      tails_->close_all(bye);
+      close_parts(Status(Code::kUnavailable, "server shutting down"));
       drained.set_value();
     });
   });
@@ -123,10 +159,7 @@ void Shard::stop() {
   work_.reset();
   ctx_.stop();
   thread_.join();
-  // Owners of callbacks go before the log and the disk they used.
-  tails_.reset();
-  streams_.reset();
-  kv_.reset();
+  destroy_parts();
   // The disk goes first: it waits for writes still in flight (after a
   // failure) whose buffers the log owns.
   log_->wait_prepare();

@@ -1,7 +1,20 @@
 // A shard: one thread, its own io_context and io_uring ring, its own log,
-// and the streams and key-value state that live in it. Everything inside is
-// touched by the shard's thread alone; other threads reach it by posting
-// work to context(). No locks on the way.
+// and the streams, consumer groups and key-value state that live in it.
+// Everything inside is touched by the shard's thread alone; other threads
+// reach it by posting work to context(). No locks on the way.
+//
+// The shard is where its parts meet: it routes each written (or recovered)
+// record to the part that applies it, wakes subscribers after each batch,
+// and runs retention on a timer.
+//
+//   StreamTable          the streams' state, applied from stream records
+//   StreamReader         reads by number or ID, through the sparse index
+//   StreamWriter         appends                      StreamTrims   trims
+//   StreamAdmin          info, delete, XDEL, XSETID
+//   ConsumerGroups       groups (applied by group_apply.h)
+//   StreamSubscriptions  per-stream subscribers        TailSubscriptions  prefix/all
+//   KvStore, KvWatchers  the key-value view and its watches
+//   Retention            which segments can go, and re-stating what they hold
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -10,20 +23,37 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
-#include "engine/api/engine.h"
+#include "engine/common/limits.h"
+#include "engine/common/options.h"
 #include "engine/io/disk.h"
 #include "engine/log/log.h"
+#include "engine/shard/consumer_groups.h"
 #include "engine/shard/kv_store.h"
-#include "engine/shard/stream_store.h"
-#include "engine/shard/tail_subscriber.h"
+#include "engine/shard/kv_watch.h"
+#include "engine/shard/retention.h"
+#include "engine/shard/stream_admin.h"
+#include "engine/shard/stream_reader.h"
+#include "engine/shard/stream_subscriptions.h"
+#include "engine/shard/stream_table.h"
+#include "engine/shard/stream_trims.h"
+#include "engine/shard/stream_writer.h"
+#include "engine/shard/tail_subscriptions.h"
 
 namespace redcar::shard {
 
+struct ShardOptions {
+  EngineOptions engine;  // the storage flags every shard shares
+  std::string dir;       // the shard's own folder
+  unsigned index = 0;
+  unsigned count = 1;
+};
+
 class Shard {
  public:
-  Shard(unsigned index, unsigned count, const EngineOptions& options);
+  explicit Shard(ShardOptions options);
   ~Shard();
 
   // Starts the thread, which recovers the shard's log and then runs its loop.
@@ -32,33 +62,57 @@ class Shard {
   // Finishes staged writes, ends subscriptions, stops the loop, joins.
   void stop();
 
-  unsigned index() const { return index_; }
-  boost::asio::io_context& context() { return ctx_; }
-  StreamStore& streams() { return *streams_; }
-  KvStore& kv() { return *kv_; }
-  TailSubscriptions& tails() { return *tails_; }
-  log::Log& log() { return *log_; }
-  const log::RecoveryReport& recovery_report() const { return report_; }
+  // How a new stream asks whether a key holds its name (set before start()).
+  void set_key_probe(KeyProbe probe) { key_probe_ = std::move(probe); }
 
+  unsigned index() const { return opt_.index; }
+  boost::asio::io_context& context() { return ctx_; }
+  const log::RecoveryReport& recovery_report() const { return report_; }
   template <typename F>
   void post(F&& f) {
     boost::asio::post(ctx_, std::forward<F>(f));
   }
 
+  // The parts, for work posted to this shard's thread.
+  log::Log& log() { return *log_; }
+  StreamTable& table() { return *table_; }
+  StreamReader& reader() { return *reader_; }
+  StreamWriter& writer() { return *writer_; }
+  StreamTrims& trims() { return *trims_; }
+  StreamAdmin& admin() { return *admin_; }
+  ConsumerGroups& groups() { return *groups_; }
+  StreamSubscriptions& subscriptions() { return *subscriptions_; }
+  TailSubscriptions& tails() { return *tails_; }
+  KvStore& kv() { return *kv_; }
+  KvWatchers& watchers() { return *watchers_; }
+
  private:
   Status open();
+  void make_parts();
+  // Routes a written (`live`) or recovered record to the part that applies it.
+  void apply(const log::RecordView& rec, uint64_t log_offset, bool live);
+  void after_batch();
   void schedule_reclaim();
+  void close_parts(const Status& why);
+  void destroy_parts();
 
-  unsigned index_;
-  unsigned count_;
-  EngineOptions opt_;
+  ShardOptions opt_;
+  KeyProbe key_probe_;
   boost::asio::io_context ctx_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<io::Disk> disk_;
   std::unique_ptr<log::Log> log_;
-  std::unique_ptr<StreamStore> streams_;
-  std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<StreamTable> table_;
+  std::unique_ptr<StreamReader> reader_;
+  std::unique_ptr<StreamTrims> trims_;
+  std::unique_ptr<StreamWriter> writer_;
+  std::unique_ptr<StreamAdmin> admin_;
+  std::unique_ptr<Retention> retention_;
+  std::unique_ptr<ConsumerGroups> groups_;
+  std::unique_ptr<StreamSubscriptions> subscriptions_;
   std::unique_ptr<TailSubscriptions> tails_;
+  std::unique_ptr<KvStore> kv_;
+  std::unique_ptr<KvWatchers> watchers_;
   std::unique_ptr<boost::asio::steady_timer> reclaim_timer_;
   log::RecoveryReport report_;
   std::thread thread_;

@@ -8,7 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <memory>
 
-#include "engine/api/engine.h"
+#include "engine/common/callback.h"
 
 namespace redcar::shard {
 

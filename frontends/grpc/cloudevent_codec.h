@@ -18,7 +18,7 @@
 
 #include <grpcpp/support/status.h>
 
-#include "engine/api/types.h"
+#include "engine/common/types.h"
 #include "io/cloudevents/v1/cloudevents.pb.h"
 #include "redcar/v1/events.pb.h"
 

@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/api/types.h"
+#include "engine/common/types.h"
 
 namespace redcar::grpcfe {
 

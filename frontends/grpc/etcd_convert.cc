@@ -19,11 +19,30 @@ void to_pb(const KeyValue& kv, ::mvccpb::KeyValue* out) {
   out->set_version(kv.version);
 }
 
+std::string etcd_error_text(const Status& s) {
+  // The texts etcd's clients match on (etcd's rpctypes), from the cause.
+  if (s.code() == Code::kCompacted) return "etcdserver: mvcc: required revision has been compacted";
+  switch (s.reason()) {
+    case Reason::kFutureRevision: return "etcdserver: mvcc: required revision is a future revision";
+    case Reason::kKeyMissing: return "etcdserver: key is not provided";
+    case Reason::kDuplicateKey: return "etcdserver: duplicate key given in txn request";
+    case Reason::kNoKey: return "etcdserver: key not found";
+    case Reason::kTooLarge: return "etcdserver: request is too large";
+    default: return s.message();
+  }
+}
+
 grpc::Status etcd_status(const Status& s) {
-  // etcd answers "key not found" (ignore_value on a missing key) as a bad
-  // argument, not as NOT_FOUND.
-  if (s.code() == Code::kNotFound) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
-  return to_grpc(s);
+  std::string text = etcd_error_text(s);
+  switch (s.code()) {
+    case Code::kCompacted:
+    case Code::kOutOfRange: return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, text);
+    // etcd answers "key not found" (ignore_value on a missing key) as a bad
+    // argument, not as NOT_FOUND.
+    case Code::kNotFound:
+    case Code::kInvalidArgument: return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, text);
+    default: return grpc::Status(to_grpc(s).error_code(), text);
+  }
 }
 
 grpc::Status too_large() { return invalid_argument("etcdserver: request is too large"); }

@@ -6,7 +6,7 @@
 
 #include <grpcpp/support/status.h>
 
-#include "engine/api/types.h"
+#include "engine/common/types.h"
 #include "etcd/etcdserverpb/rpc.pb.h"
 #include "frontends/grpc/grpc_server.h"
 #include "frontends/grpc/grpc_status.h"
@@ -18,8 +18,9 @@ namespace pb = ::etcdserverpb;
 void fill_header(const GrpcOptions& opt, int64_t revision, pb::ResponseHeader* h);
 void to_pb(const KeyValue& kv, ::mvccpb::KeyValue* out);
 
-// Engine status -> gRPC status as etcd reports it.
+// Engine status -> gRPC status as etcd reports it, and its text alone.
 grpc::Status etcd_status(const Status& s);
+std::string etcd_error_text(const Status& s);
 grpc::Status too_large();
 grpc::Status no_key();
 

@@ -224,7 +224,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
     with_revision([this, id, st](int64_t rev) {
       auto r = response(rev, id);
       r.set_canceled(true);
-      r.set_cancel_reason(st.message());
+      r.set_cancel_reason(etcd_error_text(st));
       if (st.code() == Code::kCompacted) r.set_compact_revision(st.detail());
       out_.send(std::move(r));
     });

@@ -4,7 +4,6 @@
 #include <cctype>
 #include <charconv>
 
-#include "frontends/resp/server.h"
 
 namespace redcar::resp {
 
@@ -33,18 +32,43 @@ bool parse_uint(std::string_view s, uint64_t* out) {
 }
 
 void write_status_error(ReplyWriter& w, const Status& s) {
-  const std::string& m = s.message();
-  // Messages that already carry a Redis error code pass through.
-  auto has_code = [&](std::string_view code) { return m.rfind(code, 0) == 0; };
-  if (has_code("NOGROUP") || has_code("BUSYGROUP") || has_code("WRONGTYPE") || has_code("ERR ") || has_code("NOAUTH")) {
-    return w.error(m);
+  // Redis has one text per cause; the engine says which cause it was.
+  switch (s.reason()) {
+    case Reason::kIdZero: return w.error("ERR The ID specified in XADD must be greater than 0-0");
+    case Reason::kIdNotAfterLast:
+      return w.error("ERR The ID specified in XADD is equal or smaller than the target stream top item");
+    case Reason::kLastIdBelowTop:
+      return w.error("ERR The ID specified in XSETID is smaller than the target stream top item");
+    case Reason::kEntriesAddedBelowLength:
+      return w.error("ERR The entries_added specified in XSETID is smaller than the target stream length");
+    case Reason::kNoStream: return w.error("ERR no such key");
+    case Reason::kGroupExists: return w.error("BUSYGROUP Consumer Group name already exists");
+    default: break;
   }
+  const std::string& m = s.message();
   switch (s.code()) {
     case Code::kWrongType: return w.error("WRONGTYPE Operation against a key holding the wrong kind of value");
     case Code::kNoSpace: return w.error("MISCONF " + m);
     case Code::kIoError:
     case Code::kUnavailable: return w.error("IOERR " + m);
     default: return w.error("ERR " + m);
+  }
+}
+
+void write_group_error(ReplyWriter& w, const Status& s, std::string_view key, std::string_view group,
+                       NoGroupText text) {
+  bool missing = s.code() == Code::kNotFound && (s.reason() == Reason::kNoGroup || s.reason() == Reason::kNoStream);
+  // XGROUP SETID tells a missing key apart; the others name key and group.
+  if (!missing || (text == NoGroupText::kGroupForKey && s.reason() == Reason::kNoStream)) {
+    return write_status_error(w, s);
+  }
+  std::string k(key), g(group);
+  switch (text) {
+    case NoGroupText::kKeyOrGroup: return w.error("NOGROUP No such key '" + k + "' or consumer group '" + g + "'");
+    case NoGroupText::kKeyOrGroupInReadGroup:
+      return w.error("NOGROUP No such key '" + k + "' or consumer group '" + g + "' in XREADGROUP with GROUP option");
+    case NoGroupText::kGroupForKey:
+      return w.error("NOGROUP No such consumer group '" + g + "' for key name '" + k + "'");
   }
 }
 
@@ -57,6 +81,30 @@ void reply_syntax_error(Reply& r) { reply_error(r, "ERR syntax error"); }
 
 void reply_wrong_arity(Reply& r, std::string_view cmd) {
   reply_error(r, "ERR wrong number of arguments for '" + std::string(cmd) + "' command");
+}
+
+void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd) {
+  Client& s = reply->client();
+  if (!cmd) {
+    // Redis's wording: arguments are listed until the list passes 128 bytes.
+    std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) + "', with args beginning with: ";
+    std::string listed;
+    for (size_t i = 1; i < args.size() && listed.size() < 128; ++i) {
+      listed += "'" + std::string(args[i].substr(0, 128 - listed.size())) + "' ";
+    }
+    msg += listed;
+    return reply_error(*reply, msg);
+  }
+  if ((cmd->arity > 0 && static_cast<int>(args.size()) != cmd->arity) ||
+      (cmd->arity < 0 && static_cast<int>(args.size()) < -cmd->arity)) {
+    return reply_wrong_arity(*reply, lower(args[0]));
+  }
+  if (!s.authenticated && !(cmd->flags & kNoAuth)) return reply_error(*reply, "NOAUTH Authentication required.");
+  if (s.subscribed() && s.protocol == 2 && !(cmd->flags & kPubSubOk)) {
+    return reply_error(*reply, "ERR Can't execute '" + lower(args[0]) +
+                                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+  }
+  cmd->handler(ctx, reply, args);
 }
 
 CommandTable::CommandTable() {

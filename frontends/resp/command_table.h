@@ -1,7 +1,9 @@
 // The RESP command table: each command is declared once with its name,
-// arity (negative: at least that many) and flags, and a handler. Dispatch
-// looks the name up, checks arity, authentication and the pub/sub context,
-// and calls the handler, which answers through a Reply (now or later).
+// arity (negative: at least that many) and flags, and a handler. dispatch()
+// checks arity, authentication and the pub/sub context and calls the
+// handler with the server's Context; the handler answers through its Reply,
+// now or later. Neither knows about sockets: a Session and the in-process
+// client of the command tests drive them the same way.
 #pragma once
 
 #include <span>
@@ -10,12 +12,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "frontends/resp/session.h"
+#include "engine/api/engine.h"
+#include "frontends/resp/context.h"
+#include "frontends/resp/reply.h"
 
 namespace redcar::resp {
 
 using Args = std::span<const std::string_view>;
-using Handler = void (*)(Server& server, const ReplyPtr& reply, Args args);
+using Handler = void (*)(Context& ctx, const ReplyPtr& reply, Args args);
 
 enum CommandFlags : uint32_t {
   kWrite = 1,
@@ -54,6 +58,9 @@ class CommandTable {
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> by_name_;
 };
 
+// Runs one command; `cmd` is its table entry (null: unknown command).
+void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd);
+
 // Families register their commands (commands_*.cc).
 void add_server_commands(std::vector<Command>& out);
 void add_stream_commands(std::vector<Command>& out);
@@ -68,6 +75,14 @@ bool parse_int(std::string_view s, int64_t* out);
 bool parse_uint(std::string_view s, uint64_t* out);
 // Writes the Redis error for an engine Status.
 void write_status_error(ReplyWriter& w, const Status& s);
+// The same for consumer-group commands, whose missing-group error names the
+// key and the group in one of Redis's three wordings.
+enum class NoGroupText : uint8_t {
+  kKeyOrGroup,             // XPENDING, XCLAIM, XAUTOCLAIM
+  kKeyOrGroupInReadGroup,  // XREADGROUP
+  kGroupForKey,            // XGROUP SETID / CREATECONSUMER / DELCONSUMER, XINFO CONSUMERS
+};
+void write_group_error(ReplyWriter& w, const Status& s, std::string_view key, std::string_view group, NoGroupText text);
 void reply_error(Reply& r, std::string_view message);
 void reply_syntax_error(Reply& r);
 void reply_wrong_arity(Reply& r, std::string_view cmd);

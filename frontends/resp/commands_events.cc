@@ -7,8 +7,10 @@
 // a subscription that reaches TO ends with ["end", stream, TO].
 // (publish STREAM EVENT-NAME DATA, last-event-number and stream-names are
 // in commands_streams.cc.)
+#include <boost/asio/post.hpp>
+
 #include "frontends/resp/command_table.h"
-#include "frontends/resp/server.h"
+#include "frontends/resp/context.h"
 
 namespace redcar::resp {
 
@@ -51,7 +53,7 @@ bool parse_target(std::string_view text, Target* t) {
   return true;
 }
 
-void push_events(const std::shared_ptr<Session>& sess, std::vector<EventPtr> evs, std::function<void()> more,
+void push_events(const ClientPtr& sess, std::vector<EventPtr> evs, std::function<void()> more,
                  std::optional<uint64_t> to) {
   std::string bytes;
   ReplyWriter w(bytes, sess->protocol);
@@ -82,8 +84,8 @@ void push_events(const std::shared_ptr<Session>& sess, std::vector<EventPtr> evs
 
 }  // namespace
 
-void dispatch_es_subscribe(Server& s, const ReplyPtr& r, Args a) {
-  auto sess = r->session_ptr();
+void dispatch_es_subscribe(Context& ctx, const ReplyPtr& r, Args a) {
+  auto sess = r->client_ptr();
   std::vector<Target> targets;
   for (size_t i = 1; i < a.size(); ++i) {
     Target t;
@@ -105,13 +107,13 @@ void dispatch_es_subscribe(Server& s, const ReplyPtr& r, Args a) {
     };
     std::shared_ptr<Subscription> sub;
     if (t.all) {
-      sub = s.engine().subscribe_all("", true, handler, [](Status) {});
+      sub = ctx.engine.subscribe_all("", true, handler, [](Status) {});
     } else {
       SubscribeOptions so;
       so.from = SubscribeOptions::From::kNumber;
       so.number = t.from;
       so.to = t.to;
-      sub = s.engine().subscribe(t.stream, so, handler, [](Status) {});
+      sub = ctx.engine.subscribe(t.stream, so, handler, [](Status) {});
     }
     sess->on_close.push_back([sub] { sub->cancel(); });
     sess->channels.push_back("stream:" + (t.all ? std::string("*") : t.stream));

@@ -1,10 +1,11 @@
 // Consumer-group commands: XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM,
 // XAUTOCLAIM, and XINFO (which reports groups and consumers too).
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 
 #include "frontends/resp/command_table.h"
-#include "frontends/resp/server.h"
+#include "frontends/resp/context.h"
+#include "frontends/resp/stream_read.h"
 #include "frontends/resp/stream_reply.h"
 
 namespace redcar::resp {
@@ -17,17 +18,31 @@ int64_t now_ms() {
       .count();
 }
 
+// The names a missing-group error reports, and in which words.
+struct GroupNames {
+  std::string key;
+  std::string group;
+  NoGroupText text;
+};
+
 template <typename T>
-Callback<T> simple_reply(const ReplyPtr& r, std::function<void(ReplyWriter&, T&)> write) {
-  return back_to<T>(r, [r, write = std::move(write)](Result<T> res) {
-    if (!res) write_status_error(r->w(), res.status());
+Callback<T> group_reply(const ReplyPtr& r, GroupNames names, std::function<void(ReplyWriter&, T&)> write) {
+  return back_to<T>(r, [r, names = std::move(names), write = std::move(write)](Result<T> res) {
+    if (!res) write_group_error(r->w(), res.status(), names.key, names.group, names.text);
     else write(r->w(), *res);
     r->done();
   });
 }
 
-void cmd_xgroup(Server& s, const ReplyPtr& r, Args a) {
+const char* kXGroupNeedsKey =
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM "
+    "option to create an empty stream automatically.";
+
+void cmd_xgroup(Context& ctx, const ReplyPtr& r, Args a) {
   std::string sub = lower(a[1]);
+  auto names = [&](NoGroupText text) {
+    return GroupNames{a.size() > 2 ? std::string(a[2]) : "", a.size() > 3 ? std::string(a[3]) : "", text};
+  };
   auto need = [&](size_t min, size_t max) {
     if (a.size() < min || a.size() > max) {
       reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try XGROUP HELP.");
@@ -52,13 +67,19 @@ void cmd_xgroup(Server& s, const ReplyPtr& r, Args a) {
         return reply_syntax_error(*r);
       }
     }
-    return s.engine().group_create(std::string(a[2]), std::string(a[3]), id, mkstream, entries_read,
-                                   simple_reply<bool>(r, [](ReplyWriter& w, bool&) { w.simple("OK"); }));
+    return ctx.engine.group_create(std::string(a[2]), std::string(a[3]), id, mkstream, entries_read,
+                                   back_to<bool>(r, [r](Result<bool> res) {
+                                     if (res) r->w().simple("OK");
+                                     else if (res.status().reason() == Reason::kNoStream) r->w().error(kXGroupNeedsKey);
+                                     else write_status_error(r->w(), res.status());
+                                     r->done();
+                                   }));
   }
   if (sub == "destroy") {
     if (!need(4, 4)) return;
-    return s.engine().group_destroy(std::string(a[2]), std::string(a[3]),
-                                    simple_reply<bool>(r, [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
+    return ctx.engine.group_destroy(std::string(a[2]), std::string(a[3]),
+                                    group_reply<bool>(r, names(NoGroupText::kGroupForKey),
+                                                      [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
   }
   if (sub == "setid") {
     if (!need(5, 7)) return;
@@ -72,19 +93,22 @@ void cmd_xgroup(Server& s, const ReplyPtr& r, Args a) {
     } else if (a.size() != 5) {
       return reply_syntax_error(*r);
     }
-    return s.engine().group_set_id(std::string(a[2]), std::string(a[3]), id, entries_read,
-                                   simple_reply<bool>(r, [](ReplyWriter& w, bool&) { w.simple("OK"); }));
+    return ctx.engine.group_set_id(std::string(a[2]), std::string(a[3]), id, entries_read,
+                                   group_reply<bool>(r, names(NoGroupText::kGroupForKey),
+                                                     [](ReplyWriter& w, bool&) { w.simple("OK"); }));
   }
   if (sub == "createconsumer") {
     if (!need(5, 5)) return;
-    return s.engine().consumer_create(std::string(a[2]), std::string(a[3]), std::string(a[4]),
-                                      simple_reply<bool>(r, [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
+    return ctx.engine.consumer_create(std::string(a[2]), std::string(a[3]), std::string(a[4]),
+                                      group_reply<bool>(r, names(NoGroupText::kGroupForKey),
+                                                        [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
   }
   if (sub == "delconsumer") {
     if (!need(5, 5)) return;
-    return s.engine().consumer_delete(
+    return ctx.engine.consumer_delete(
         std::string(a[2]), std::string(a[3]), std::string(a[4]),
-        simple_reply<uint64_t>(r, [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
+        group_reply<uint64_t>(r, names(NoGroupText::kGroupForKey),
+                              [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
   }
   if (sub == "help") {
     r->w().array(1);
@@ -95,181 +119,119 @@ void cmd_xgroup(Server& s, const ReplyPtr& r, Args a) {
 }
 
 // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...
-struct GroupReadState {
-  ReplyPtr reply;
+struct GroupRead : BlockedRead {
+  using BlockedRead::BlockedRead;
   std::string group, consumer;
-  std::vector<std::string> keys;
-  std::vector<std::string> ids;  // ">" or an ID
+  StreamReadArgs args;
   std::vector<std::vector<GroupEntry>> results;
-  std::vector<bool> have;
   size_t remaining = 0;
-  uint64_t count = UINT64_MAX;
-  bool block = false;
-  int64_t block_ms = 0;
-  bool noack = false;
-  bool answered = false;
   bool reading = false;
   std::vector<std::function<void()>> wakes;  // subscription batches not yet answered by a read
-  std::vector<std::shared_ptr<Subscription>> subs;
-  std::unique_ptr<boost::asio::steady_timer> timer;
 };
 
-void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st);
-
-void group_answer(const std::shared_ptr<GroupReadState>& st, bool timed_out) {
-  if (st->answered) return;
-  st->answered = true;
-  for (auto& sub : st->subs) sub->cancel();
-  if (st->timer) st->timer->cancel();
-  auto& w = st->reply->w();
-  size_t n = 0;
-  for (size_t i = 0; i < st->keys.size(); ++i) {
-    if (st->ids[i] != ">" || !st->results[i].empty()) ++n;
+void group_answer(const std::shared_ptr<GroupRead>& st, bool timed_out) {
+  if (!st->settle()) return;
+  auto& w = st->reply()->w();
+  // A history read (an ID, not ">") answers for its stream even when empty.
+  std::vector<size_t> shown;
+  for (size_t i = 0; i < st->args.keys.size(); ++i) {
+    if (st->args.ids[i] != ">" || !st->results[i].empty()) shown.push_back(i);
   }
-  if (n == 0 || timed_out) {
+  if (shown.empty() || timed_out) {
     w.null_array();
-  } else {
-    if (w.protocol() == 3) w.map(n);
-    else w.array(n);
-    for (size_t i = 0; i < st->keys.size(); ++i) {
-      if (st->ids[i] == ">" && st->results[i].empty()) continue;
-      if (w.protocol() != 3) w.array(2);
-      w.bulk(st->keys[i]);
-      w.array(st->results[i].size());
-      for (auto& ge : st->results[i]) {
-        if (ge.event) {
-          write_entry(w, *ge.event);
-        } else {
-          w.array(2);
-          w.bulk(ge.id.to_string());
-          w.null_array();
-        }
+    return st->reply()->done();
+  }
+  write_streams(w, shown.size(), [&](size_t k) {
+    size_t i = shown[k];
+    w.bulk(st->args.keys[i]);
+    w.array(st->results[i].size());
+    for (auto& ge : st->results[i]) {
+      if (ge.event) {
+        write_entry(w, *ge.event);
+      } else {
+        w.array(2);
+        w.bulk(ge.id.to_string());
+        w.null_array();
       }
     }
-  }
-  st->reply->done();
+  });
+  st->reply()->done();
 }
+
+void group_read_round(Context& ctx, const std::shared_ptr<GroupRead>& st);
 
 // A blocked reader follows its streams from before its first read, so an
-// entry appended at any moment either shows in a read or wakes it: none
-// slips between the two. Each wake runs one more read round.
-void group_follow(Server& s, const std::shared_ptr<GroupReadState>& st) {
-  auto r = st->reply;
-  std::weak_ptr<GroupReadState> weak = st;
-  for (auto& key : st->keys) {
+// entry appended at any moment either shows in a read or wakes it. Each
+// wake runs one more read round. The subscriptions hold the read until it
+// settles (which cancels them).
+void group_follow(Context& ctx, const std::shared_ptr<GroupRead>& st) {
+  auto ex = st->reply()->executor();
+  for (auto& key : st->args.keys) {
     SubscribeOptions so;
     so.from = SubscribeOptions::From::kEnd;
-    auto sub = s.engine().subscribe(
-        key, so,
-        [&s, weak, ex = r->executor()](std::vector<EventPtr>, std::function<void()> more) {
-          boost::asio::post(ex, [&s, weak, more = std::move(more)] {
-            auto st = weak.lock();
-            if (!st || st->answered) return;
-            st->wakes.push_back(more);
-            if (!st->reading) group_read_round(s, st);
-          });
-        },
-        [](Status) {});
-    st->subs.push_back(sub);
+    auto handler = [&ctx, st, ex](std::vector<EventPtr>, std::function<void()> more) {
+      boost::asio::post(ex, [&ctx, st, more = std::move(more)] {
+        if (st->answered()) return;
+        st->wakes.push_back(more);
+        if (!st->reading) group_read_round(ctx, st);
+      });
+    };
+    st->follow(ctx.engine.subscribe(key, so, handler, [](Status) {}));
   }
 }
 
-void group_read_round(Server& s, const std::shared_ptr<GroupReadState>& st) {
-  auto r = st->reply;
+void group_read_round(Context& ctx, const std::shared_ptr<GroupRead>& st) {
+  const ReplyPtr& r = st->reply();
   st->reading = true;
   // Wakes seen so far are answered by this round; later ones start another.
   auto wakes = std::move(st->wakes);
   st->wakes.clear();
-  st->remaining = st->keys.size();
-  for (size_t i = 0; i < st->keys.size(); ++i) {
+  st->remaining = st->args.keys.size();
+  for (size_t i = 0; i < st->args.keys.size(); ++i) {
     GroupReadOptions o;
     o.group = st->group;
     o.consumer = st->consumer;
-    o.count = st->count;
-    o.no_ack = st->noack;
-    if (st->ids[i] != ">") {
+    o.count = st->args.count;
+    o.no_ack = st->args.noack;
+    if (st->args.ids[i] != ">") {
       o.history = true;
-      StreamId::parse(st->ids[i], 0, &o.after);
+      StreamId::parse(st->args.ids[i], 0, &o.after);
     }
-    s.engine().group_read(st->keys[i], o, back_to<std::vector<GroupEntry>>(r, [&s, st, i, wakes](Result<std::vector<GroupEntry>> res) {
-      if (st->answered) return;
+    auto done = [&ctx, st, i, wakes](Result<std::vector<GroupEntry>> res) {
+      if (st->answered()) return;
       if (!res) {
-        st->answered = true;
-        for (auto& sub : st->subs) sub->cancel();
-        if (st->timer) st->timer->cancel();
-        write_status_error(st->reply->w(), res.status());
-        return st->reply->done();
+        st->settle();
+        write_group_error(st->reply()->w(), res.status(), st->args.keys[i], st->group,
+                          NoGroupText::kKeyOrGroupInReadGroup);
+        return st->reply()->done();
       }
       st->results[i] = std::move(*res);
       if (--st->remaining > 0) return;
       st->reading = false;
       bool any = false;
-      for (size_t j = 0; j < st->keys.size(); ++j) any |= st->ids[j] != ">" || !st->results[j].empty();
-      if (any || !st->block) return group_answer(st, false);
+      for (size_t j = 0; j < st->args.keys.size(); ++j) any |= st->args.ids[j] != ">" || !st->results[j].empty();
+      if (any || !st->args.block_ms) return group_answer(st, false);
       // Nothing for us (another reader took it): wait for the next append.
       for (auto& more : wakes) more();
-      if (!st->wakes.empty()) group_read_round(s, st);
-    }));
+      if (!st->wakes.empty()) group_read_round(ctx, st);
+    };
+    ctx.engine.group_read(st->args.keys[i], o, back_to<std::vector<GroupEntry>>(r, std::move(done)));
   }
 }
 
-void cmd_xreadgroup(Server& s, const ReplyPtr& r, Args a) {
-  auto st = std::make_shared<GroupReadState>();
-  st->reply = r;
+void cmd_xreadgroup(Context& ctx, const ReplyPtr& r, Args a) {
   if (!iequals(a[1], "group")) return reply_syntax_error(*r);
+  auto st = std::make_shared<GroupRead>(r);
   st->group = std::string(a[2]);
   st->consumer = std::string(a[3]);
-  size_t i = 4;
-  for (; i < a.size(); ++i) {
-    std::string o = lower(a[i]);
-    if (o == "count" && i + 1 < a.size()) {
-      int64_t c;
-      if (!parse_int(a[++i], &c)) return reply_error(*r, "ERR value is not an integer or out of range");
-      st->count = c <= 0 ? UINT64_MAX : static_cast<uint64_t>(c);
-    } else if (o == "block" && i + 1 < a.size()) {
-      int64_t ms;
-      if (!parse_int(a[++i], &ms)) return reply_error(*r, "ERR timeout is not an integer or out of range");
-      if (ms < 0) return reply_error(*r, "ERR timeout is negative");
-      st->block = true;
-      st->block_ms = ms;
-    } else if (o == "noack") {
-      st->noack = true;
-    } else if (o == "streams") {
-      ++i;
-      break;
-    } else {
-      return reply_syntax_error(*r);
-    }
+  if (!parse_stream_read(*r, a, 4, StreamReadKind::kXReadGroup, &st->args)) return;
+  st->results.resize(st->args.keys.size());
+  if (st->args.block_ms) {
+    st->time_out_after(*st->args.block_ms, [st] { group_answer(st, true); });
+    st->end_when_client_leaves();
+    group_follow(ctx, st);
   }
-  size_t rest = a.size() - i;
-  if (rest == 0 || rest % 2 != 0) {
-    return reply_error(*r, "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.");
-  }
-  size_t n = rest / 2;
-  for (size_t k = 0; k < n; ++k) {
-    st->keys.emplace_back(a[i + k]);
-    std::string id(a[i + n + k]);
-    StreamId sid;
-    if (id != ">" && !StreamId::parse(id, 0, &sid)) return reply_error(*r, kInvalidId);
-    st->ids.push_back(id);
-  }
-  st->results.resize(n);
-  if (st->block && st->block_ms > 0) {
-    st->timer = std::make_unique<boost::asio::steady_timer>(r->executor(), std::chrono::milliseconds(st->block_ms));
-    st->timer->async_wait([st](boost::system::error_code ec) {
-      if (!ec) group_answer(st, true);
-    });
-  }
-  std::weak_ptr<GroupReadState> weak = st;
-  r->session().on_close.push_back([weak] {
-    if (auto st = weak.lock()) {
-      st->answered = true;
-      for (auto& sub : st->subs) sub->cancel();
-      if (st->timer) st->timer->cancel();
-    }
-  });
-  if (st->block) group_follow(s, st);
-  group_read_round(s, st);
+  group_read_round(ctx, st);
 }
 
 bool parse_ids(Args a, size_t from, size_t to, std::vector<StreamId>* out) {
@@ -281,17 +243,18 @@ bool parse_ids(Args a, size_t from, size_t to, std::vector<StreamId>* out) {
   return true;
 }
 
-void cmd_xack(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xack(Context& ctx, const ReplyPtr& r, Args a) {
   std::vector<StreamId> ids;
   if (!parse_ids(a, 3, a.size(), &ids)) return reply_error(*r, kInvalidId);
-  s.engine().group_ack(std::string(a[1]), std::string(a[2]), std::move(ids),
-                       simple_reply<uint64_t>(r, [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
+  ctx.engine.group_ack(std::string(a[1]), std::string(a[2]), std::move(ids),
+                       group_reply<uint64_t>(r, {std::string(a[1]), std::string(a[2]), NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
 }
 
-void cmd_xpending(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xpending(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() == 3) {
-    return s.engine().group_pending_summary(
-        std::string(a[1]), std::string(a[2]), simple_reply<PendingSummary>(r, [](ReplyWriter& w, PendingSummary& p) {
+    return ctx.engine.group_pending_summary(
+        std::string(a[1]), std::string(a[2]),
+        group_reply<PendingSummary>(r, {std::string(a[1]), std::string(a[2]), NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, PendingSummary& p) {
           w.array(4);
           w.integer(static_cast<int64_t>(p.count));
           if (p.count == 0) {
@@ -328,8 +291,8 @@ void cmd_xpending(Server& s, const ReplyPtr& r, Args a) {
   if (!parse_int(a[i + 2], &count)) return reply_error(*r, "ERR value is not an integer or out of range");
   q.count = count < 0 ? 0 : static_cast<uint64_t>(count);
   if (a.size() - i == 4) q.consumer = std::string(a[i + 3]);
-  s.engine().group_pending(std::string(a[1]), q,
-                           simple_reply<std::vector<PendingEntry>>(r, [](ReplyWriter& w, std::vector<PendingEntry>& v) {
+  ctx.engine.group_pending(std::string(a[1]), q,
+                           group_reply<std::vector<PendingEntry>>(r, {std::string(a[1]), q.group, NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, std::vector<PendingEntry>& v) {
                              int64_t now = now_ms();
                              w.array(v.size());
                              for (auto& p : v) {
@@ -342,7 +305,7 @@ void cmd_xpending(Server& s, const ReplyPtr& r, Args a) {
                            }));
 }
 
-void cmd_xclaim(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xclaim(Context& ctx, const ReplyPtr& r, Args a) {
   ClaimOptions o;
   o.group = std::string(a[2]);
   o.consumer = std::string(a[3]);
@@ -375,7 +338,8 @@ void cmd_xclaim(Server& s, const ReplyPtr& r, Args a) {
       return reply_error(*r, "ERR Unrecognized XCLAIM option '" + std::string(a[i]) + "'");
     }
   }
-  s.engine().group_claim(std::string(a[1]), o, simple_reply<ClaimResult>(r, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
+  GroupNames names{std::string(a[1]), o.group, NoGroupText::kKeyOrGroup};
+  ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
                            if (just) {
                              w.array(c.claimed_ids.size());
                              for (auto& id : c.claimed_ids) w.bulk(id.to_string());
@@ -385,7 +349,7 @@ void cmd_xclaim(Server& s, const ReplyPtr& r, Args a) {
                          }));
 }
 
-void cmd_xautoclaim(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xautoclaim(Context& ctx, const ReplyPtr& r, Args a) {
   ClaimOptions o;
   o.autoclaim = true;
   o.group = std::string(a[2]);
@@ -407,7 +371,8 @@ void cmd_xautoclaim(Server& s, const ReplyPtr& r, Args a) {
       return reply_syntax_error(*r);
     }
   }
-  s.engine().group_claim(std::string(a[1]), o, simple_reply<ClaimResult>(r, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
+  GroupNames names{std::string(a[1]), o.group, NoGroupText::kKeyOrGroup};
+  ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
                            w.array(3);
                            w.bulk(c.next_start.to_string());
                            if (just) {
@@ -439,7 +404,7 @@ void write_group_info(ReplyWriter& w, const GroupInfo& g) {
   else w.null();
 }
 
-void cmd_xinfo(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
   std::string sub = lower(a[1]);
   if (sub == "help") {
     r->w().array(1);
@@ -449,7 +414,7 @@ void cmd_xinfo(Server& s, const ReplyPtr& r, Args a) {
   if ((sub == "stream" && a.size() >= 3) || (sub == "groups" && a.size() == 3)) {
     std::string key(a[2]);
     bool stream = sub == "stream";
-    return s.engine().stream_info(key, back_to<StreamInfo>(r, [&s, r, key, stream](Result<StreamInfo> info) {
+    return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, key, stream](Result<StreamInfo> info) {
       if (!info) {
         write_status_error(r->w(), info.status());
         return r->done();
@@ -469,8 +434,8 @@ void cmd_xinfo(Server& s, const ReplyPtr& r, Args a) {
       last.count = 1;
       ReadSpec first;
       first.count = 1;
-      s.engine().read(key, first, back_to<ReadResult>(r, [&s, r, key, info = *info, last](Result<ReadResult> f) mutable {
-        s.engine().read(key, last, back_to<ReadResult>(r, [r, info, f = std::move(f)](Result<ReadResult> l) {
+      ctx.engine.read(key, first, back_to<ReadResult>(r, [&ctx, r, key, info = *info, last](Result<ReadResult> f) mutable {
+        ctx.engine.read(key, last, back_to<ReadResult>(r, [r, info, f = std::move(f)](Result<ReadResult> l) {
           auto& w = r->w();
           w.map(10);
           w.bulk("length");
@@ -501,9 +466,9 @@ void cmd_xinfo(Server& s, const ReplyPtr& r, Args a) {
     }));
   }
   if (sub == "consumers" && a.size() == 4) {
-    return s.engine().group_consumers(
+    return ctx.engine.group_consumers(
         std::string(a[2]), std::string(a[3]),
-        simple_reply<std::vector<ConsumerInfo>>(r, [](ReplyWriter& w, std::vector<ConsumerInfo>& v) {
+        group_reply<std::vector<ConsumerInfo>>(r, {std::string(a[2]), std::string(a[3]), NoGroupText::kGroupForKey}, [](ReplyWriter& w, std::vector<ConsumerInfo>& v) {
           int64_t now = now_ms();
           w.array(v.size());
           for (auto& c : v) {

@@ -1,21 +1,22 @@
 // Key commands over the engine's key-value view: a Redis string key is an
 // etcd key, so what SET writes etcdctl reads. Streams share the key space:
 // TYPE, EXISTS, DEL, KEYS and SCAN see both.
+#include <boost/asio/post.hpp>
 #include <memory>
 
 #include "frontends/resp/command_table.h"
-#include "frontends/resp/server.h"
+#include "frontends/resp/context.h"
 
 namespace redcar::resp {
 namespace {
 
-void cmd_get(Server& s, const ReplyPtr& r, Args a) {
+void cmd_get(Context& ctx, const ReplyPtr& r, Args a) {
   RangeRequest req;
   req.key = std::string(a[1]);
-  s.engine().kv_range(req, back_to<RangeResult>(r, [&s, r, key = req.key](Result<RangeResult> res) {
+  ctx.engine.kv_range(req, back_to<RangeResult>(r, [&ctx, r, key = req.key](Result<RangeResult> res) {
     if (res && res->kvs.empty()) {
       // A miss: the name may be a stream.
-      return s.engine().stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
+      return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
         if (info && info->exists) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
         else r->w().null();
         r->done();
@@ -27,7 +28,7 @@ void cmd_get(Server& s, const ReplyPtr& r, Args a) {
   }));
 }
 
-void cmd_set(Server& s, const ReplyPtr& r, Args a) {
+void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   bool nx = false, xx = false, get = false;
   for (size_t i = 3; i < a.size(); ++i) {
     std::string o = lower(a[i]);
@@ -62,7 +63,7 @@ void cmd_set(Server& s, const ReplyPtr& r, Args a) {
     }
   }
   t.success.push_back(std::move(put));
-  s.engine().kv_txn(std::move(t), back_to<TxnResult>(r, [r, get](Result<TxnResult> res) {
+  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r, get](Result<TxnResult> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
     } else if (get) {
@@ -80,7 +81,7 @@ void cmd_set(Server& s, const ReplyPtr& r, Args a) {
   }));
 }
 
-void cmd_mset(Server& s, const ReplyPtr& r, Args a) {
+void cmd_mset(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() % 2 != 1) return reply_wrong_arity(*r, "mset");
   TxnRequest t;
   for (size_t i = 1; i + 1 < a.size(); i += 2) {
@@ -95,14 +96,14 @@ void cmd_mset(Server& s, const ReplyPtr& r, Args a) {
     put.value = std::string(a[i + 1]);
     t.success.push_back(std::move(put));
   }
-  s.engine().kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().simple("OK");
     r->done();
   }));
 }
 
-void cmd_mget(Server& s, const ReplyPtr& r, Args a) {
+void cmd_mget(Context& ctx, const ReplyPtr& r, Args a) {
   TxnRequest t;
   for (size_t i = 1; i < a.size(); ++i) {
     KvOp rd;
@@ -110,7 +111,7 @@ void cmd_mget(Server& s, const ReplyPtr& r, Args a) {
     rd.range.key = std::string(a[i]);
     t.success.push_back(std::move(rd));
   }
-  s.engine().kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
     } else {
@@ -125,7 +126,7 @@ void cmd_mget(Server& s, const ReplyPtr& r, Args a) {
 }
 
 // Counts keys among `names` that exist as a string or a stream.
-void exists_both(Server& s, std::vector<std::string> names,
+void exists_both(Context& ctx, std::vector<std::string> names,
                  std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done) {
   struct State {
     std::vector<std::pair<bool, bool>> found;  // (string, stream)
@@ -153,14 +154,14 @@ void exists_both(Server& s, std::vector<std::string> names,
   // The gathering runs on whichever shard answers; the state is only
   // touched under the remaining-count discipline, so post everything to one
   // executor: the kv shard's.
-  auto ex = s.engine().context(s.engine().kv_shard()).get_executor();
-  s.engine().kv_txn(std::move(t), on<TxnResult>(ex, [st, finish](Result<TxnResult> res) {
+  auto ex = ctx.engine.context(ctx.engine.kv_shard()).get_executor();
+  ctx.engine.kv_txn(std::move(t), on<TxnResult>(ex, [st, finish](Result<TxnResult> res) {
     if (!res) st->error = res.status();
     else for (size_t i = 0; i < res->results.size(); ++i) st->found[i].first = res->results[i].range.count > 0;
     finish();
   }));
   for (size_t i = 0; i < names.size(); ++i) {
-    s.engine().stream_info(names[i], on<StreamInfo>(ex, [st, finish, i](Result<StreamInfo> info) {
+    ctx.engine.stream_info(names[i], on<StreamInfo>(ex, [st, finish, i](Result<StreamInfo> info) {
       if (!info) st->error = info.status();
       else st->found[i].second = info->exists;
       finish();
@@ -168,9 +169,9 @@ void exists_both(Server& s, std::vector<std::string> names,
   }
 }
 
-void cmd_exists(Server& s, const ReplyPtr& r, Args a) {
+void cmd_exists(Context& ctx, const ReplyPtr& r, Args a) {
   std::vector<std::string> names(a.begin() + 1, a.end());
-  exists_both(s, names, [r](Result<std::vector<std::pair<bool, bool>>> res) {
+  exists_both(ctx, names, [r](Result<std::vector<std::pair<bool, bool>>> res) {
     boost::asio::post(r->executor(), [r, res = std::move(res)] {
       if (!res) {
         write_status_error(r->w(), res.status());
@@ -184,8 +185,8 @@ void cmd_exists(Server& s, const ReplyPtr& r, Args a) {
   });
 }
 
-void cmd_type(Server& s, const ReplyPtr& r, Args a) {
-  exists_both(s, {std::string(a[1])}, [r](Result<std::vector<std::pair<bool, bool>>> res) {
+void cmd_type(Context& ctx, const ReplyPtr& r, Args a) {
+  exists_both(ctx, {std::string(a[1])}, [r](Result<std::vector<std::pair<bool, bool>>> res) {
     boost::asio::post(r->executor(), [r, res = std::move(res)] {
       if (!res) write_status_error(r->w(), res.status());
       else r->w().simple((*res)[0].second ? "stream" : (*res)[0].first ? "string" : "none");
@@ -194,7 +195,7 @@ void cmd_type(Server& s, const ReplyPtr& r, Args a) {
   });
 }
 
-void cmd_del(Server& s, const ReplyPtr& r, Args a) {
+void cmd_del(Context& ctx, const ReplyPtr& r, Args a) {
   struct State {
     int64_t deleted = 0;
     size_t remaining;
@@ -210,12 +211,12 @@ void cmd_del(Server& s, const ReplyPtr& r, Args a) {
   };
   for (size_t i = 1; i < a.size(); ++i) {
     std::string key(a[i]);
-    s.engine().kv_delete(key, {}, false, back_to<TxnResult>(r, [st, finish](Result<TxnResult> res) {
+    ctx.engine.kv_delete(key, {}, false, back_to<TxnResult>(r, [st, finish](Result<TxnResult> res) {
       if (!res) st->error = res.status();
       else if (!res->results.empty()) st->deleted += res->results[0].deleted;
       finish();
     }));
-    s.engine().delete_stream(key, back_to<bool>(r, [st, finish](Result<bool> res) {
+    ctx.engine.delete_stream(key, back_to<bool>(r, [st, finish](Result<bool> res) {
       if (!res) st->error = res.status();
       else st->deleted += *res ? 1 : 0;
       finish();
@@ -225,13 +226,13 @@ void cmd_del(Server& s, const ReplyPtr& r, Args a) {
 
 // All keys (strings and streams) matching `pattern`, sorted; `type` keeps
 // only "string" or "stream" keys when set.
-void all_keys(Server& s, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done,
+void all_keys(Context& ctx, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done,
               std::string type = {}) {
   RangeRequest req;
   req.key = std::string(1, '\0');
   req.range_end = std::string(1, '\0');
   req.keys_only = true;
-  s.engine().kv_range(req, back_to<RangeResult>(r, [&s, r, pattern, type, done = std::move(done)](Result<RangeResult> kv) mutable {
+  ctx.engine.kv_range(req, back_to<RangeResult>(r, [&ctx, r, pattern, type, done = std::move(done)](Result<RangeResult> kv) mutable {
     if (!kv) return done(kv.status());
     std::vector<std::string> keys;
     if (type != "stream") {
@@ -239,7 +240,7 @@ void all_keys(Server& s, const ReplyPtr& r, std::string pattern, std::function<v
         if (glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
       }
     }
-    s.engine().list_streams("", back_to<std::vector<std::string>>(
+    ctx.engine.list_streams("", back_to<std::vector<std::string>>(
                                     r, [pattern, type, keys = std::move(keys), done = std::move(done)](
                                            Result<std::vector<std::string>> streams) mutable {
                                       if (!streams) return done(streams.status());
@@ -254,8 +255,8 @@ void all_keys(Server& s, const ReplyPtr& r, std::string pattern, std::function<v
   }));
 }
 
-void cmd_keys(Server& s, const ReplyPtr& r, Args a) {
-  all_keys(s, r, std::string(a[1]), [r](Result<std::vector<std::string>> keys) {
+void cmd_keys(Context& ctx, const ReplyPtr& r, Args a) {
+  all_keys(ctx, r, std::string(a[1]), [r](Result<std::vector<std::string>> keys) {
     if (!keys) {
       write_status_error(r->w(), keys.status());
     } else {
@@ -266,8 +267,8 @@ void cmd_keys(Server& s, const ReplyPtr& r, Args a) {
   });
 }
 
-void cmd_dbsize(Server& s, const ReplyPtr& r, Args) {
-  all_keys(s, r, "*", [r](Result<std::vector<std::string>> keys) {
+void cmd_dbsize(Context& ctx, const ReplyPtr& r, Args) {
+  all_keys(ctx, r, "*", [r](Result<std::vector<std::string>> keys) {
     if (!keys) write_status_error(r->w(), keys.status());
     else r->w().integer(static_cast<int64_t>(keys->size()));
     r->done();
@@ -277,7 +278,7 @@ void cmd_dbsize(Server& s, const ReplyPtr& r, Args) {
 // SCAN cursor [MATCH pattern] [COUNT n] [TYPE t]. The cursor is the index
 // into the sorted key list; a full iteration sees every key that existed
 // throughout it, as Redis promises.
-void cmd_scan(Server& s, const ReplyPtr& r, Args a) {
+void cmd_scan(Context& ctx, const ReplyPtr& r, Args a) {
   uint64_t cursor;
   if (!parse_uint(a[1], &cursor)) return reply_error(*r, "ERR invalid cursor");
   std::string pattern = "*";
@@ -295,7 +296,7 @@ void cmd_scan(Server& s, const ReplyPtr& r, Args a) {
     else return reply_syntax_error(*r);
   }
   if (!type.empty() && type != "string" && type != "stream") type = "none";
-  all_keys(s, r, "*", [r, cursor, count, pattern, type](Result<std::vector<std::string>> keys) {
+  all_keys(ctx, r, "*", [r, cursor, count, pattern, type](Result<std::vector<std::string>> keys) {
     if (!keys) {
       write_status_error(r->w(), keys.status());
       return r->done();

@@ -3,19 +3,19 @@
 // Under --resp-dialect events, PUBLISH with three arguments is the
 // event-store verb `publish STREAM EVENT-NAME DATA`.
 #include "frontends/resp/command_table.h"
-#include "frontends/resp/server.h"
+#include "frontends/resp/context.h"
 
 namespace redcar::resp {
 
-void dispatch_es_publish(Server& s, const ReplyPtr& r, Args a);
-void dispatch_es_subscribe(Server& s, const ReplyPtr& r, Args a);
+void dispatch_es_publish(Context& ctx, const ReplyPtr& r, Args a);
+void dispatch_es_subscribe(Context& ctx, const ReplyPtr& r, Args a);
 
 namespace {
 
-void cmd_publish(Server& s, const ReplyPtr& r, Args a) {
-  if (a.size() == 4 && s.options().events_dialect) return dispatch_es_publish(s, r, a);
+void cmd_publish(Context& ctx, const ReplyPtr& r, Args a) {
+  if (a.size() == 4 && ctx.options.events_dialect) return dispatch_es_publish(ctx, r, a);
   if (a.size() != 3) return reply_wrong_arity(*r, "publish");
-  r->w().integer(static_cast<int64_t>(s.publish(std::string(a[1]), std::string(a[2]))));
+  r->w().integer(static_cast<int64_t>(ctx.pubsub.publish(std::string(a[1]), std::string(a[2]))));
   r->done();
 }
 
@@ -28,22 +28,22 @@ void confirm(Reply& r, const char* kind, std::string_view name, size_t count, bo
   w.integer(static_cast<int64_t>(count));
 }
 
-void subscribe(Server& s, const ReplyPtr& r, Args a, bool pattern) {
-  Session& sess = r->session();
+void subscribe(Context& ctx, const ReplyPtr& r, Args a, bool pattern) {
+  Client& sess = r->client();
   auto& list = pattern ? sess.patterns : sess.channels;
   for (size_t i = 1; i < a.size(); ++i) {
     std::string name(a[i]);
     if (std::find(list.begin(), list.end(), name) == list.end()) {
       list.push_back(name);
-      s.subscribe(r->session_ptr(), name, pattern);
+      ctx.pubsub.subscribe(r->client_ptr(), name, pattern);
     }
     confirm(*r, pattern ? "psubscribe" : "subscribe", name, sess.channels.size() + sess.patterns.size());
   }
   r->done();
 }
 
-void unsubscribe(Server& s, const ReplyPtr& r, Args a, bool pattern) {
-  Session& sess = r->session();
+void unsubscribe(Context& ctx, const ReplyPtr& r, Args a, bool pattern) {
+  Client& sess = r->client();
   auto& list = pattern ? sess.patterns : sess.channels;
   std::vector<std::string> names;
   if (a.size() == 1) names = list;
@@ -52,19 +52,19 @@ void unsubscribe(Server& s, const ReplyPtr& r, Args a, bool pattern) {
   if (names.empty()) confirm(*r, kind, "", sess.channels.size() + sess.patterns.size(), true);
   for (auto& n : names) {
     list.erase(std::remove(list.begin(), list.end(), n), list.end());
-    s.unsubscribe(&sess, n, pattern);
+    ctx.pubsub.unsubscribe(sess, n, pattern);
     confirm(*r, kind, n, sess.channels.size() + sess.patterns.size());
   }
   r->done();
 }
 
-void cmd_subscribe(Server& s, const ReplyPtr& r, Args a) {
-  if (s.options().events_dialect) return dispatch_es_subscribe(s, r, a);
-  subscribe(s, r, a, false);
+void cmd_subscribe(Context& ctx, const ReplyPtr& r, Args a) {
+  if (ctx.options.events_dialect) return dispatch_es_subscribe(ctx, r, a);
+  subscribe(ctx, r, a, false);
 }
-void cmd_psubscribe(Server& s, const ReplyPtr& r, Args a) { subscribe(s, r, a, true); }
-void cmd_unsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, a, false); }
-void cmd_punsubscribe(Server& s, const ReplyPtr& r, Args a) { unsubscribe(s, r, a, true); }
+void cmd_psubscribe(Context& ctx, const ReplyPtr& r, Args a) { subscribe(ctx, r, a, true); }
+void cmd_unsubscribe(Context& ctx, const ReplyPtr& r, Args a) { unsubscribe(ctx, r, a, false); }
+void cmd_punsubscribe(Context& ctx, const ReplyPtr& r, Args a) { unsubscribe(ctx, r, a, true); }
 
 }  // namespace
 

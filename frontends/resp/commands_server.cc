@@ -5,14 +5,14 @@
 #include <chrono>
 
 #include "frontends/resp/command_table.h"
-#include "frontends/resp/server.h"
+#include "frontends/resp/context.h"
 
 namespace redcar::resp {
 namespace {
 
-void cmd_ping(Server&, const ReplyPtr& r, Args a) {
+void cmd_ping(Context&, const ReplyPtr& r, Args a) {
   if (a.size() > 2) return reply_wrong_arity(*r, "ping");
-  if (r->session().subscribed() && r->protocol() == 2) {
+  if (r->client().subscribed() && r->protocol() == 2) {
     r->w().array(2);
     r->w().bulk("pong");
     r->w().bulk(a.size() == 2 ? a[1] : "");
@@ -24,33 +24,33 @@ void cmd_ping(Server&, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_echo(Server&, const ReplyPtr& r, Args a) {
+void cmd_echo(Context&, const ReplyPtr& r, Args a) {
   r->w().bulk(a[1]);
   r->done();
 }
 
-bool check_password(Server& s, std::string_view pass) {
-  return !s.options().requirepass.empty() && pass == s.options().requirepass;
+bool check_password(Context& ctx, std::string_view pass) {
+  return !ctx.options.requirepass.empty() && pass == ctx.options.requirepass;
 }
 
-void cmd_auth(Server& s, const ReplyPtr& r, Args a) {
+void cmd_auth(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() > 3) return reply_syntax_error(*r);
-  if (s.options().requirepass.empty()) {
+  if (ctx.options.requirepass.empty()) {
     return reply_error(*r, "ERR AUTH <password> called without any password configured for the default user. "
                            "Are you sure your configuration is correct?");
   }
   std::string_view user = a.size() == 3 ? a[1] : "default";
   std::string_view pass = a.size() == 3 ? a[2] : a[1];
-  if (user != "default" || !check_password(s, pass)) {
+  if (user != "default" || !check_password(ctx, pass)) {
     return reply_error(*r, "WRONGPASS invalid username-password pair or user is disabled.");
   }
-  r->session().authenticated = true;
+  r->client().authenticated = true;
   r->w().simple("OK");
   r->done();
 }
 
-void cmd_hello(Server& s, const ReplyPtr& r, Args a) {
-  Session& sess = r->session();
+void cmd_hello(Context& ctx, const ReplyPtr& r, Args a) {
+  Client& sess = r->client();
   int proto = sess.protocol;
   size_t i = 1;
   if (a.size() > 1) {
@@ -62,7 +62,7 @@ void cmd_hello(Server& s, const ReplyPtr& r, Args a) {
   }
   for (; i < a.size(); ++i) {
     if (iequals(a[i], "auth") && i + 2 < a.size()) {
-      if (a[i + 1] != "default" || !check_password(s, a[i + 2])) {
+      if (a[i + 1] != "default" || !check_password(ctx, a[i + 2])) {
         return reply_error(*r, "WRONGPASS invalid username-password pair or user is disabled.");
       }
       sess.authenticated = true;
@@ -85,7 +85,7 @@ void cmd_hello(Server& s, const ReplyPtr& r, Args a) {
   w.bulk("proto");
   w.integer(proto);
   w.bulk("id");
-  w.integer(static_cast<int64_t>(sess.id()));
+  w.integer(static_cast<int64_t>(sess.id));
   w.bulk("mode");
   w.bulk("standalone");
   w.bulk("role");
@@ -95,7 +95,7 @@ void cmd_hello(Server& s, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_select(Server&, const ReplyPtr& r, Args a) {
+void cmd_select(Context&, const ReplyPtr& r, Args a) {
   int64_t db;
   if (!parse_int(a[1], &db)) return reply_error(*r, "ERR value is not an integer or out of range");
   if (db != 0) return reply_error(*r, "ERR DB index is out of range");
@@ -103,8 +103,8 @@ void cmd_select(Server&, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_client(Server& s, const ReplyPtr& r, Args a) {
-  Session& sess = r->session();
+void cmd_client(Context& ctx, const ReplyPtr& r, Args a) {
+  Client& sess = r->client();
   std::string sub = lower(a[1]);
   if (sub == "setname" && a.size() == 3) {
     if (a[2].find(' ') != std::string_view::npos) {
@@ -116,20 +116,20 @@ void cmd_client(Server& s, const ReplyPtr& r, Args a) {
     if (sess.name.empty()) r->w().null();
     else r->w().bulk(sess.name);
   } else if (sub == "id" && a.size() == 2) {
-    r->w().integer(static_cast<int64_t>(sess.id()));
+    r->w().integer(static_cast<int64_t>(sess.id));
   } else if (sub == "setinfo" && a.size() == 4) {
     r->w().simple("OK");
   } else if (sub == "info" && a.size() == 2) {
-    r->w().bulk("id=" + std::to_string(sess.id()) + " addr=" + sess.peer + " name=" + sess.name + " db=0 resp=" +
+    r->w().bulk("id=" + std::to_string(sess.id) + " addr=" + sess.peer + " name=" + sess.name + " db=0 resp=" +
                 std::to_string(sess.protocol) + "\n");
   } else {
     return reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try CLIENT HELP.");
   }
-  (void)s;
+  (void)ctx;
   r->done();
 }
 
-void cmd_info(Server& s, const ReplyPtr& r, Args a) {
+void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::string want = a.size() > 1 ? lower(a[1]) : "default";
   auto show = [&](const char* section) { return want == "default" || want == "all" || want == "everything" || want == section; };
@@ -137,20 +137,20 @@ void cmd_info(Server& s, const ReplyPtr& r, Args a) {
   if (show("server")) {
     out += "# Server\r\nredis_version:7.0.0\r\nredcar_version:0.1.0\r\nredis_mode:standalone\r\nos:Linux\r\n";
     out += "process_id:" + std::to_string(::getpid()) + "\r\n";
-    out += "tcp_port:" + std::to_string(s.port()) + "\r\n";
-    out += "uptime_in_seconds:" + std::to_string((now - s.started_ms()) / 1000) + "\r\n";
-    out += "shards:" + std::to_string(s.engine().shard_count()) + "\r\n\r\n";
+    out += "tcp_port:" + std::to_string(ctx.stats.port) + "\r\n";
+    out += "uptime_in_seconds:" + std::to_string((now - ctx.stats.started_ms) / 1000) + "\r\n";
+    out += "shards:" + std::to_string(ctx.engine.shard_count()) + "\r\n\r\n";
   }
   if (show("clients")) {
-    out += "# Clients\r\nconnected_clients:" + std::to_string(s.connected_clients.load()) + "\r\n";
-    out += "maxclients:" + std::to_string(s.options().max_clients) + "\r\n\r\n";
+    out += "# Clients\r\nconnected_clients:" + std::to_string(ctx.stats.connected_clients.load()) + "\r\n";
+    out += "maxclients:" + std::to_string(ctx.options.max_clients) + "\r\n\r\n";
   }
   if (show("persistence")) {
     out += "# Persistence\r\nloading:0\r\naof_enabled:1\r\nrdb_bgsave_in_progress:0\r\n";
     uint64_t segments = 0, records = 0;
     double secs = 0;
-    for (unsigned i = 0; i < s.engine().shard_count(); ++i) {
-      const auto& rep = s.engine().recovery_report(i);
+    for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) {
+      const auto& rep = ctx.engine.recovery_report(i);
       segments += rep.segments;
       records += rep.records;
       secs = std::max(secs, rep.seconds);
@@ -159,10 +159,10 @@ void cmd_info(Server& s, const ReplyPtr& r, Args a) {
            "\r\nrecovery_seconds:" + std::to_string(secs) + "\r\n\r\n";
   }
   if (show("stats")) {
-    out += "# Stats\r\ntotal_connections_received:" + std::to_string(s.connections_received.load()) + "\r\n";
-    out += "total_commands_processed:" + std::to_string(s.commands_processed.load()) + "\r\n";
-    out += "rejected_connections:" + std::to_string(s.rejected_connections.load()) + "\r\n";
-    out += "pubsub_channels:" + std::to_string(s.channel_count()) + "\r\n\r\n";
+    out += "# Stats\r\ntotal_connections_received:" + std::to_string(ctx.stats.connections_received.load()) + "\r\n";
+    out += "total_commands_processed:" + std::to_string(ctx.stats.commands_processed.load()) + "\r\n";
+    out += "rejected_connections:" + std::to_string(ctx.stats.rejected_connections.load()) + "\r\n";
+    out += "pubsub_channels:" + std::to_string(ctx.pubsub.channel_count()) + "\r\n\r\n";
   }
   if (show("keyspace")) out += "# Keyspace\r\n";
   if (r->protocol() == 3) r->w().verbatim("txt", out);
@@ -170,7 +170,7 @@ void cmd_info(Server& s, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_command(Server& s, const ReplyPtr& r, Args a) {
+void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
   auto& w = r->w();
   auto describe = [&](const Command& c) {
     w.array(10);
@@ -189,7 +189,7 @@ void cmd_command(Server& s, const ReplyPtr& r, Args a) {
     w.array(0);  // subcommands
   };
   std::string sub = a.size() > 1 ? lower(a[1]) : "";
-  const auto& all = s.commands().all();
+  const auto& all = ctx.commands.all();
   if (sub.empty()) {
     w.array(all.size());
     for (auto& c : all) describe(c);
@@ -198,7 +198,7 @@ void cmd_command(Server& s, const ReplyPtr& r, Args a) {
   } else if (sub == "info") {
     w.array(a.size() - 2);
     for (size_t i = 2; i < a.size(); ++i) {
-      const Command* c = s.commands().find(a[i]);
+      const Command* c = ctx.commands.find(a[i]);
       if (c) describe(*c);
       else w.null_array();
     }
@@ -210,7 +210,7 @@ void cmd_command(Server& s, const ReplyPtr& r, Args a) {
       for (auto& c : all) found.push_back(&c);
     } else {
       for (size_t i = 2; i < a.size(); ++i) {
-        if (const Command* c = s.commands().find(a[i])) found.push_back(c);
+        if (const Command* c = ctx.commands.find(a[i])) found.push_back(c);
       }
     }
     w.map(found.size());
@@ -228,7 +228,7 @@ void cmd_command(Server& s, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_config(Server& s, const ReplyPtr& r, Args a) {
+void cmd_config(Context& ctx, const ReplyPtr& r, Args a) {
   std::string sub = lower(a[1]);
   if (sub == "get" && a.size() >= 3) {
     std::vector<std::pair<std::string, std::string>> vals = {
@@ -236,8 +236,8 @@ void cmd_config(Server& s, const ReplyPtr& r, Args a) {
         {"appendfsync", "always"},
         {"save", ""},
         {"databases", "1"},
-        {"maxclients", std::to_string(s.options().max_clients)},
-        {"proto-max-bulk-len", std::to_string(s.options().parse.max_bulk_bytes)},
+        {"maxclients", std::to_string(ctx.options.max_clients)},
+        {"proto-max-bulk-len", std::to_string(ctx.options.parse.max_bulk_bytes)},
         {"requirepass", ""},
     };
     std::vector<std::pair<std::string, std::string>> hits;

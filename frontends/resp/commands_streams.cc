@@ -1,10 +1,11 @@
 // Stream commands: XADD, XRANGE, XREVRANGE, XLEN, XDEL, XTRIM, XREAD, XSETID,
 // XINFO STREAM, and the event-store verbs (publish, last-event-number,
 // stream-names).
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/post.hpp>
 
 #include "frontends/resp/command_table.h"
-#include "frontends/resp/server.h"
+#include "frontends/resp/context.h"
+#include "frontends/resp/stream_read.h"
 #include "frontends/resp/stream_reply.h"
 
 namespace redcar::resp {
@@ -101,7 +102,7 @@ bool parse_trim(Args a, size_t& i, TrimSpec* t, std::string* err) {
   return true;
 }
 
-void cmd_xadd(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xadd(Context& ctx, const ReplyPtr& r, Args a) {
   AppendOptions opt;
   size_t i = 2;
   while (i < a.size()) {
@@ -132,34 +133,21 @@ void cmd_xadd(Server& s, const ReplyPtr& r, Args a) {
   EventData ev;
   ev.fields.reserve((a.size() - i) / 2);
   for (; i + 1 < a.size(); i += 2) ev.fields.push_back({std::string(a[i]), std::string(a[i + 1])});
-  // The first append to a name must not create a stream over a string
-  // key: try without creating, and on a miss look at the key space first.
-  bool user_no_create = opt.no_create;
-  opt.no_create = true;
-  std::string key(a[1]);
-  auto reply = [r](Result<AppendResult> res) {
-    if (!res) write_status_error(r->w(), res.status());
-    else if (res->skipped) r->w().null();
-    else r->w().bulk(res->first_id.to_string());
-    r->done();
-  };
-  s.engine().append(key, {ev}, opt, back_to<AppendResult>(r, [&s, r, key, ev, opt, user_no_create, reply](Result<AppendResult> res) mutable {
-    if (!res || !res->skipped || user_no_create) return reply(std::move(res));
-    RangeRequest probe;
-    probe.key = key;
-    probe.count_only = true;
-    s.engine().kv_range(probe, back_to<RangeResult>(r, [&s, r, key, ev, opt, reply](Result<RangeResult> kv) mutable {
-      if (kv && kv->count > 0) {
-        r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
-        return r->done();
-      }
-      opt.no_create = false;
-      s.engine().append(key, {std::move(ev)}, opt, back_to<AppendResult>(r, reply));
-    }));
-  }));
+  // A new stream may not take a name a string key holds: the engine checks
+  // that in the same call.
+  opt.refuse_over_key = true;
+  std::vector<EventData> events;
+  events.push_back(std::move(ev));
+  ctx.engine.append(std::string(a[1]), std::move(events), std::move(opt),
+                    back_to<AppendResult>(r, [r](Result<AppendResult> res) {
+                      if (!res) write_status_error(r->w(), res.status());
+                      else if (res->skipped) r->w().null();
+                      else r->w().bulk(res->first_id.to_string());
+                      r->done();
+                    }));
 }
 
-void range(Server& s, const ReplyPtr& r, Args a, bool reverse) {
+void range(Context& ctx, const ReplyPtr& r, Args a, bool reverse) {
   std::string_view lo_text = reverse ? a[3] : a[2];
   std::string_view hi_text = reverse ? a[2] : a[3];
   ReadSpec spec;
@@ -189,53 +177,53 @@ void range(Server& s, const ReplyPtr& r, Args a, bool reverse) {
     r->w().array(0);
     return r->done();
   }
-  s.engine().read(std::string(a[1]), spec, back_to<ReadResult>(r, [r](Result<ReadResult> res) {
+  ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [r](Result<ReadResult> res) {
     if (!res) write_status_error(r->w(), res.status());
     else write_entries(r->w(), res->events);
     r->done();
   }));
 }
 
-void cmd_xrange(Server& s, const ReplyPtr& r, Args a) { range(s, r, a, false); }
-void cmd_xrevrange(Server& s, const ReplyPtr& r, Args a) { range(s, r, a, true); }
+void cmd_xrange(Context& ctx, const ReplyPtr& r, Args a) { range(ctx, r, a, false); }
+void cmd_xrevrange(Context& ctx, const ReplyPtr& r, Args a) { range(ctx, r, a, true); }
 
-void cmd_xlen(Server& s, const ReplyPtr& r, Args a) {
-  s.engine().stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
+void cmd_xlen(Context& ctx, const ReplyPtr& r, Args a) {
+  ctx.engine.stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(res->length));
     r->done();
   }));
 }
 
-void cmd_xdel(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xdel(Context& ctx, const ReplyPtr& r, Args a) {
   std::vector<StreamId> ids;
   for (size_t i = 2; i < a.size(); ++i) {
     StreamId id;
     if (!StreamId::parse(a[i], 0, &id)) return reply_error(*r, kInvalidId);
     ids.push_back(id);
   }
-  s.engine().delete_events(std::string(a[1]), std::move(ids), back_to<uint64_t>(r, [r](Result<uint64_t> res) {
+  ctx.engine.delete_events(std::string(a[1]), std::move(ids), back_to<uint64_t>(r, [r](Result<uint64_t> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(*res));
     r->done();
   }));
 }
 
-void cmd_xtrim(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xtrim(Context& ctx, const ReplyPtr& r, Args a) {
   TrimSpec t;
   size_t i = 2;
   std::string err;
   if (!parse_trim(a, i, &t, &err)) return reply_syntax_error(*r);
   if (!err.empty()) return reply_error(*r, err);
   if (i != a.size()) return reply_syntax_error(*r);
-  s.engine().trim(std::string(a[1]), t, back_to<uint64_t>(r, [r](Result<uint64_t> res) {
+  ctx.engine.trim(std::string(a[1]), t, back_to<uint64_t>(r, [r](Result<uint64_t> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(*res));
     r->done();
   }));
 }
 
-void cmd_xsetid(Server& s, const ReplyPtr& r, Args a) {
+void cmd_xsetid(Context& ctx, const ReplyPtr& r, Args a) {
   StreamId last;
   if (!StreamId::parse(a[2], 0, &last)) return reply_error(*r, kInvalidId);
   std::optional<uint64_t> added;
@@ -253,7 +241,7 @@ void cmd_xsetid(Server& s, const ReplyPtr& r, Args a) {
       return reply_syntax_error(*r);
     }
   }
-  s.engine().set_last_id(std::string(a[1]), last, added, maxdel, back_to<bool>(r, [r](Result<bool> res) {
+  ctx.engine.set_last_id(std::string(a[1]), last, added, maxdel, back_to<bool>(r, [r](Result<bool> res) {
     if (!res && res.status().code() == Code::kNotFound) r->w().error("ERR no such key");
     else if (!res) write_status_error(r->w(), res.status());
     else r->w().simple("OK");
@@ -262,168 +250,105 @@ void cmd_xsetid(Server& s, const ReplyPtr& r, Args a) {
 }
 
 // XREAD [COUNT n] [BLOCK ms] STREAMS key... id...
-struct XReadState {
-  ReplyPtr reply;
-  std::vector<std::string> keys;
-  std::vector<StreamId> after;     // entries with IDs above these
-  std::vector<bool> dollar;
+struct XRead : BlockedRead {
+  using BlockedRead::BlockedRead;
+  StreamReadArgs args;
+  std::vector<StreamId> after;  // entries with IDs above these; "$": the stream's last ID
   std::vector<ReadResult> results;
   size_t remaining = 0;
-  uint64_t count = UINT64_MAX;
-  bool block = false;
-  int64_t block_ms = 0;
-  bool answered = false;
-  std::vector<std::shared_ptr<Subscription>> subs;
-  std::unique_ptr<boost::asio::steady_timer> timer;
 };
+using Hits = std::vector<std::pair<std::string, std::vector<Event>>>;
 
-void xread_answer(const std::shared_ptr<XReadState>& st, std::vector<std::pair<std::string, std::vector<Event>>> hits) {
-  if (st->answered) return;
-  st->answered = true;
-  for (auto& s : st->subs) s->cancel();
-  if (st->timer) st->timer->cancel();
-  auto& w = st->reply->w();
+void xread_answer(const std::shared_ptr<XRead>& st, Hits hits) {
+  if (!st->settle()) return;
+  auto& w = st->reply()->w();
   if (hits.empty()) {
     w.null_array();
   } else {
-    if (w.protocol() == 3) w.map(hits.size());
-    else w.array(hits.size());
-    for (auto& [k, evs] : hits) {
-      if (w.protocol() != 3) w.array(2);
-      w.bulk(k);
-      write_entries(w, evs);
-    }
+    write_streams(w, hits.size(), [&](size_t i) {
+      w.bulk(hits[i].first);
+      write_entries(w, hits[i].second);
+    });
   }
-  st->reply->done();
+  st->reply()->done();
 }
 
-void xread_wait(Server& s, const std::shared_ptr<XReadState>& st) {
-  auto r = st->reply;
-  // Follow each stream from the number after what the read saw: nothing
-  // appended in between can slip past.
-  for (size_t i = 0; i < st->keys.size(); ++i) {
+// Follows each stream from the number after what the read saw: nothing
+// appended in between can slip past. The subscriptions hold the read until
+// it settles (which cancels them).
+void xread_wait(Context& ctx, const std::shared_ptr<XRead>& st) {
+  auto ex = st->reply()->executor();
+  for (size_t i = 0; i < st->args.keys.size(); ++i) {
     SubscribeOptions so;
     so.from = SubscribeOptions::From::kNumber;
     so.number = st->results[i].next_number;
-    std::string key = st->keys[i];
-    StreamId after = st->dollar[i] ? st->results[i].last_id : st->after[i];
-    uint64_t count = st->count;
-    auto sub = s.engine().subscribe(
-        key, so,
-        [st, key, after, count, ex = r->executor()](std::vector<EventPtr> evs, std::function<void()>) {
-          std::vector<Event> got;
-          for (auto& e : evs) {
-            if (e->id > after && got.size() < count) got.push_back(*e);
-          }
-          if (got.empty()) return;
-          boost::asio::post(ex, [st, key, got = std::move(got)]() mutable {
-            std::vector<std::pair<std::string, std::vector<Event>>> hits;
-            hits.push_back({key, std::move(got)});
-            xread_answer(st, std::move(hits));
-          });
-        },
-        [](Status) {});
-    st->subs.push_back(sub);
+    std::string key = st->args.keys[i];
+    StreamId after = st->args.ids[i] == "$" ? st->results[i].last_id : st->after[i];
+    uint64_t count = st->args.count;
+    auto handler = [st, key, after, count, ex](std::vector<EventPtr> evs, std::function<void()>) {
+      std::vector<Event> got;
+      for (auto& e : evs) {
+        if (e->id > after && got.size() < count) got.push_back(*e);
+      }
+      if (got.empty()) return;
+      boost::asio::post(ex, [st, key, got = std::move(got)]() mutable { xread_answer(st, Hits{{key, std::move(got)}}); });
+    };
+    st->follow(ctx.engine.subscribe(key, so, handler, [](Status) {}));
   }
-  std::weak_ptr<XReadState> weak = st;
-  r->session().on_close.push_back([weak] {
-    if (auto st = weak.lock()) {
-      st->answered = true;
-      for (auto& s : st->subs) s->cancel();
-      if (st->timer) st->timer->cancel();
-    }
-  });
-  if (st->block_ms > 0) {
-    st->timer = std::make_unique<boost::asio::steady_timer>(r->executor(), std::chrono::milliseconds(st->block_ms));
-    st->timer->async_wait([st](boost::system::error_code ec) {
-      if (ec) return;
-      xread_answer(st, {});
-    });
-  }
+  st->end_when_client_leaves();
+  st->time_out_after(*st->args.block_ms, [st] { xread_answer(st, {}); });
 }
 
-void cmd_xread(Server& s, const ReplyPtr& r, Args a) {
-  auto st = std::make_shared<XReadState>();
-  st->reply = r;
-  size_t i = 1;
-  for (; i < a.size(); ++i) {
-    std::string o = lower(a[i]);
-    if (o == "count" && i + 1 < a.size()) {
-      int64_t c;
-      if (!parse_int(a[++i], &c)) return reply_error(*r, "ERR value is not an integer or out of range");
-      st->count = c <= 0 ? UINT64_MAX : static_cast<uint64_t>(c);
-    } else if (o == "block" && i + 1 < a.size()) {
-      int64_t ms;
-      if (!parse_int(a[++i], &ms)) return reply_error(*r, "ERR timeout is not an integer or out of range");
-      if (ms < 0) return reply_error(*r, "ERR timeout is negative");
-      st->block = true;
-      st->block_ms = ms;
-    } else if (o == "streams") {
-      ++i;
-      break;
-    } else {
-      return reply_syntax_error(*r);
-    }
-  }
-  size_t rest = a.size() - i;
-  if (rest == 0 || rest % 2 != 0) {
-    return reply_error(*r, "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.");
-  }
-  size_t n = rest / 2;
-  for (size_t k = 0; k < n; ++k) {
-    st->keys.emplace_back(a[i + k]);
-    std::string_view id = a[i + n + k];
-    StreamId sid;
-    bool dollar = id == "$";
-    if (id == "+") return reply_error(*r, kInvalidId);  // last entry: not supported yet
-    if (!dollar && !StreamId::parse(id, 0, &sid)) return reply_error(*r, kInvalidId);
-    st->after.push_back(sid);
-    st->dollar.push_back(dollar);
-  }
+void cmd_xread(Context& ctx, const ReplyPtr& r, Args a) {
+  auto st = std::make_shared<XRead>(r);
+  if (!parse_stream_read(*r, a, 1, StreamReadKind::kXRead, &st->args)) return;
+  size_t n = st->args.keys.size();
+  st->after.resize(n);
   st->results.resize(n);
   st->remaining = n;
   for (size_t k = 0; k < n; ++k) {
+    bool dollar = st->args.ids[k] == "$";
+    if (!dollar) StreamId::parse(st->args.ids[k], 0, &st->after[k]);
     ReadSpec spec;
     spec.by_id = true;
-    spec.count = st->dollar[k] ? 0 : st->count;
-    spec.from_id = st->after[k].next();
-    if (st->dollar[k]) spec.from_id = StreamId::max();
-    s.engine().read(st->keys[k], spec, back_to<ReadResult>(r, [&s, st, k](Result<ReadResult> res) {
-      if (st->answered) return;
+    spec.count = dollar ? 0 : st->args.count;  // "$": only where the stream stands
+    spec.from_id = dollar ? StreamId::max() : st->after[k].next();
+    ctx.engine.read(st->args.keys[k], spec, back_to<ReadResult>(r, [&ctx, st, k](Result<ReadResult> res) {
+      if (st->answered()) return;
       if (!res) {
-        st->answered = true;
-        write_status_error(st->reply->w(), res.status());
-        return st->reply->done();
+        st->settle();
+        write_status_error(st->reply()->w(), res.status());
+        return st->reply()->done();
       }
       st->results[k] = std::move(*res);
       if (--st->remaining > 0) return;
-      std::vector<std::pair<std::string, std::vector<Event>>> hits;
-      for (size_t j = 0; j < st->keys.size(); ++j) {
-        if (!st->results[j].events.empty()) hits.push_back({st->keys[j], std::move(st->results[j].events)});
+      Hits hits;
+      for (size_t j = 0; j < st->args.keys.size(); ++j) {
+        if (!st->results[j].events.empty()) hits.push_back({st->args.keys[j], std::move(st->results[j].events)});
       }
-      if (!hits.empty() || !st->block) return xread_answer(st, std::move(hits));
-      xread_wait(s, st);
+      if (!hits.empty() || !st->args.block_ms) return xread_answer(st, std::move(hits));
+      xread_wait(ctx, st);
     }));
   }
 }
 
 // --- event-store verbs ---
 
-void cmd_es_publish(Server& s, const ReplyPtr& r, Args a) {
+void cmd_es_publish(Context& ctx, const ReplyPtr& r, Args a) {
   EventData ev;
   ev.type = std::string(a[2]);
   ev.data = std::string(a[3]);
   std::vector<EventData> evs;
   evs.push_back(std::move(ev));
-  s.engine().append(std::string(a[1]), std::move(evs), {}, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
+  ctx.engine.append(std::string(a[1]), std::move(evs), {}, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(res->first_number));
     r->done();
   }));
 }
 
-void cmd_last_event_number(Server& s, const ReplyPtr& r, Args a) {
-  s.engine().stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
+void cmd_last_event_number(Context& ctx, const ReplyPtr& r, Args a) {
+  ctx.engine.stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
     if (!res) write_status_error(r->w(), res.status());
     else if (!res->exists || res->next_number == 0) r->w().null();
     else r->w().integer(static_cast<int64_t>(res->next_number - 1));
@@ -431,9 +356,9 @@ void cmd_last_event_number(Server& s, const ReplyPtr& r, Args a) {
   }));
 }
 
-void cmd_stream_names(Server& s, const ReplyPtr& r, Args a) {
+void cmd_stream_names(Context& ctx, const ReplyPtr& r, Args a) {
   std::string prefix = a.size() > 1 ? std::string(a[1]) : "";
-  s.engine().list_streams(prefix, back_to<std::vector<std::string>>(r, [r](Result<std::vector<std::string>> res) {
+  ctx.engine.list_streams(prefix, back_to<std::vector<std::string>>(r, [r](Result<std::vector<std::string>> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
     } else {
@@ -446,7 +371,7 @@ void cmd_stream_names(Server& s, const ReplyPtr& r, Args a) {
 
 }  // namespace
 
-void dispatch_es_publish(Server& s, const ReplyPtr& r, Args a) { cmd_es_publish(s, r, a); }
+void dispatch_es_publish(Context& ctx, const ReplyPtr& r, Args a) { cmd_es_publish(ctx, r, a); }
 
 void add_stream_commands(std::vector<Command>& out) {
   out.push_back({"XADD", -5, kWrite | kStaged, cmd_xadd, 1, 1, 1});

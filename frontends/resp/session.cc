@@ -4,25 +4,11 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 
+#include "engine/common/assert.h"
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/server.h"
 
 namespace redcar::resp {
-
-Reply::Reply(std::shared_ptr<Session> session, uint64_t slot, int protocol)
-    : session_(std::move(session)), slot_(slot), writer_(buf_, protocol) {}
-
-boost::asio::any_io_executor Reply::executor() const { return session_->executor_; }
-
-void Reply::done() {
-  auto s = session_;
-  s->complete(slot_, std::move(buf_));
-  buf_.clear();
-  if (counts_as_write) {
-    counts_as_write = false;
-    s->write_done();
-  }
-}
 
 namespace {
 std::variant<boost::asio::ip::tcp::socket, Session::TlsStream> make_stream(boost::asio::ip::tcp::socket socket,
@@ -33,7 +19,8 @@ std::variant<boost::asio::ip::tcp::socket, Session::TlsStream> make_stream(boost
 }  // namespace
 
 Session::Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id, boost::asio::ssl::context* tls)
-    : server_(server), stream_(make_stream(std::move(socket), tls)), id_(id), parser_(server.options().parse) {
+    : server_(server), stream_(make_stream(std::move(socket), tls)), parser_(server.options().parse) {
+  this->id = id;
   executor_ = lowest().get_executor();
   boost::system::error_code ec;
   auto ep = lowest().remote_endpoint(ec);
@@ -122,7 +109,7 @@ void Session::process() {
     }
     pos += r.consumed;
     if (args_.empty()) continue;
-    server_.commands_processed++;
+    server_.stats().commands_processed++;
     auto reply = std::make_shared<Reply>(shared_from_this(), next_slot_++, protocol);
     slots_.push_back({});
     if (args_.size() == 1 && iequals(args_[0], "quit")) {
@@ -164,7 +151,7 @@ void Session::run(const ReplyPtr& reply, Args args, const Command* cmd) {
     writes_in_flight_++;
     reply->counts_as_write = true;
   }
-  server_.dispatch(reply, args, cmd);
+  dispatch(server_.context(), reply, args, cmd);
 }
 
 void Session::write_done() {
@@ -184,7 +171,12 @@ void Session::write_done() {
   running_deferred_ = false;
 }
 
-void Session::complete(uint64_t slot, std::string bytes) {
+void Session::complete(uint64_t slot, std::string bytes, bool was_write) {
+  fill_slot(slot, std::move(bytes));
+  if (was_write) write_done();
+}
+
+void Session::fill_slot(uint64_t slot, std::string bytes) {
   if (closed_) return;
   size_t i = slot - first_slot_;
   if (i >= slots_.size()) return;
@@ -193,8 +185,7 @@ void Session::complete(uint64_t slot, std::string bytes) {
   drain_slots();
   if (stalled_ && slots_.size() < server_.options().session.max_pending_replies) {
     stalled_ = false;
-    auto self = shared_from_this();
-    boost::asio::post(executor_, [self] { self->process(); });
+    boost::asio::post(executor_, [this, self = shared_from_this()] { process(); });
   }
 }
 

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "engine/api/engine.h"
+#include "frontends/resp/client.h"
+#include "frontends/resp/reply.h"
 #include "frontends/resp/resp_parser.h"
 #include "frontends/resp/resp_writer.h"
 
@@ -29,37 +31,8 @@ namespace redcar::resp {
 
 class Server;
 struct Command;
-class Session;
 
-// A promise of one reply. Handlers write into it (now, or later from an
-// engine callback) and call done(); the session sends it in order.
-class Reply {
- public:
-  Reply(std::shared_ptr<Session> session, uint64_t slot, int protocol);
-  ReplyWriter& w() { return writer_; }
-  int protocol() const { return writer_.protocol(); }
-  void done();
-  Session& session() { return *session_; }
-  const std::shared_ptr<Session>& session_ptr() const { return session_; }
-  // Runs `fn` on the session's thread (for engine callbacks).
-  boost::asio::any_io_executor executor() const;
-  bool counts_as_write = false;  // the session waits for it before later reads
-
- private:
-  std::shared_ptr<Session> session_;
-  uint64_t slot_;
-  std::string buf_;
-  ReplyWriter writer_;
-};
-using ReplyPtr = std::shared_ptr<Reply>;
-
-struct SessionLimits {
-  size_t max_pending_replies = 1024;
-  size_t max_output_bytes = 64ull << 20;  // past this, a client that does not read is dropped
-  size_t pause_output_bytes = 4ull << 20;  // stop reading requests past this
-};
-
-class Session : public std::enable_shared_from_this<Session> {
+class Session final : public Client {
  public:
   using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
   // With `tls`, the connection is TLS; the handshake (and, when the context
@@ -68,36 +41,20 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
   void close();
 
-  Server& server() { return server_; }
-  uint64_t id() const { return id_; }
-  int protocol = 2;
-  bool authenticated = false;
-  std::string name;
-  std::string peer;
-  int64_t created_ms = 0;
-  // Blocking commands register a cancel hook here, run if the client leaves.
-  std::vector<std::function<void()>> on_close;
-  // Pub/sub: channels and patterns this client listens to.
-  std::vector<std::string> channels;
-  std::vector<std::string> patterns;
-  bool subscribed() const { return !channels.empty() || !patterns.empty(); }
-  // Sends out-of-band data (pub/sub messages) after the queued replies.
-  void push(std::string bytes);
-  // Runs `fn` once this client's buffered output is below the pause mark:
-  // subscriptions ask the engine for more only when the client keeps up.
-  void when_writable(std::function<void()> fn);
-  bool closed() const { return closed_; }
-  boost::asio::any_io_executor executor() { return executor_; }
+  void push(std::string bytes) override;
+  void when_writable(std::function<void()> fn) override;
+  bool closed() const override { return closed_; }
+  boost::asio::any_io_executor executor() override { return executor_; }
+  void complete(uint64_t slot, std::string bytes, bool was_write) override;
   size_t output_bytes() const { return out_.size() + writing_bytes_; }
 
  private:
-  friend class Reply;
   void read();
   void process();
   void submit(const ReplyPtr& reply, std::span<const std::string_view> args);
   void run(const ReplyPtr& reply, std::span<const std::string_view> args, const Command* cmd);
   void write_done();
-  void complete(uint64_t slot, std::string bytes);
+  void fill_slot(uint64_t slot, std::string bytes);
   void drain_slots();
   void flush();
 
@@ -111,7 +68,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::variant<boost::asio::ip::tcp::socket, TlsStream> stream_;
   boost::asio::any_io_executor executor_;
   boost::asio::ip::tcp::socket& lowest();
-  uint64_t id_;
   RequestParser parser_;
   std::unique_ptr<char[]> rbuf_;
   std::string in_;

@@ -3,7 +3,7 @@
 // data as the pairs "type" and "data", then its attributes as fields.
 #pragma once
 
-#include "engine/api/types.h"
+#include "engine/common/types.h"
 #include "frontends/resp/resp_writer.h"
 
 namespace redcar::resp {

@@ -52,6 +52,7 @@
 
 #include "engine/api/engine.h"
 #include "tests/crash/crash_event.h"
+#include "tests/support/temp_dir.h"
 
 #ifndef REDCAR_CRASH_CHILD
 #error "REDCAR_CRASH_CHILD must name the redcar_crash_child binary"
@@ -175,27 +176,15 @@ class Sentinel {
   int fd_ = -1;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/redcar-crash-XXXXXX";
-    if (::mkdtemp(tmpl)) path_ = tmpl;
+// Keeps the data folder of a failed run when REDCAR_CRASH_KEEP is set, to
+// look at what recovery met.
+struct KeepOnFailure {
+  test::TempDir& dir;
+  ~KeepOnFailure() {
+    if (!::testing::Test::HasFailure() || !std::getenv("REDCAR_CRASH_KEEP")) return;
+    dir.keep();
+    std::printf("data folder kept: %s\n", dir.path().c_str());
   }
-  ~TempDir() {
-    if (path_.empty()) return;
-    if (::testing::Test::HasFailure() && std::getenv("REDCAR_CRASH_KEEP")) {
-      std::printf("data folder kept: %s\n", path_.c_str());
-      return;
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // Ends the whole test when it runs past its deadline, or at once when the
@@ -629,8 +618,9 @@ TEST(Crash, KillAndRecoverRepeatedly) {
   const uint64_t deadline_s = env_u64("REDCAR_CRASH_DEADLINE_S", 120 + (cycles > 8 ? (cycles - 8) * 10 : 0));
   spdlog::set_level(spdlog::level::warn);
 
-  TempDir dir;
-  ASSERT_FALSE(dir.path().empty()) << "mkdtemp: " << std::strerror(errno);
+  test::TempDir dir("redcar-crash");
+  ASSERT_TRUE(dir.ok()) << "mkdtemp: " << std::strerror(errno);
+  KeepOnFailure keep_on_failure{dir};
   Sentinel sentinel(dir.path());
   Watchdog watchdog{std::chrono::seconds(deadline_s)};
   std::printf("crash test: seed %llu (REDCAR_CRASH_SEED to repeat), %llu cycles, %u streams, %u shards, "
@@ -720,7 +710,7 @@ TEST(Crash, KillAndRecoverRepeatedly) {
     eo.data_dir = dir.path();
     eo.shards = kShards;
     eo.segment_bytes = segment_bytes;
-    eo.fsync = log::FsyncMode::kAlways;
+    eo.fsync = FsyncMode::kAlways;
     eo.hot_cache_bytes = 1 << 20;
     set_phase("opening the folder after the kill of cycle %llu (seed %llu, kill %d ms after %s)",
               static_cast<unsigned long long>(cycle), static_cast<unsigned long long>(seed), delay_ms,
@@ -731,7 +721,7 @@ TEST(Crash, KillAndRecoverRepeatedly) {
     ASSERT_TRUE(opened) << "cycle " << cycle << " (seed " << seed << "): the engine refuses to open after the crash: "
                         << opened.status().to_string();
     Engine& engine = **opened;
-    log::RecoveryReport rep;
+    RecoveryReport rep;
     for (unsigned i = 0; i < engine.shard_count(); ++i) {
       const auto& r = engine.recovery_report(i);
       rep.segments += r.segments;

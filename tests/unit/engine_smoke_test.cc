@@ -6,6 +6,7 @@
 
 #include "engine/api/engine.h"
 #include "engine/io/mem_disk.h"
+#include "tests/support/temp_dir.h"
 
 namespace redcar {
 namespace {
@@ -87,11 +88,10 @@ TEST(EngineSmoke, StorageStatsCountEveryShard) {
 }
 
 TEST(EngineSmoke, RealDiskAppendReopenAndLock) {
-  char tmpl[] = "/tmp/redcar-smoke-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  test::TempDir dir("redcar-smoke");
+  ASSERT_TRUE(dir.ok());
   EngineOptions o;
-  o.data_dir = dir;
+  o.data_dir = dir.path();
   o.shards = 2;
   o.segment_bytes = limits::kMinSegmentBytes;
   {
@@ -114,7 +114,6 @@ TEST(EngineSmoke, RealDiskAppendReopenAndLock) {
   ASSERT_TRUE(rr) << rr.status().to_string();
   EXPECT_EQ(rr->events.size(), 43u);
   e->reset();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

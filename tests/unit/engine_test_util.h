@@ -23,6 +23,7 @@
 
 #include "engine/api/engine.h"
 #include "engine/io/mem_disk.h"
+#include "tests/support/temp_dir.h"
 
 namespace redcar::test {
 
@@ -83,25 +84,6 @@ inline std::unique_ptr<Engine> open_engine(const EngineOptions& o) {
   return std::move(*e);
 }
 
-// A fresh folder under /tmp, removed with everything in it at the end.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/redcar-test-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // --- events ---
 

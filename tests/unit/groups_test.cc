@@ -99,7 +99,7 @@ TEST_F(GroupsTest, CreateFromStartEndOrAnId) {
   auto missing = create("nope", "g", StreamId::min());
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
-  EXPECT_NE(missing.status().message().find("requires the key to exist"), std::string::npos);
+  EXPECT_EQ(missing.status().reason(), Reason::kNoStream);
   auto i = info(e(), "nope");
   ASSERT_TRUE(i);
   EXPECT_FALSE(i->exists);
@@ -125,7 +125,7 @@ TEST_F(GroupsTest, CreateFromStartEndOrAnId) {
   auto dup = create("s", "zero", StreamId::max());
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.status().code(), Code::kAlreadyExists);
-  EXPECT_EQ(dup.status().message().rfind("BUSYGROUP", 0), 0u) << dup.status().message();
+  EXPECT_EQ(dup.status().reason(), Reason::kGroupExists) << dup.status().message();
   auto dup_mk = create("s", "mid", StreamId::min(), true);
   ASSERT_FALSE(dup_mk);
   EXPECT_EQ(dup_mk.status().code(), Code::kAlreadyExists);
@@ -151,10 +151,11 @@ TEST_F(GroupsTest, CreateFromStartEndOrAnId) {
   auto nogroup = gread("s", "nope", "c");
   ASSERT_FALSE(nogroup);
   EXPECT_EQ(nogroup.status().code(), Code::kNotFound);
-  EXPECT_EQ(nogroup.status().message().rfind("NOGROUP", 0), 0u);
+  EXPECT_EQ(nogroup.status().reason(), Reason::kNoGroup);
   auto nostream = gread("nostream", "g", "c");
   ASSERT_FALSE(nostream);
   EXPECT_EQ(nostream.status().code(), Code::kNotFound);
+  EXPECT_EQ(nostream.status().reason(), Reason::kNoStream);
 }
 
 TEST_F(GroupsTest, EachEventGoesToExactlyOneConsumer) {

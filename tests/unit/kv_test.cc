@@ -428,7 +428,7 @@ TEST_F(KvTest, DuplicateKeyInTxnRefused) {
   auto r = txn(t);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("duplicate key"), std::string::npos);
+  EXPECT_EQ(r.status().reason(), Reason::kDuplicateKey);
 
   TxnRequest pd;
   pd.success = {put_op("k", "1"), delete_op("k")};

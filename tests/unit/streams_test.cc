@@ -131,12 +131,12 @@ TEST_F(StreamsTest, ExplicitIdsMustIncrease) {
     auto b = append1(e(), "s", "b", explicit_id(bad.ms, bad.seq));
     ASSERT_FALSE(b) << bad.to_string();
     EXPECT_EQ(b.status().code(), Code::kInvalidArgument);
-    EXPECT_EQ(b.status().message(), "The ID specified in XADD is equal or smaller than the target stream top item");
+    EXPECT_EQ(b.status().reason(), Reason::kIdNotAfterLast);
   }
   auto zero = append1(e(), "fresh", "a", explicit_id(0, 0));
   ASSERT_FALSE(zero);
   EXPECT_EQ(zero.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(zero.status().message(), "The ID specified in XADD must be greater than 0-0");
+  EXPECT_EQ(zero.status().reason(), Reason::kIdZero);
   auto zero_info = info(e(), "fresh");
   ASSERT_TRUE(zero_info);
   EXPECT_FALSE(zero_info->exists);
@@ -182,7 +182,7 @@ TEST_F(StreamsTest, PartialIdsPickTheSequence) {
   auto back = append1(e(), "s", "d", o);
   ASSERT_FALSE(back);
   EXPECT_EQ(back.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(back.status().message(), "The ID specified in XADD is equal or smaller than the target stream top item");
+  EXPECT_EQ(back.status().reason(), Reason::kIdNotAfterLast);
 }
 
 TEST_F(StreamsTest, ExpectedVersions) {

@@ -1,4 +1,4 @@
-#include "engine/api/types.h"
+#include "engine/common/types.h"
 
 #include <charconv>
 

@@ -1,12 +1,14 @@
-#include "engine/shard/tail_subscriber.h"
+#include "engine/shard/tail_subscriptions.h"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "engine/shard/record_bodies.h"
+
 namespace redcar::shard {
 
 void TailSubscriptions::add(std::shared_ptr<TailSubscriber> sub) {
-  sub->cursor_ = sub->from_start_ ? log_.first_offset() + log::kSegmentHeaderBytes : log_.durable_end();
+  sub->cursor_ = sub->from_start_ ? log_.first_offset() + log::kSegmentHeaderBytes : log_.written_end();
   subs_.push_back(sub);
   pump(sub);
 }
@@ -29,7 +31,7 @@ void TailSubscriptions::close_all(const Status& why) {
 void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
   if (sub->done_ || sub->in_flight_ || sub->reading_) return;
   if (sub->cursor_ < log_.first_offset()) sub->cursor_ = log_.first_offset() + log::kSegmentHeaderBytes;
-  if (sub->cursor_ >= log_.durable_end()) return;  // live: woken by after_batch()
+  if (sub->cursor_ >= log_.written_end()) return;  // live: woken by after_batch()
   sub->reading_ = true;
   auto out = std::make_shared<std::vector<EventPtr>>();
   auto next = std::make_shared<uint64_t>(sub->cursor_);
@@ -38,7 +40,7 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
     *next = offset + rec.padded_length;
     if (rec.header.type != log::RecordType::kEvent) return true;
     if (rec.name.substr(0, sub->prefix_.size()) != sub->prefix_) return true;
-    const StreamState* s = streams_.peek(rec.name);
+    const StreamState* s = table_.peek(rec.name);
     uint64_t n = rec.header.number;
     if (!s || !s->exists || offset < s->incarnation_offset || n < s->first || s->deleted.count(n)) return true;
     Event e;
@@ -57,8 +59,8 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
       remove(sub.get());
       return sub->finish(st);
     }
-    // A scan that ran to the end of the data has seen everything durable.
-    if (out->size() < limits::kSubscriberBatchEvents) *next = std::max(*next, log_.durable_end());
+    // A scan that ran to the end of the data has seen everything written.
+    if (out->size() < limits::kSubscriberBatchEvents) *next = std::max(*next, log_.written_end());
     sub->cursor_ = *next;
     if (out->empty()) return pump(sub);
     sub->in_flight_ = true;

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/api/engine.h"
+#include "engine/common/callback.h"
 #include "engine/log/log.h"
 #include "engine/shard/shard_subscription.h"
-#include "engine/shard/stream_store.h"
+#include "engine/shard/stream_table.h"
 
 namespace redcar::shard {
 
@@ -22,7 +22,7 @@ class TailSubscriber;
 
 class TailSubscriptions {
  public:
-  TailSubscriptions(log::Log& log, StreamStore& streams) : log_(log), streams_(streams) {}
+  TailSubscriptions(log::Log& log, const StreamTable& table) : log_(log), table_(table) {}
   void add(std::shared_ptr<TailSubscriber> sub);
   void remove(TailSubscriber* sub);
   void after_batch();
@@ -31,7 +31,7 @@ class TailSubscriptions {
 
  private:
   log::Log& log_;
-  StreamStore& streams_;
+  const StreamTable& table_;
   std::vector<std::shared_ptr<TailSubscriber>> subs_;
 };
 

@@ -88,6 +88,9 @@ struct AppendOptions {
   IdMode id_mode = IdMode::kAuto;
   StreamId id;              // kExplicit: the ID; kAutoSeq: the ms part
   bool no_create = false;   // NOMKSTREAM: do nothing if the stream does not exist
+  // Refuse (kWrongType) to create the stream when a key of the key-value
+  // view holds its name, as Redis refuses XADD on a string key.
+  bool refuse_over_key = false;
   TrimSpec trim;
 };
 
@@ -273,6 +276,34 @@ struct StorageStats {
   uint64_t segments = 0;
   uint64_t allocated_bytes = 0;  // segment files as preallocated
   uint64_t used_bytes = 0;       // log bytes from the oldest kept to the newest durable
+};
+
+// What a read of a stream returns: the events, and where the stream stood.
+struct ReadResult {
+  std::vector<Event> events;
+  bool exists = false;
+  uint64_t next_number = 0;   // the number the next append will get
+  StreamId last_id;
+};
+
+// One entry a consumer-group read hands out.
+struct GroupEntry {
+  StreamId id;
+  std::optional<Event> event;  // empty: the event was deleted or trimmed
+  uint64_t delivery_count = 0; // with this delivery (0: NOACK, not pending)
+};
+
+// What a shard's recovery found when it opened its log, logged at start.
+struct RecoveryReport {
+  uint64_t segments = 0;
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t bytes_scanned = 0;
+  uint64_t truncated_bytes = 0;   // torn tail removed
+  uint64_t bytes_read = 0;        // read from the segment files: the valid data and what was checked past it
+  bool clean_close = false;       // the log ended with a close batch: no tail search, no spare check
+  std::string repaired;           // what --repair dropped, if anything
+  double seconds = 0;
 };
 
 // Where a subscription starts.

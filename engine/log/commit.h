@@ -1,0 +1,157 @@
+// Group commit for one shard's log: records are staged into the open batch,
+// batches are sealed and written (up to limits::kMaxFlushesInFlight at once,
+// O_DSYNC under --fsync always), and they complete strictly in log order:
+// each record goes through the durable hook, the batch goes to the hot
+// cache, and whoever waits on it is answered. The four verbs:
+//
+//   reserve(bytes)   the next `bytes` of records land in one batch in one
+//                    segment (rolling now if need be), or nothing is staged;
+//   stage(...)       a record into the open batch;
+//   flush            at the end of the loop's turn, everything staged in it
+//                    leaves in as few writes as possible;
+//   complete         a written batch, in order, becomes visible.
+//
+// After a failed write or sync the log is failed for good (fsyncgate): every
+// later stage is refused with the original error, since nobody can say what
+// reached the disk. Used by one shard's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "engine/common/limits.h"
+#include "engine/common/status.h"
+#include "engine/io/aligned_buffer.h"
+#include "engine/log/hot_cache.h"
+#include "engine/log/log_options.h"
+#include "engine/log/positions.h"
+#include "engine/log/record.h"
+#include "engine/log/recovery.h"
+#include "engine/log/segment_set.h"
+
+namespace redcar::log {
+
+class GroupCommit {
+ public:
+  using DurableHook = std::function<void(const RecordView& rec, uint64_t log_offset)>;
+  using Waiter = std::function<void(const Status&)>;
+
+  GroupCommit(SegmentSet& segments, HotCache& hot, boost::asio::io_context& ctx, const LogOptions& options);
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
+
+  // Goes on where recovery left the log: the next batch starts by rewriting
+  // the block that holds the end of the data.
+  Status resume(const RecoveredTail& tail);
+
+  void set_durable_hook(DurableHook hook) { durable_hook_ = std::move(hook); }
+  void set_batch_hook(std::function<void()> hook) { batch_hook_ = std::move(hook); }
+
+  struct Staging {
+    uint64_t offset;  // log offset of the record
+    uint8_t* record;  // where it starts in the batch buffer
+    uint8_t* body;    // where its `body_bytes` of body go
+  };
+  // Lays out a record in the open batch; the caller writes its body at
+  // `body` and then calls stage_finish(). Fails (kNoSpace, kUnavailable,
+  // kInvalidArgument) before anything is staged.
+  Result<Staging> stage_begin(const RecordHeader& h, std::string_view name, size_t body_bytes);
+  void stage_finish(const Staging& st);
+  Status reserve(size_t bytes);
+  // `done` runs once everything staged so far is written (durable under
+  // --fsync always), or has failed.
+  void when_durable(Waiter done);
+  // Finishes in-flight and staged flushes, then calls done.
+  void drain(std::function<void()> done);
+  // Refuses stages from now on, drains, makes everything durable and ends
+  // the log with a close batch (FORMAT.md, Closing); then calls done.
+  void close(std::function<void()> done);
+
+  const LogPositions& positions() const { return pos_; }
+  const Status& failure() const { return failed_; }
+  uint64_t flushes() const { return flushes_; }
+  uint64_t flushes_in_flight() const { return in_flight_; }
+
+ private:
+  struct Batch {
+    uint64_t seg_first = 0;
+    uint64_t file_base = 0;   // block-aligned file offset of buf[0]
+    size_t header_pos = 0;    // batch record position in buf
+    size_t used = 0;
+    uint32_t count = 0;
+    uint64_t seq = 0;         // batch sequence number (FORMAT.md)
+    bool sealed = false;
+    bool close = false;       // the close batch: empty, written last
+    bool solo = false;        // written alone and durable (the first after a clean open)
+    bool durable_write = false;  // written with O_DSYNC: durable when done
+    bool in_flight = false;
+    bool done = false;        // written, waiting for its turn to complete
+    io::AlignedBuffer buf;
+    std::vector<Waiter> waiters;
+    uint64_t log_begin() const { return seg_first + file_base + header_pos; }
+    uint64_t log_end() const { return seg_first + file_base + used; }
+    size_t records_bytes() const { return used - header_pos - kRecordHeaderBytes; }
+  };
+
+  Status refusal() const;
+  bool fits_open_batch(const Batch& b, size_t need, size_t batch_limit) const;
+  Result<Batch*> batch_for(size_t need);
+  Batch new_batch(uint64_t start, size_t header_room, bool fresh_block, size_t need);
+  Status roll();
+  void seal(Batch& b);
+  void note_staged();
+  void schedule_flush();
+  void start_flushes();
+  bool may_start(const Batch& b) const;
+  void on_written(uint64_t seq, size_t len, int res);
+  void note_unsynced(uint64_t seg_first);
+  void complete_front();
+  void fail(Status s);
+  void sync_tick();
+  void on_synced(uint64_t upto);
+  Status sync_all_now();
+  void answer_drain_waiters();
+
+  SegmentSet& segs_;
+  HotCache& hot_;
+  boost::asio::io_context& ctx_;
+  const LogOptions& opt_;
+  DurableHook durable_hook_;
+  std::function<void()> batch_hook_;
+
+  LogPositions pos_;
+  uint64_t active_end_file_ = 0;  // file offset past the last staged byte of the active segment
+  // The block holding the end of the last sealed batch: the next batch starts
+  // by rewriting it.
+  io::AlignedBuffer tail_block_{limits::kBlockBytes};
+
+  std::deque<Batch> batches_;  // front may be in flight
+  size_t reserved_ = 0;        // bytes promised to the open batch by reserve()
+  size_t in_flight_ = 0;       // writes submitted and not yet complete
+  uint64_t in_flight_seg_ = 0;  // the segment they write to
+  uint64_t next_batch_seq_ = 1;
+  bool flush_scheduled_ = false;
+  uint64_t flushes_ = 0;
+  Status failed_;
+  std::vector<std::function<void()>> drain_waiters_;
+  bool closing_ = false;
+  // The last batch in the log is a close batch (nothing staged since).
+  bool last_batch_closed_ = false;
+  // Opened after a clean close and nothing written yet: the next write goes
+  // alone and durable (see resume()).
+  bool solo_write_pending_ = false;
+
+  // --fsync interval: a sync is due (written but not yet synced), or running.
+  boost::asio::steady_timer sync_timer_;
+  bool unsynced_ = false;
+  bool syncing_ = false;
+  // --fsync interval and never: segments written since their last sync,
+  // first offsets, in order.
+  std::vector<uint64_t> unsynced_segments_;
+  std::vector<uint64_t> syncing_segments_;  // taken by the sync in flight
+};
+
+}  // namespace redcar::log

@@ -1,0 +1,458 @@
+#include "engine/shard/consumer_groups.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <map>
+#include <memory>
+
+#include "engine/common/clock.h"
+#include "engine/shard/group_apply.h"
+
+namespace redcar::shard {
+
+using log::RecordType;
+namespace flags = group_flags;
+
+namespace {
+
+Status no_stream(const std::string& stream) {
+  return Status(Code::kNotFound, Reason::kNoStream, "stream '" + stream + "' does not exist");
+}
+Status no_group(const std::string& stream, const std::string& group) {
+  return Status(Code::kNotFound, Reason::kNoGroup, "stream '" + stream + "' has no group '" + group + "'");
+}
+Status group_exists(const std::string& group) {
+  return Status(Code::kAlreadyExists, Reason::kGroupExists, "group '" + group + "' already exists");
+}
+
+template <typename T>
+void answer_when_written(log::Log& log, Callback<T> cb, T value) {
+  log.when_durable([cb = std::move(cb), value = std::move(value)](const Status& st) mutable {
+    if (!st) return cb(st);
+    cb(std::move(value));
+  });
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ plumbing
+
+GroupState* ConsumerGroups::find(const std::string& stream, const std::string& group) {
+  StreamState* s = table_.find(stream);
+  if (!s) return nullptr;
+  auto it = s->groups.find(group);
+  return it == s->groups.end() ? nullptr : &it->second;
+}
+
+Status ConsumerGroups::stage(RecordType type, const std::string& stream, uint64_t number, StreamId id,
+                             const GroupBody& body, std::optional<int64_t> ts_us) {
+  const int64_t at_us = ts_us ? *ts_us : now_us();
+  std::string bytes = encode_group_body(type, body);
+  auto pos = stage_record(log_, type, stream, number, id, bytes, at_us);
+  if (!pos) return pos.status();
+  retention_.note_meta(*pos, stream);
+  log::RecordView rec;
+  rec.header.type = type;
+  rec.header.number = number;
+  rec.header.id_ms = id.ms;
+  rec.header.id_seq = id.seq;
+  rec.header.timestamp_us = at_us;
+  rec.name = stream;
+  rec.body = bytes;
+  apply_group_record(table_, rec);
+  return Status::ok();
+}
+
+void ConsumerGroups::serial(const std::string& stream, const std::string& group, std::function<void(Done)> fn) {
+  std::string key = stream + '\0' + group;
+  Queue& q = queues_[key];
+  auto run = [this, key, fn = std::move(fn)]() {
+    fn([this, key] {
+      // Done: start the next waiting operation, on a fresh turn of the loop.
+      auto it = queues_.find(key);
+      if (it == queues_.end()) return;
+      if (it->second.waiting.empty()) {
+        queues_.erase(it);
+        return;
+      }
+      auto next = std::move(it->second.waiting.front());
+      it->second.waiting.pop_front();
+      boost::asio::post(ctx_, std::move(next));
+    });
+  };
+  if (q.busy) {
+    q.waiting.push_back(std::move(run));
+    return;
+  }
+  q.busy = true;
+  run();
+}
+
+template <typename T, typename Fn>
+void ConsumerGroups::with_group(const std::string& stream, const std::string& group, Callback<T> cb, Fn fn) {
+  serial(stream, group, [this, stream, group, cb = std::move(cb), fn = std::move(fn)](Done done) mutable {
+    GroupState* g = find(stream, group);
+    if (!g) {
+      done();
+      return cb(no_group(stream, group));
+    }
+    fn(*g, std::move(done), std::move(cb));
+  });
+}
+
+void ConsumerGroups::answer_written(Status staged, Callback<bool> cb) {
+  if (!staged) return cb(std::move(staged));
+  answer_when_written(log_, std::move(cb), true);
+}
+
+// ------------------------------------------------------------------ XGROUP
+
+void ConsumerGroups::create(const std::string& stream, const std::string& group, StreamId last, bool mkstream,
+                            std::optional<uint64_t> entries_read, Callback<bool> cb) {
+  StreamState* s = table_.find(stream);
+  if (!s || !s->staged_exists) {
+    if (!mkstream) return cb(no_stream(stream));
+    auto st = stage_record(log_, RecordType::kStreamCreate, stream, 0, {}, {});
+    if (!st) return cb(st.status());
+    s = &table_.get(stream);
+    s->staged_exists = true;
+  }
+  if (s->groups.count(group)) return cb(group_exists(group));
+  GroupBody body{group};
+  if (last == StreamId::max()) {
+    return answer_written(stage(RecordType::kGroupCreate, stream, s->staged_next, s->staged_last_id, body),
+                          std::move(cb));
+  }
+  if (last.is_zero() && !entries_read) {
+    return answer_written(stage(RecordType::kGroupCreate, stream, 0, last, body), std::move(cb));
+  }
+  create_at(stream, group, last, false, std::move(cb));
+}
+
+// An explicit ID: the group's cursor is the first event after it, which
+// takes a read to find.
+void ConsumerGroups::create_at(const std::string& stream, const std::string& group, StreamId last, bool set_id,
+                               Callback<bool> cb) {
+  serial(stream, group, [this, stream, group, last, set_id, cb = std::move(cb)](Done done) mutable {
+    reader_.number_of_id(stream, last.next(), [this, stream, group, last, set_id, cb = std::move(cb),
+                                               done](Result<uint64_t> n) mutable {
+      done();
+      if (!n) return cb(n.status());
+      StreamState* s = table_.find(stream);
+      if (!s) return cb(no_stream(stream));
+      bool exists = s->groups.count(group) > 0;
+      if (!set_id && exists) return cb(group_exists(group));
+      if (set_id && !exists) return cb(no_group(stream, group));
+      RecordType type = set_id ? RecordType::kGroupSetId : RecordType::kGroupCreate;
+      answer_written(stage(type, stream, *n, last, GroupBody{group}), std::move(cb));
+    });
+  });
+}
+
+void ConsumerGroups::destroy(const std::string& stream, const std::string& group, Callback<bool> cb) {
+  if (!find(stream, group)) return cb(false);
+  answer_written(stage(RecordType::kGroupDestroy, stream, 0, {}, GroupBody{group}), std::move(cb));
+}
+
+void ConsumerGroups::set_id(const std::string& stream, const std::string& group, StreamId last,
+                            std::optional<uint64_t> entries_read, Callback<bool> cb) {
+  StreamState* s = table_.find(stream);
+  if (!s || !s->staged_exists) return cb(no_stream(stream));
+  if (!find(stream, group)) return cb(no_group(stream, group));
+  if (last == StreamId::max()) {
+    return answer_written(stage(RecordType::kGroupSetId, stream, s->staged_next, s->staged_last_id, GroupBody{group}),
+                          std::move(cb));
+  }
+  create_at(stream, group, last, true, std::move(cb));
+}
+
+void ConsumerGroups::create_consumer(const std::string& stream, const std::string& group, const std::string& consumer,
+                                     Callback<bool> cb) {
+  GroupState* g = find(stream, group);
+  if (!g) return cb(no_group(stream, group));
+  if (g->consumers.count(consumer)) return cb(false);
+  answer_written(stage(RecordType::kConsumerCreate, stream, 0, {}, GroupBody{group, consumer}), std::move(cb));
+}
+
+void ConsumerGroups::delete_consumer(const std::string& stream, const std::string& group, const std::string& consumer,
+                                     Callback<uint64_t> cb) {
+  GroupState* g = find(stream, group);
+  if (!g) return cb(no_group(stream, group));
+  if (!g->consumers.count(consumer)) return cb(uint64_t{0});
+  uint64_t pending = 0;
+  for (auto& [id, p] : g->pel) pending += p.consumer == consumer;
+  Status st = stage(RecordType::kConsumerDelete, stream, 0, {}, GroupBody{group, consumer});
+  if (!st) return cb(st);
+  answer_when_written(log_, std::move(cb), pending);
+}
+
+// ------------------------------------------------------------------ XREADGROUP
+
+void ConsumerGroups::read(const std::string& stream, GroupReadOptions opt, Callback<std::vector<GroupEntry>> cb) {
+  StreamState* s = table_.find(stream);
+  if (!s || !s->exists) return cb(no_stream(stream));
+  if (!find(stream, opt.group)) return cb(no_group(stream, opt.group));
+  std::string group = opt.group;
+  with_group(stream, group, std::move(cb),
+             [this, stream, opt = std::move(opt)](GroupState& g, Done done, Callback<std::vector<GroupEntry>> cb) {
+               ReadFinish finish = [this, stream, opt, done, cb = std::move(cb)](std::vector<EventRef> delivered,
+                                                                                 std::vector<GroupEntry> out) mutable {
+                 // The next queued operation starts on a later turn of the
+                 // loop, after this one's record is staged.
+                 done();
+                 finish_read(stream, opt, std::move(delivered), std::move(out), std::move(cb));
+               };
+               if (opt.history) return read_history(stream, g, opt, std::move(finish));
+               read_new(stream, g, opt, std::move(finish));
+             });
+}
+
+// The consumer's own pending entries after `opt.after`, again.
+void ConsumerGroups::read_history(const std::string& stream, const GroupState& g, const GroupReadOptions& opt,
+                                  ReadFinish finish) {
+  std::vector<EventRef> mine;
+  for (auto it = g.pel.upper_bound(opt.after); it != g.pel.end() && mine.size() < opt.count; ++it) {
+    if (it->second.consumer == opt.consumer) mine.push_back({it->second.number, it->first});
+  }
+  if (mine.empty()) return finish({}, {});
+  uint64_t lo = mine.front().number, hi = mine.back().number;
+  reader_.read_numbers(stream, lo, hi, UINT64_MAX,
+                       [mine, finish = std::move(finish)](Result<std::vector<Event>> evs) mutable {
+                         std::vector<GroupEntry> out;
+                         size_t j = 0;
+                         for (const EventRef& ref : mine) {
+                           GroupEntry ge;
+                           ge.id = ref.id;
+                           if (evs) {
+                             while (j < evs->size() && (*evs)[j].number < ref.number) ++j;
+                             if (j < evs->size() && (*evs)[j].number == ref.number) ge.event = (*evs)[j];
+                           }
+                           out.push_back(std::move(ge));
+                         }
+                         finish(std::move(mine), std::move(out));
+                       });
+}
+
+// Events past the group's cursor: new deliveries.
+void ConsumerGroups::read_new(const std::string& stream, const GroupState& g, const GroupReadOptions& opt,
+                              ReadFinish finish) {
+  reader_.read_numbers(stream, g.cursor, UINT64_MAX, opt.count,
+                       [finish = std::move(finish)](Result<std::vector<Event>> evs) mutable {
+                         std::vector<EventRef> delivered;
+                         std::vector<GroupEntry> out;
+                         if (evs) {
+                           for (auto& e : *evs) {
+                             delivered.push_back({e.number, e.id});
+                             out.push_back({e.id, std::move(e)});
+                           }
+                         }
+                         finish(std::move(delivered), std::move(out));
+                       });
+}
+
+void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptions& opt,
+                                 std::vector<EventRef> delivered, std::vector<GroupEntry> out,
+                                 Callback<std::vector<GroupEntry>> cb) {
+  // A read that finds nothing changes only when the consumer was last seen:
+  // kept in memory, not written (a group's idle members would otherwise
+  // write a record per wake-up). A consumer the read creates is written.
+  if (delivered.empty()) {
+    if (GroupState* g = find(stream, opt.group)) {
+      if (auto c = g->consumers.find(opt.consumer); c != g->consumers.end()) {
+        c->second.seen_ms = now_ms();
+        if (!opt.history) c->second.active_ms = c->second.seen_ms;
+        return cb(std::move(out));
+      }
+    }
+  }
+  StreamId last = delivered.empty() ? StreamId{} : delivered.back().id;
+  uint64_t cursor = delivered.empty() ? 0 : delivered.back().number + 1;
+  GroupBody body{opt.group, opt.consumer, std::move(delivered),
+                 (opt.history ? flags::kDeliverHistory : 0) | (opt.no_ack ? flags::kDeliverNoAck : 0)};
+  Status st = stage(RecordType::kGroupDeliver, stream, cursor, last, body);
+  if (!st) return cb(st);
+  // The record applied as it was staged: the entries hold their new counts.
+  if (GroupState* g = find(stream, opt.group)) {
+    for (auto& ge : out) {
+      auto p = g->pel.find(ge.id);
+      ge.delivery_count = p == g->pel.end() ? 0 : p->second.delivery_count;
+    }
+  }
+  answer_when_written(log_, std::move(cb), std::move(out));
+}
+
+// ------------------------------------------------------------------ XACK, XPENDING, XINFO CONSUMERS
+
+void ConsumerGroups::ack(const std::string& stream, const std::string& group, const std::vector<StreamId>& ids,
+                         Callback<uint64_t> cb) {
+  GroupState* g = find(stream, group);
+  if (!g) return cb(uint64_t{0});
+  std::vector<EventRef> refs;
+  for (auto& id : ids) {
+    auto p = g->pel.find(id);
+    if (p != g->pel.end() && std::none_of(refs.begin(), refs.end(), [&](auto& r) { return r.id == id; })) {
+      refs.push_back({p->second.number, id});
+    }
+  }
+  if (refs.empty()) return cb(uint64_t{0});
+  uint64_t n = refs.size();
+  Status st = stage(RecordType::kGroupAck, stream, 0, {}, GroupBody{group, {}, std::move(refs)});
+  if (!st) return cb(st);
+  answer_when_written(log_, std::move(cb), n);
+}
+
+void ConsumerGroups::pending_summary(const std::string& stream, const std::string& group,
+                                     Callback<PendingSummary> cb) {
+  GroupState* g = find(stream, group);
+  if (!g) return cb(no_group(stream, group));
+  PendingSummary sum;
+  sum.count = g->pel.size();
+  if (!g->pel.empty()) {
+    sum.lowest = g->pel.begin()->first;
+    sum.highest = g->pel.rbegin()->first;
+  }
+  std::map<std::string, uint64_t> per;
+  for (auto& [id, p] : g->pel) per[p.consumer]++;
+  sum.per_consumer.assign(per.begin(), per.end());
+  cb(std::move(sum));
+}
+
+void ConsumerGroups::pending(const std::string& stream, const PendingQuery& q, Callback<std::vector<PendingEntry>> cb) {
+  GroupState* g = find(stream, q.group);
+  if (!g) return cb(no_group(stream, q.group));
+  std::vector<PendingEntry> out;
+  int64_t now = now_ms();
+  for (auto it = g->pel.lower_bound(q.from); it != g->pel.end() && it->first <= q.to && out.size() < q.count; ++it) {
+    const PendingInfo& p = it->second;
+    if (!q.consumer.empty() && p.consumer != q.consumer) continue;
+    if (now - p.delivered_ms < q.min_idle_ms) continue;
+    out.push_back({p.number, it->first, p.consumer, p.delivered_ms, p.delivery_count});
+  }
+  cb(std::move(out));
+}
+
+void ConsumerGroups::consumers(const std::string& stream, const std::string& group,
+                               Callback<std::vector<ConsumerInfo>> cb) {
+  GroupState* g = find(stream, group);
+  if (!g) return cb(no_group(stream, group));
+  std::vector<ConsumerInfo> out;
+  for (auto& [name, c] : g->consumers) {
+    uint64_t pending = 0;
+    for (auto& [id, p] : g->pel) pending += p.consumer == name;
+    out.push_back({name, pending, c.seen_ms, c.active_ms});
+  }
+  cb(std::move(out));
+}
+
+// ------------------------------------------------------------------ XCLAIM, XAUTOCLAIM
+
+void ConsumerGroups::claim(const std::string& stream, ClaimOptions opt, Callback<ClaimResult> cb) {
+  if (!table_.find(stream)) return cb(no_stream(stream));
+  if (!find(stream, opt.group)) return cb(no_group(stream, opt.group));
+  std::string group = opt.group;
+  with_group(stream, group, std::move(cb),
+             [this, stream, opt = std::move(opt)](GroupState& g, Done done, Callback<ClaimResult> cb) mutable {
+               ClaimResult result;
+               std::vector<EventRef> cand = claim_candidates(g, opt, &result);
+               if (cand.empty()) {
+                 done();
+                 return cb(std::move(result));
+               }
+               read_candidates(stream, std::move(opt), std::move(cand), std::move(result), std::move(done),
+                               std::move(cb));
+             });
+}
+
+// Reads each candidate's event: deleted ones leave the PEL (XAUTOCLAIM
+// reports them; XCLAIM drops them silently, as Redis 7 does).
+void ConsumerGroups::read_candidates(const std::string& stream, ClaimOptions opt, std::vector<EventRef> cand,
+                                     ClaimResult result, Done done, Callback<ClaimResult> cb) {
+  struct Gather {
+    size_t remaining;
+    std::map<StreamId, Event> found;
+    ClaimOptions opt;
+    ClaimResult result;
+    Done done;
+    Callback<ClaimResult> cb;
+  };
+  auto g = std::make_shared<Gather>(Gather{cand.size(), {}, std::move(opt), std::move(result), std::move(done),
+                                           std::move(cb)});
+  for (const EventRef& c : cand) {
+    reader_.read_ids(stream, c.id, c.id, 1, false, [this, stream, cand, g](Result<std::vector<Event>> evs) {
+      if (evs && !evs->empty()) g->found[evs->front().id] = std::move(evs->front());
+      if (--g->remaining > 0) return;
+      g->done();
+      claim_found(stream, g->opt, cand, g->found, std::move(g->result), std::move(g->cb));
+    });
+  }
+}
+
+// Candidates (number, id), chosen now; their events are read next. A
+// FORCEd ID not pending gets the number UINT64_MAX: it is resolved by the
+// read.
+std::vector<EventRef> ConsumerGroups::claim_candidates(const GroupState& g, const ClaimOptions& opt,
+                                                       ClaimResult* result) const {
+  int64_t now = now_ms();
+  std::vector<EventRef> cand;
+  if (opt.autoclaim) {
+    uint64_t scanned = 0;
+    auto it = g.pel.lower_bound(opt.start);
+    for (; it != g.pel.end() && scanned < opt.count * 10 && cand.size() < opt.count; ++it, ++scanned) {
+      if (now - it->second.delivered_ms >= opt.min_idle_ms) cand.push_back({it->second.number, it->first});
+    }
+    result->next_start = it == g.pel.end() ? StreamId{} : it->first;
+    return cand;
+  }
+  for (auto& id : opt.ids) {
+    auto p = g.pel.find(id);
+    if (p == g.pel.end()) {
+      if (opt.force) cand.push_back({UINT64_MAX, id});
+      continue;
+    }
+    if (now - p->second.delivered_ms >= opt.min_idle_ms) cand.push_back({p->second.number, id});
+  }
+  return cand;
+}
+
+void ConsumerGroups::claim_found(const std::string& stream, const ClaimOptions& opt,
+                                 const std::vector<EventRef>& candidates, const std::map<StreamId, Event>& found,
+                                 ClaimResult result, Callback<ClaimResult> cb) {
+  std::vector<EventRef> taken, gone;
+  for (const EventRef& c : candidates) {
+    auto f = found.find(c.id);
+    if (f == found.end()) {
+      if (c.number != UINT64_MAX) gone.push_back(c);
+      continue;
+    }
+    taken.push_back({f->second.number, c.id});
+    if (opt.just_id) result.claimed_ids.push_back(c.id);
+    else result.events.push_back(f->second);
+  }
+  Status st;
+  if (!gone.empty()) {
+    if (opt.autoclaim) for (const auto& g : gone) result.deleted_ids.push_back(g.id);
+    st = stage(RecordType::kGroupAck, stream, 0, {}, GroupBody{opt.group, {}, std::move(gone)});
+  }
+  if (st && !taken.empty()) {
+    uint64_t fl = opt.retry_count ? flags::kClaimSetCount : (opt.just_id ? 0 : flags::kClaimBumpCount);
+    int64_t claim_ms = now_ms();
+    int64_t at_ms = opt.time_ms ? *opt.time_ms : claim_ms - opt.idle_ms.value_or(0);
+    GroupBody body{opt.group, opt.consumer, std::move(taken), fl, opt.retry_count.value_or(0)};
+    st = stage(RecordType::kGroupClaim, stream, 0, {}, body, at_ms * 1000);
+    // Seen now, even when IDLE/TIME set the entries' delivery time back.
+    if (GroupState* g = st ? find(stream, opt.group) : nullptr) {
+      auto& cs = g->consumers[opt.consumer];
+      cs.seen_ms = cs.active_ms = std::max(cs.seen_ms, claim_ms);
+    }
+  }
+  if (!st) return cb(st);
+  if (GroupState* g = find(stream, opt.group)) {
+    for (auto& e : result.events) {
+      auto p = g->pel.find(e.id);
+      result.delivery_counts.push_back(p == g->pel.end() ? 0 : p->second.delivery_count);
+    }
+  }
+  answer_when_written(log_, std::move(cb), std::move(result));
+}
+
+}  // namespace redcar::shard

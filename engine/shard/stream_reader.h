@@ -1,0 +1,42 @@
+// Reads of a shard's streams from its log: by event number or by Redis ID,
+// forwards or backwards, through the sparse index (a scan starts at the
+// indexed event at or before the first one wanted). Events trimmed, deleted
+// or of a deleted stream's earlier life are skipped. Callbacks run on the
+// shard's thread; a cold read answers later, after its I/O.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/common/callback.h"
+#include "engine/log/log.h"
+#include "engine/shard/stream_table.h"
+
+namespace redcar::shard {
+
+class StreamReader {
+ public:
+  using EventsCallback = std::function<void(Result<std::vector<Event>>)>;
+
+  StreamReader(StreamTable& table, log::Log& log) : table_(table), log_(log) {}
+
+  void read(const std::string& stream, const ReadSpec& spec, Callback<ReadResult> cb);
+  // Live events numbered [from, to] (at most `count`), in order.
+  void read_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count, EventsCallback cb);
+  // Live events with IDs in [lo, hi] (at most `count`), forwards or backwards.
+  void read_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, bool reverse, EventsCallback cb);
+  // The number of the first event whose ID is >= id (the next number if none).
+  void number_of_id(const std::string& stream, StreamId id, std::function<void(Result<uint64_t>)> cb);
+
+ private:
+  void read_numbers_reverse(const std::string& stream, uint64_t from, uint64_t to, uint64_t want, uint64_t span,
+                            EventsCallback cb);
+  void read_ids_reverse(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, uint64_t block_end,
+                        std::vector<Event> acc, EventsCallback cb);
+
+  StreamTable& table_;
+  log::Log& log_;
+};
+
+}  // namespace redcar::shard
