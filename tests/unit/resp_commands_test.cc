@@ -1,0 +1,199 @@
+// RESP commands in process (resp_harness.h): what each command answers,
+// word for word where clients match on it, over the real engine on the
+// in-memory disk. The wire itself (sockets, pipelining, TLS) is covered by
+// tests/integration.
+#include <gtest/gtest.h>
+
+#include "tests/unit/resp_harness.h"
+
+namespace redcar::test {
+namespace {
+
+const char* kWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+TEST(RespCommands, XaddXlenXrange) {
+  RespHarness h;
+  auto id = h.run({"XADD", "s", "1-1", "f", "v"});
+  ASSERT_EQ(id.type, RespValue::Type::kBulk) << id.text;
+  EXPECT_EQ(id.str(), "1-1");
+  EXPECT_EQ(h.run({"XADD", "s", "*", "g", "w"}).type, RespValue::Type::kBulk);
+  EXPECT_EQ(h.run({"XLEN", "s"}).integer(), 2);
+  auto range = h.run({"XRANGE", "s", "-", "+", "COUNT", "1"});
+  ASSERT_EQ(range.size(), 1u);
+  EXPECT_EQ(range[0][0].str(), "1-1");
+  EXPECT_EQ(range[0][1][0].str(), "f");
+  EXPECT_EQ(range[0][1][1].str(), "v");
+  EXPECT_EQ(h.raw({"XRANGE", "nothing", "-", "+"}), "*0\r\n");
+}
+
+TEST(RespCommands, XaddRefusesANameAStringKeyHolds) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"SET", "k", "v"}).str(), "OK");
+  EXPECT_EQ(h.run({"XADD", "k", "*", "f", "v"}).str(), kWrongType);
+  EXPECT_EQ(h.run({"GET", "k"}).str(), "v") << "the key is untouched";
+  EXPECT_EQ(h.run({"TYPE", "k"}).str(), "string");
+  // A stream that exists takes appends whatever the key space holds later.
+  EXPECT_EQ(h.run({"XADD", "s", "*", "f", "v"}).type, RespValue::Type::kBulk);
+  EXPECT_EQ(h.run({"GET", "s"}).str(), kWrongType);
+}
+
+TEST(RespCommands, XaddNomkstreamOnAMissingStreamIsNull) {
+  RespHarness h;
+  EXPECT_TRUE(h.run({"XADD", "s", "NOMKSTREAM", "*", "f", "v"}).is_null());
+  EXPECT_EQ(h.run({"EXISTS", "s"}).integer(), 0);
+}
+
+TEST(RespCommands, XaddIdErrorsInRedisWords) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"XADD", "s", "0-0", "f", "v"}).str(), "ERR The ID specified in XADD must be greater than 0-0");
+  ASSERT_EQ(h.run({"XADD", "s", "5-5", "f", "v"}).str(), "5-5");
+  for (const char* id : {"5-5", "5-4", "4-9", "4-*"}) {
+    EXPECT_EQ(h.run({"XADD", "s", id, "f", "v"}).str(),
+              "ERR The ID specified in XADD is equal or smaller than the target stream top item")
+        << id;
+  }
+  EXPECT_EQ(h.run({"XADD", "s", "5-*", "f", "v"}).str(), "5-6");
+  EXPECT_EQ(h.run({"XADD", "s", "x-1", "f", "v"}).str(), "ERR Invalid stream ID specified as stream command argument");
+}
+
+TEST(RespCommands, XsetidErrors) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"XSETID", "none", "1-1"}).str(), "ERR no such key");
+  ASSERT_EQ(h.run({"XADD", "s", "5-5", "f", "v"}).str(), "5-5");
+  EXPECT_EQ(h.run({"XSETID", "s", "1-1"}).str(),
+            "ERR The ID specified in XSETID is smaller than the target stream top item");
+  EXPECT_EQ(h.run({"XSETID", "s", "9-9", "ENTRIESADDED", "0"}).str(),
+            "ERR The entries_added specified in XSETID is smaller than the target stream length");
+  EXPECT_EQ(h.run({"XSETID", "s", "9-9"}).str(), "OK");
+}
+
+TEST(RespCommands, GroupErrorsNameKeyAndGroup) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"XGROUP", "CREATE", "s", "g", "$"}).str(),
+            "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the "
+            "MKSTREAM option to create an empty stream automatically.");
+  EXPECT_EQ(h.run({"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}).str(), "OK");
+  EXPECT_EQ(h.run({"XGROUP", "CREATE", "s", "g", "$"}).str(), "BUSYGROUP Consumer Group name already exists");
+  EXPECT_EQ(h.run({"XGROUP", "SETID", "none", "g", "$"}).str(), "ERR no such key");
+  EXPECT_EQ(h.run({"XGROUP", "SETID", "s", "x", "$"}).str(), "NOGROUP No such consumer group 'x' for key name 's'");
+  EXPECT_EQ(h.run({"XGROUP", "CREATECONSUMER", "s", "x", "c"}).str(),
+            "NOGROUP No such consumer group 'x' for key name 's'");
+  EXPECT_EQ(h.run({"XREADGROUP", "GROUP", "x", "c", "STREAMS", "s", ">"}).str(),
+            "NOGROUP No such key 's' or consumer group 'x' in XREADGROUP with GROUP option");
+  EXPECT_EQ(h.run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "none", ">"}).str(),
+            "NOGROUP No such key 'none' or consumer group 'g' in XREADGROUP with GROUP option");
+  EXPECT_EQ(h.run({"XPENDING", "s", "x"}).str(), "NOGROUP No such key 's' or consumer group 'x'");
+  EXPECT_EQ(h.run({"XCLAIM", "s", "x", "c", "0", "1-1"}).str(), "NOGROUP No such key 's' or consumer group 'x'");
+  EXPECT_EQ(h.run({"XINFO", "CONSUMERS", "s", "x"}).str(), "NOGROUP No such consumer group 'x' for key name 's'");
+}
+
+TEST(RespCommands, XreadgroupDeliversOnceAndAcks) {
+  RespHarness h;
+  ASSERT_EQ(h.run({"XADD", "s", "1-1", "f", "v"}).str(), "1-1");
+  ASSERT_EQ(h.run({"XGROUP", "CREATE", "s", "g", "0"}).str(), "OK");
+  auto first = h.run({"XREADGROUP", "GROUP", "g", "a", "COUNT", "10", "STREAMS", "s", ">"});
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0][0].str(), "s");
+  ASSERT_EQ(first[0][1].size(), 1u);
+  EXPECT_EQ(first[0][1][0][0].str(), "1-1");
+  // Nothing new for another member: a null array.
+  EXPECT_TRUE(h.run({"XREADGROUP", "GROUP", "g", "b", "STREAMS", "s", ">"}).is_null());
+  auto pending = h.run({"XPENDING", "s", "g"});
+  EXPECT_EQ(pending[0].integer(), 1);
+  EXPECT_EQ(h.run({"XACK", "s", "g", "1-1"}).integer(), 1);
+  EXPECT_EQ(h.run({"XPENDING", "s", "g"})[0].integer(), 0);
+}
+
+TEST(RespCommands, XreadBlockIsWokenByAnotherClientsXadd) {
+  RespHarness h;
+  auto reader = h.client();
+  auto writer = h.client();
+  ASSERT_EQ(h.run(writer, {"XADD", "s", "1-1", "f", "v"}).str(), "1-1");
+  uint64_t slot = h.send(reader, {"XREAD", "BLOCK", "0", "STREAMS", "s", "$"});
+  EXPECT_FALSE(h.answered_within(reader, slot, 50)) << "nothing new yet";
+  ASSERT_EQ(h.run(writer, {"XADD", "s", "2-1", "f", "w"}).str(), "2-1");
+  auto got = h.wait(reader, slot);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0][0].str(), "s");
+  ASSERT_EQ(got[0][1].size(), 1u);
+  EXPECT_EQ(got[0][1][0][0].str(), "2-1");
+}
+
+TEST(RespCommands, XreadBlockTimesOutWithANullArray) {
+  RespHarness h;
+  ASSERT_EQ(h.run({"XADD", "s", "1-1", "f", "v"}).str(), "1-1");
+  auto c = h.client();
+  uint64_t slot = h.send(c, {"XREAD", "BLOCK", "30", "STREAMS", "s", "$"});
+  EXPECT_EQ(h.wait_raw(c, slot), "*-1\r\n");
+}
+
+TEST(RespCommands, XreadgroupBlockWithoutEndIsWokenByXadd) {
+  RespHarness h;
+  auto reader = h.client();
+  auto writer = h.client();
+  ASSERT_EQ(h.run(writer, {"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}).str(), "OK");
+  uint64_t slot = h.send(reader, {"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"});
+  EXPECT_FALSE(h.answered_within(reader, slot, 50));
+  ASSERT_EQ(h.run(writer, {"XADD", "s", "7-1", "f", "v"}).str(), "7-1");
+  auto got = h.wait(reader, slot);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0][1][0][0].str(), "7-1");
+}
+
+TEST(RespCommands, ABlockedReadEndsWhenItsClientLeaves) {
+  RespHarness h;
+  auto reader = h.client();
+  ASSERT_EQ(h.run({"XADD", "s", "1-1", "f", "v"}).str(), "1-1");
+  uint64_t slot = h.send(reader, {"XREAD", "BLOCK", "0", "STREAMS", "s", "$"});
+  EXPECT_FALSE(h.answered_within(reader, slot, 30));
+  reader->leave();
+  ASSERT_EQ(h.run({"XADD", "s", "2-1", "f", "v"}).str(), "2-1");
+  EXPECT_FALSE(h.answered_within(reader, slot, 50)) << "a client that left gets no answer";
+}
+
+TEST(RespCommands, XreadArgumentErrors) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"XREAD", "STREAMS", "a", "b", "0"}).str(),
+            "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.");
+  EXPECT_EQ(h.run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "b", "c"}).str(),
+            "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.");
+  EXPECT_EQ(h.run({"XREAD", "BLOCK", "-1", "STREAMS", "a", "0"}).str(), "ERR timeout is negative");
+  EXPECT_EQ(h.run({"XREAD", "STREAMS", "a", ">"}).str(), "ERR Invalid stream ID specified as stream command argument");
+  EXPECT_EQ(h.run({"XREAD", "NOACK", "STREAMS", "a", "0"}).str(), "ERR syntax error");
+}
+
+TEST(RespCommands, UnknownCommandsAndArity) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"NOSUCH", "a", "b"}).str(), "ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' ");
+  EXPECT_EQ(h.run({"XLEN"}).str(), "ERR wrong number of arguments for 'xlen' command");
+  EXPECT_EQ(h.run({"PING"}).str(), "PONG");
+}
+
+TEST(RespCommands, AuthGatesCommandsUntilThePassword) {
+  resp::ServerOptions opt;
+  opt.requirepass = "secret";
+  RespHarness h(opt);
+  EXPECT_EQ(h.run({"XLEN", "s"}).str(), "NOAUTH Authentication required.");
+  EXPECT_TRUE(h.run({"AUTH", "wrong"}).is_error());
+  EXPECT_EQ(h.run({"AUTH", "secret"}).str(), "OK");
+  EXPECT_EQ(h.run({"XLEN", "s"}).integer(), 0);
+}
+
+TEST(RespCommands, PublishReachesSubscribersAsPushes) {
+  RespHarness h;
+  auto sub = h.client();
+  auto confirm = h.run(sub, {"SUBSCRIBE", "news"});
+  EXPECT_EQ(confirm[0].str(), "subscribe");
+  EXPECT_EQ(h.run({"PUBLISH", "news", "hello"}).integer(), 1);
+  ASSERT_TRUE(eventually([&] {
+    sub->ctx.poll();
+    return !sub->pushes.empty();
+  }));
+  auto msg = parse_resp(sub->pushes[0]);
+  ASSERT_EQ(msg.size(), 3u);
+  EXPECT_EQ(msg[0].str(), "message");
+  EXPECT_EQ(msg[2].str(), "hello");
+}
+
+}  // namespace
+}  // namespace redcar::test
