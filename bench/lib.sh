@@ -83,6 +83,36 @@ bench_build() {
   cmake --build "$dir" -j "${JOBS:-$(nproc)}" --target "$@" >/dev/null
 }
 
+# bench_export_rev SHA DIR: the commit's files in DIR (git archive), only
+# those that changed rewritten, so that a build of DIR stays incremental.
+bench_export_rev() {
+  local sha=$1 dst=$2 tmp
+  [ "$(cat "$dst/.exported-rev" 2>/dev/null)" = "$sha" ] && return 0
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/redcar-export.XXXXXX")
+  git archive "$sha" | tar -x -C "$tmp"
+  python3 - "$tmp" "$dst" <<'EOF_PY'
+import filecmp, os, shutil, sys
+new, dst = sys.argv[1:]
+keep = set()
+for root, _, files in os.walk(new):
+    rel = os.path.relpath(root, new)
+    os.makedirs(os.path.join(dst, rel), exist_ok=True)
+    for f in files:
+        a, b = os.path.join(root, f), os.path.join(dst, rel, f)
+        keep.add(os.path.normpath(os.path.join(rel, f)))
+        if not os.path.isfile(b) or not filecmp.cmp(a, b, shallow=False):
+            shutil.copyfile(a, b)  # a new mtime: the build sees the change
+            shutil.copymode(a, b)
+for root, _, files in os.walk(dst):
+    for f in files:
+        rel = os.path.normpath(os.path.relpath(os.path.join(root, f), dst))
+        if rel not in keep and rel != ".exported-rev":
+            os.remove(os.path.join(root, f))
+EOF_PY
+  rm -rf "$tmp"
+  echo "$sha" >"$dst/.exported-rev"
+}
+
 # The 1-minute load average, and the CPU seconds (user + system) a process
 # has used so far.
 load_avg() { cut -d' ' -f1 /proc/loadavg; }
