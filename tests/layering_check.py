@@ -5,10 +5,12 @@ Each engine layer may include only itself and the layers below it:
 
     common  <-  io  <-  log  <-  shard  <-  api
 
-Front ends and tools see the engine only through engine/api and
-engine/common. No Redis or etcd wording lives in the engine: protocol texts
-are made in the front ends from status codes. And no engine source file
-grows past FILE_LIMIT lines (one concept per file).
+and runtime/ (the shard's event loop), which everything may use and which
+includes nothing of the project above it. Front ends and tools see the
+engine only through engine/api and engine/common. No Redis or etcd wording
+lives in the engine: protocol texts are made in the front ends from status
+codes. And no engine source file grows past FILE_LIMIT lines (one concept
+per file).
 
 Usage: layering_check.py REPO_ROOT. Exit status 1 with one line per
 violation."""
@@ -18,6 +20,7 @@ import re
 import sys
 
 LAYERS = ["common", "io", "log", "shard", "api"]
+RUNTIME = re.compile(r'^\s*#\s*include\s+"(engine|frontends|tools)/')
 FRONT_ALLOWED = {"api", "common"}
 PROTOCOL_WORDS = re.compile(r"NOGROUP|BUSYGROUP|WRONGTYPE|etcdserver")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"engine/([a-z_]+)/')
@@ -54,6 +57,12 @@ def main():
             m = INCLUDE.match(line)
             if m and m.group(1) not in FRONT_ALLOWED:
                 problems.append(f"{p.relative_to(root)}:{n}: the facade's header exposes engine/{m.group(1)}/")
+    # runtime/ sits below everything.
+    for p in sources(root, "runtime"):
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            m = RUNTIME.match(line)
+            if m:
+                problems.append(f"{p.relative_to(root)}:{n}: runtime/ includes {m.group(1)}/, which sits above it")
     for folder in ("frontends", "tools"):
         for p in sources(root, folder):
             for n, line in enumerate(p.read_text().splitlines(), 1):
@@ -65,7 +74,7 @@ def main():
     if problems:
         print(f"{len(problems)} layering problem(s)")
         return 1
-    print("layers: common <- io <- log <- shard <- api; front ends and tools use api and common only")
+    print("layers: runtime; common <- io <- log <- shard <- api; front ends and tools use api and common only")
     return 0
 
 
