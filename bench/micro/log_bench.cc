@@ -8,7 +8,7 @@
 //                  checksum checks, what recovery and cold reads pay.
 //   BM_Checksum    xxh3 alone, the ceiling of the two above.
 //
-// The benchmark thread is the shard thread: it runs the log's io_context
+// The benchmark thread is the shard thread: it runs the log's reactor
 // itself, staging while the previous flush is in flight.
 //
 // Environment:
@@ -19,7 +19,6 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -35,6 +34,7 @@
 #include "engine/io/uring_disk.h"
 #include "engine/log/log.h"
 #include "engine/log/record.h"
+#include "runtime/reactor.h"
 
 namespace redcar::bench {
 namespace {
@@ -45,11 +45,12 @@ static_assert((kPollEveryAppends & (kPollEveryAppends - 1)) == 0);
 
 // Set when any benchmark failed, so that the binary's exit status says so
 // (Google Benchmark itself only marks the run as skipped).
-// Runs one handler of the log's loop. A benchmark must never hang the test
-// suite: when nothing happens for kStallSeconds it says so and exits.
-void run_one(boost::asio::io_context& ctx, const char* what) {
+// Runs one turn of the log's loop, waiting for something to happen. A
+// benchmark must never hang the test suite: when nothing happens for
+// kStallSeconds it says so and exits.
+void run_one(runtime::Reactor& loop, const char* what) {
   constexpr int kStallSeconds = 60;
-  if (ctx.run_one_for(std::chrono::seconds(kStallSeconds)) == 0) {
+  if (loop.run_once(std::chrono::seconds(kStallSeconds)) == 0) {
     std::fprintf(stderr, "log_bench: %s: nothing completed for %d s; giving up\n", what, kStallSeconds);
     std::fflush(stderr);
     std::_Exit(2);
@@ -58,21 +59,20 @@ void run_one(boost::asio::io_context& ctx, const char* what) {
 
 
 // The log and the ring it writes through, on a temporary folder. The
-// caller's thread runs the io_context.
+// caller's thread runs the reactor.
 class LogUnderTest {
  public:
   explicit LogUnderTest(FsyncMode fsync) {
-    auto disk = io::UringDisk::create(ctx_, limits::kRingEntries);
-    if (!disk) {
-      status_ = disk.status();
+    if (int rc = runtime::Reactor::create({.ring_entries = limits::kRingEntries}, &loop_); rc < 0) {
+      status_ = Status::from_errno(rc, "io_uring_setup");
       return;
     }
-    disk_ = std::move(*disk);
+    disk_ = std::make_unique<io::UringDisk>(*loop_);
     log::LogOptions opt;
     opt.dir = dir_.path() + "/shard-000";
     opt.segment_bytes = segment_bytes();
     opt.fsync = fsync;
-    log_ = std::make_unique<log::Log>(*disk_, ctx_, opt);
+    log_ = std::make_unique<log::Log>(*disk_, *loop_, opt);
     log::RecoveryReport report;
     status_ = log_->open([](const log::RecordView&, uint64_t) {}, &report);
     if (!status_) return;
@@ -90,7 +90,7 @@ class LogUnderTest {
     if (log_) {
       bool drained = false;
       log_->drain([&] { drained = true; });
-      while (!drained) run_one(ctx_, "drain");
+      while (!drained) run_one(*loop_, "drain");
     }
     log_.reset();
     disk_.reset();
@@ -98,11 +98,11 @@ class LogUnderTest {
 
   const Status& status() const { return status_; }
   log::Log& log() { return *log_; }
-  boost::asio::io_context& ctx() { return ctx_; }
+  runtime::Reactor& loop() { return *loop_; }
 
  private:
   TempDir dir_{"redcar-log-bench"};
-  boost::asio::io_context ctx_{1};
+  std::unique_ptr<runtime::Reactor> loop_;
   std::unique_ptr<io::UringDisk> disk_;
   std::unique_ptr<log::Log> log_;
   Status status_;
@@ -115,7 +115,7 @@ void BM_LogAppend(benchmark::State& state, FsyncMode fsync, size_t body_bytes) {
     return;
   }
   log::Log& lg = t.log();
-  boost::asio::io_context& ctx = t.ctx();
+  runtime::Reactor& loop = t.loop();
   const std::string name = "bench-stream";
   const std::string body(body_bytes, 'x');
   log::RecordHeader h;
@@ -129,10 +129,10 @@ void BM_LogAppend(benchmark::State& state, FsyncMode fsync, size_t body_bytes) {
   };
   const uint64_t flushes_before = lg.flushes();
   for (auto _ : state) {
-    while (in_flight >= kWindowAppends) run_one(ctx, "appends");
+    while (in_flight >= kWindowAppends) run_one(loop, "appends");
     // Let completions and the deferred flush run now and then; a shard's
     // loop does the same between the messages it receives.
-    if ((h.number & (kPollEveryAppends - 1)) == 0) ctx.poll();
+    if ((h.number & (kPollEveryAppends - 1)) == 0) loop.poll();
     h.number++;
     h.id_ms = h.number;
     auto r = lg.stage(h, name, body);
@@ -144,10 +144,10 @@ void BM_LogAppend(benchmark::State& state, FsyncMode fsync, size_t body_bytes) {
     lg.when_durable(on_durable);
     // The last iteration waits for every acknowledgement, inside the timing.
     if (static_cast<int64_t>(h.number) == state.max_iterations) {
-      while (in_flight > 0) run_one(ctx, "appends");
+      while (in_flight > 0) run_one(loop, "appends");
     }
   }
-  while (in_flight > 0) run_one(ctx, "appends");
+  while (in_flight > 0) run_one(loop, "appends");
   if (!failure.is_ok()) {
     fail(state, failure.to_string());
     return;

@@ -5,8 +5,6 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <mutex>
 #include <thread>
 
@@ -21,7 +19,8 @@ Status stopped_status() { return Status(Code::kUnavailable, "engine stopped"); }
 // Runs fn(shard) on the shard's thread (at once when already on it).
 template <typename Fn>
 void run_on(shard::Shard& s, Fn&& fn) {
-  boost::asio::dispatch(s.context(), [sp = &s, fn = std::forward<Fn>(fn)]() mutable { fn(*sp); });
+  if (s.reactor().in_loop_thread()) return fn(s);
+  s.post([sp = &s, fn = std::forward<Fn>(fn)]() mutable { fn(*sp); });
 }
 
 // One answer per shard, merged into one under a mutex: list and stats
@@ -84,9 +83,9 @@ void Engine::wire_key_probes() {
     shard::Shard* home = sp.get();
     home->set_key_probe([home, kvs](std::string name, std::function<void(bool)> done) {
       if (home == kvs) return done(kvs->kv().has_key(name));
-      boost::asio::post(kvs->context(), [home, kvs, name = std::move(name), done = std::move(done)]() mutable {
+      kvs->post([home, kvs, name = std::move(name), done = std::move(done)]() mutable {
         bool held = kvs->kv().has_key(name);
-        boost::asio::post(home->context(), [held, done = std::move(done)] { done(held); });
+        home->post([held, done = std::move(done)] { done(held); });
       });
     });
   }
@@ -105,7 +104,7 @@ unsigned Engine::shard_of(std::string_view stream) const {
   return static_cast<unsigned>(XXH3_64bits(stream.data(), stream.size()) % shards_.size());
 }
 
-boost::asio::io_context& Engine::context(unsigned shard) { return shards_.at(shard)->context(); }
+runtime::Reactor& Engine::context(unsigned shard) { return shards_.at(shard)->reactor(); }
 
 const RecoveryReport& Engine::recovery_report(unsigned shard) const { return shards_.at(shard)->recovery_report(); }
 
@@ -210,7 +209,7 @@ void Engine::set_last_id(std::string stream, StreamId last, std::optional<uint64
 std::shared_ptr<Subscription> Engine::subscribe(std::string stream, SubscribeOptions opt,
                                                 Subscription::Handler handler, StatusCallback end) {
   auto& sh = shard_for(stream);
-  auto sub = std::make_shared<shard::StreamSubscriber>(sh.context(), &sh.subscriptions(), std::move(stream), opt,
+  auto sub = std::make_shared<shard::StreamSubscriber>(sh.reactor(), &sh.subscriptions(), std::move(stream), opt,
                                                        std::move(handler), std::move(end));
   if (stopped_) {
     sub->cancel();
@@ -242,7 +241,7 @@ std::shared_ptr<Subscription> Engine::subscribe_all(std::string prefix, bool fro
   };
   for (auto& sp : shards_) {
     auto* sh = sp.get();
-    auto sub = std::make_shared<shard::TailSubscriber>(sh->context(), &sh->tails(), prefix, from_start, handler,
+    auto sub = std::make_shared<shard::TailSubscriber>(sh->reactor(), &sh->tails(), prefix, from_start, handler,
                                                        [end_once, multi](Status s) {
                                                          end_once(s);
                                                          multi->cancel();
@@ -385,7 +384,7 @@ void Engine::kv_status(Callback<KvStatus> cb) {
 
 std::shared_ptr<Subscription> Engine::kv_watch(WatchOptions opt, WatchHandler handler, StatusCallback end) {
   auto& sh = kv();
-  auto w = std::make_shared<shard::KvWatcher>(sh.context(), &sh.watchers(), std::move(opt), std::move(handler),
+  auto w = std::make_shared<shard::KvWatcher>(sh.reactor(), &sh.watchers(), std::move(opt), std::move(handler),
                                               std::move(end));
   if (stopped_) {
     w->cancel();

@@ -12,7 +12,6 @@
 // (engine/common/status.h). Messages are neutral; front ends word them.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +23,7 @@
 #include "engine/common/options.h"
 #include "engine/common/status.h"
 #include "engine/common/types.h"
+#include "runtime/reactor.h"
 
 namespace redcar {
 
@@ -48,8 +48,9 @@ class Engine {
   unsigned shard_count() const;
   unsigned shard_of(std::string_view stream) const;
   unsigned kv_shard() const { return 0; }
-  // The shard's event loop: front ends run their connections on these.
-  boost::asio::io_context& context(unsigned shard);
+  // The shard's event loop (its io_uring reactor): front ends run their
+  // connections on these, and post work to them from other threads.
+  runtime::Reactor& context(unsigned shard);
   const RecoveryReport& recovery_report(unsigned shard) const;
 
   // --- streams ---

@@ -59,8 +59,9 @@ inline constexpr size_t kIdempotencyWindow = 4096;
 inline constexpr size_t kDefaultSubscriberBufferEvents = 4096;
 inline constexpr size_t kSubscriberBatchEvents = 512;
 
-// io_uring submission queue depth per shard.
-inline constexpr unsigned kRingEntries = 256;
+// Submission queue depth of a shard's io_uring, which its disk and its
+// sockets share (a full queue is submitted, never refused).
+inline constexpr unsigned kRingEntries = 4096;
 
 // How the limits must relate; a change that breaks one fails the build.
 static_assert(kMinSegmentBytes % kBlockBytes == 0 && kDefaultSegmentBytes % kBlockBytes == 0,

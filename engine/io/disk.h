@@ -4,8 +4,8 @@
 // unsynced writes). A Disk belongs to one shard and is used from that shard's
 // thread, except prepare() which may run on any thread.
 //
-// Asynchronous operations complete on the shard's io_context with the
-// kernel's convention: a result >= 0, or -errno. Errors are never thrown and
+// Asynchronous operations complete on the shard's reactor with the kernel's
+// convention: a result >= 0, or -errno. Errors are never thrown and
 // never abort: -EIO and -ENOSPC reach the caller.
 #pragma once
 
@@ -59,6 +59,9 @@ class Disk {
   virtual Status remove(const std::string& path) = 0;
   virtual Status sync_dir(const std::string& dir) = 0;
   virtual bool exists(const std::string& path) = 0;
+  // Completes every asynchronous operation still in flight (their buffers
+  // belong to the caller). On the shard's thread, when its loop has stopped.
+  virtual void drain() {}
 };
 
 }  // namespace redcar::io

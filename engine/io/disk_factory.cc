@@ -5,11 +5,9 @@
 
 namespace redcar::io {
 
-Result<std::unique_ptr<Disk>> open_disk(MemFs* mem_fs, boost::asio::io_context& ctx, unsigned ring_entries) {
-  if (mem_fs) return std::unique_ptr<Disk>(std::make_unique<MemDisk>(*mem_fs, ctx));
-  auto d = UringDisk::create(ctx, ring_entries);
-  if (!d) return d.status();
-  return std::unique_ptr<Disk>(std::move(*d));
+std::unique_ptr<Disk> open_disk(MemFs* mem_fs, runtime::Reactor& reactor) {
+  if (mem_fs) return std::make_unique<MemDisk>(*mem_fs, reactor);
+  return std::make_unique<UringDisk>(reactor);
 }
 
 }  // namespace redcar::io

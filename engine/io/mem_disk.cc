@@ -1,7 +1,7 @@
 #include "engine/io/mem_disk.h"
 
-#include <boost/asio/post.hpp>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace redcar::io {
@@ -23,8 +23,7 @@ class MemFile final : public File {
       : disk_(disk), node_(std::move(node)), path_(std::move(path)) {}
 
   void write(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
-    int rc = write_sync(offset, data, len);
-    boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
+    complete(std::move(done), write_sync(offset, data, len));
   }
   void read(uint64_t offset, uint8_t* data, size_t len, IoCallback done) override {
     int rc = read_sync(offset, data, len);
@@ -32,7 +31,7 @@ class MemFile final : public File {
       std::lock_guard lk(fs().mu_);
       fs().async_read_bytes_ += static_cast<uint64_t>(rc);
     }
-    boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
+    complete(std::move(done), rc);
   }
   void write_durable(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
     int rc = write_sync(offset, data, len);
@@ -40,12 +39,9 @@ class MemFile final : public File {
       int s = sync_now();
       if (s < 0) rc = s;
     }
-    boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
+    complete(std::move(done), rc);
   }
-  void sync(IoCallback done) override {
-    int rc = sync_now();
-    boost::asio::post(disk_->ctx_, [done = std::move(done), rc] { done(rc); });
-  }
+  void sync(IoCallback done) override { complete(std::move(done), sync_now()); }
   int read_sync(uint64_t offset, uint8_t* data, size_t len) override {
     std::lock_guard lk(fs().mu_);
     if (fs().faults_.fail_reads_errno) return -fs().faults_.fail_reads_errno;
@@ -86,6 +82,20 @@ class MemFile final : public File {
 
  private:
   MemFs& fs() { return disk_->fs_; }
+  // The operation is done; its completion runs on the disk's reactor, on a
+  // later turn, or waits in the MemFs while completions are held.
+  void complete(IoCallback done, int rc) {
+    runtime::Reactor* reactor = &disk_->reactor_;
+    runtime::Task t([done = std::move(done), rc] { done(rc); });
+    {
+      std::lock_guard lk(fs().mu_);
+      if (fs().hold_completions_) {
+        fs().held_.push_back({reactor, std::move(t)});
+        return;
+      }
+    }
+    reactor->post(std::move(t));
+  }
   MemDisk* disk_;
   std::shared_ptr<MemFs::Node> node_;
   std::string path_;
@@ -108,6 +118,23 @@ void MemFs::crash(bool tear, uint32_t seed) {
     node->unsynced.clear();
     node->current = node->durable;
   }
+}
+
+void MemFs::hold_completions() {
+  std::lock_guard lk(mu_);
+  hold_completions_ = true;
+}
+
+size_t MemFs::release_completions(bool newest_first) {
+  std::vector<Held> held;
+  {
+    std::lock_guard lk(mu_);
+    hold_completions_ = false;
+    held.swap(held_);
+  }
+  if (newest_first) std::reverse(held.begin(), held.end());
+  for (auto& h : held) h.reactor->post(std::move(h.task));
+  return held.size();
 }
 
 void MemFs::set_faults(const Faults& f) {

@@ -10,13 +10,13 @@
 // MemFs is thread-safe (one mutex): tests only, never on a hot path.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <map>
 #include <mutex>
 #include <random>
 #include <set>
 
 #include "engine/io/disk.h"
+#include "runtime/reactor.h"
 
 namespace redcar::io {
 
@@ -33,6 +33,13 @@ class MemFs {
   // `tear`, each unsynced write instead survives partially: a random subset
   // of its 512-byte sectors reaches "disk".
   void crash(bool tear, uint32_t seed);
+
+  // While held, asynchronous operations take effect at once (writes land,
+  // reads read) but their completions wait: writes stay in flight, as on a
+  // slow disk, until released — in the order they were issued, or newest
+  // first. Returns how many were released.
+  void hold_completions();
+  size_t release_completions(bool newest_first = false);
 
   void set_faults(const Faults& f);
   Faults faults();
@@ -62,11 +69,18 @@ class MemFs {
   std::set<std::string> dirs_;
   Faults faults_;
   uint64_t async_read_bytes_ = 0;
+  struct Held {
+    runtime::Reactor* reactor;
+    runtime::Task task;
+  };
+  bool hold_completions_ = false;
+  std::vector<Held> held_;
 };
 
 class MemDisk final : public Disk {
  public:
-  MemDisk(MemFs& fs, boost::asio::io_context& ctx) : fs_(fs), ctx_(ctx) {}
+  // Completions run on `reactor`, as the real disk's do.
+  MemDisk(MemFs& fs, runtime::Reactor& reactor) : fs_(fs), reactor_(reactor) {}
 
   Result<std::unique_ptr<File>> open(const std::string& path) override;
   Status prepare(const std::string& path, uint64_t size_bytes) override;
@@ -79,7 +93,7 @@ class MemDisk final : public Disk {
  private:
   friend class MemFile;
   MemFs& fs_;
-  boost::asio::io_context& ctx_;
+  runtime::Reactor& reactor_;
 };
 
 }  // namespace redcar::io

@@ -2,19 +2,18 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <boost/asio/read.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
 
+#include "engine/common/assert.h"
 #include "engine/io/aligned_buffer.h"
 
 namespace redcar::io {
@@ -51,16 +50,16 @@ class UringFile final : public File {
   ~UringFile() override { ::close(fd_); }
 
   void write(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
-    disk_->submit({UringDisk::OpKind::kWrite, fd_, offset, const_cast<uint8_t*>(data), len, std::move(done)});
+    disk_->submit(UringDisk::OpKind::kWrite, fd_, offset, const_cast<uint8_t*>(data), len, std::move(done));
   }
   void read(uint64_t offset, uint8_t* data, size_t len, IoCallback done) override {
-    disk_->submit({UringDisk::OpKind::kRead, fd_, offset, data, len, std::move(done)});
+    disk_->submit(UringDisk::OpKind::kRead, fd_, offset, data, len, std::move(done));
   }
   void write_durable(uint64_t offset, const uint8_t* data, size_t len, IoCallback done) override {
-    disk_->submit({UringDisk::OpKind::kWriteDsync, fd_, offset, const_cast<uint8_t*>(data), len, std::move(done)});
+    disk_->submit(UringDisk::OpKind::kWriteDsync, fd_, offset, const_cast<uint8_t*>(data), len, std::move(done));
   }
   void sync(IoCallback done) override {
-    disk_->submit({UringDisk::OpKind::kSync, fd_, 0, nullptr, 0, std::move(done)});
+    disk_->submit(UringDisk::OpKind::kSync, fd_, 0, nullptr, 0, std::move(done));
   }
   int read_sync(uint64_t offset, uint8_t* data, size_t len) override {
     size_t done = 0;
@@ -104,96 +103,40 @@ class UringFile final : public File {
   std::string path_;
 };
 
-Result<std::unique_ptr<UringDisk>> UringDisk::create(boost::asio::io_context& ctx, unsigned entries) {
-  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (efd < 0) return Status::from_errno(-errno, "eventfd");
-  std::unique_ptr<UringDisk> disk(new UringDisk(ctx, efd));
-  int rc = io_uring_queue_init(entries, &disk->ring_, 0);
-  if (rc < 0) return Status::from_errno(rc, "io_uring_queue_init");
-  disk->ring_ok_ = true;
-  rc = io_uring_register_eventfd(&disk->ring_, efd);
-  if (rc < 0) return Status::from_errno(rc, "io_uring_register_eventfd");
-  disk->arm();
-  return disk;
-}
-
-UringDisk::UringDisk(boost::asio::io_context& ctx, int event_fd)
-    : ctx_(ctx), event_fd_(event_fd), event_(ctx, event_fd) {}
-
 UringDisk::~UringDisk() {
-  boost::system::error_code ec;
-  event_.cancel(ec);
-  event_.close(ec);  // closes event_fd_
-  if (ring_ok_) {
-    // Completions of operations still in flight are drained, not delivered:
-    // their owners are gone.
-    while (in_flight_ > 0) {
-      io_uring_cqe* cqe = nullptr;
-      if (io_uring_wait_cqe(&ring_, &cqe) < 0) break;
-      delete reinterpret_cast<Op*>(io_uring_cqe_get_data(cqe));
-      io_uring_cqe_seen(&ring_, cqe);
-      --in_flight_;
-    }
-    io_uring_queue_exit(&ring_);
-  }
+  if (in_flight_ > 0 && reactor_.in_loop_thread()) drain();
+  REDCAR_CHECK(in_flight_ == 0);
 }
 
-bool UringDisk::try_queue(Op& op) {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  if (!sqe) {
-    io_uring_submit(&ring_);
-    sqe = io_uring_get_sqe(&ring_);
-    if (!sqe) return false;
-  }
-  switch (op.kind) {
-    case OpKind::kRead: io_uring_prep_read(sqe, op.fd, op.data, static_cast<unsigned>(op.len), op.offset); break;
-    case OpKind::kWrite: io_uring_prep_write(sqe, op.fd, op.data, static_cast<unsigned>(op.len), op.offset); break;
+void UringDisk::drain() {
+  while (in_flight_ > 0) reactor_.run_once(std::chrono::milliseconds(10));
+}
+
+void UringDisk::submit(OpKind kind, int fd, uint64_t offset, uint8_t* data, size_t len, IoCallback done) {
+  auto* op = new Op;
+  op->disk = this;
+  op->done = std::move(done);
+  io_uring_sqe* sqe = reactor_.prepare(op);
+  switch (kind) {
+    case OpKind::kRead: io_uring_prep_read(sqe, fd, data, static_cast<unsigned>(len), offset); break;
+    case OpKind::kWrite: io_uring_prep_write(sqe, fd, data, static_cast<unsigned>(len), offset); break;
     case OpKind::kWriteDsync:
-      io_uring_prep_write(sqe, op.fd, op.data, static_cast<unsigned>(op.len), op.offset);
+      io_uring_prep_write(sqe, fd, data, static_cast<unsigned>(len), offset);
       sqe->rw_flags = RWF_DSYNC;
       break;
-    case OpKind::kSync: io_uring_prep_fsync(sqe, op.fd, IORING_FSYNC_DATASYNC); break;
+    case OpKind::kSync: io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC); break;
   }
-  io_uring_sqe_set_data(sqe, new Op(std::move(op)));
   ++in_flight_;
-  return true;
 }
 
-void UringDisk::submit(Op op) {
-  if (!deferred_.empty() || !try_queue(op)) {
-    deferred_.push_back(std::move(op));
-    return;
-  }
-  io_uring_submit(&ring_);
-}
-
-void UringDisk::arm() {
-  event_.async_read_some(boost::asio::buffer(&event_value_, sizeof(event_value_)),
-                         [this](boost::system::error_code ec, size_t) {
-                           if (ec == boost::asio::error::operation_aborted) return;
-                           reap();
-                           arm();
-                         });
-}
-
-void UringDisk::reap() {
-  for (;;) {
-    io_uring_cqe* cqe = nullptr;
-    if (io_uring_peek_cqe(&ring_, &cqe) != 0 || !cqe) break;
-    std::unique_ptr<Op> op(reinterpret_cast<Op*>(io_uring_cqe_get_data(cqe)));
-    int res = cqe->res;
-    io_uring_cqe_seen(&ring_, cqe);
-    --in_flight_;
-    // A short read or write of a direct-I/O block is completed by the caller
-    // seeing fewer bytes; the log treats any short write as an error.
-    op->done(res);
-  }
-  bool queued = false;
-  while (!deferred_.empty() && try_queue(deferred_.front())) {
-    deferred_.pop_front();
-    queued = true;
-  }
-  if (queued) io_uring_submit(&ring_);
+void UringDisk::Op::complete(int result, uint32_t) {
+  // A short read or write of a direct-I/O block is completed by the caller
+  // seeing fewer bytes; the log treats any short write as an error.
+  std::unique_ptr<Op> self(this);
+  disk->in_flight_--;
+  IoCallback cb = std::move(done);
+  self.reset();
+  cb(result);
 }
 
 Result<std::unique_ptr<File>> UringDisk::open(const std::string& path) {

@@ -1,25 +1,23 @@
-// The io_uring backend of Disk. One ring per shard; completions are reaped
-// when the ring's eventfd becomes readable on the shard's io_context, so the
-// shard thread never blocks on I/O. Files are opened with O_DIRECT; on a
-// filesystem that refuses it (tmpfs) they fall back to buffered I/O and say
-// so once in the log.
+// The io_uring backend of Disk, on the shard's own reactor: reads, writes
+// and syncs go into the ring the shard's sockets use too, and complete on
+// the shard's thread when the loop reaps them. Files are opened with
+// O_DIRECT; on a filesystem that refuses it (tmpfs) they fall back to
+// buffered I/O and say so once in the log.
 #pragma once
 
 #include <liburing.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <deque>
 #include <memory>
 
 #include "engine/io/disk.h"
+#include "runtime/reactor.h"
 
 namespace redcar::io {
 
 class UringDisk final : public Disk {
  public:
-  static Result<std::unique_ptr<UringDisk>> create(boost::asio::io_context& ctx,
-                                                   unsigned entries);
+  explicit UringDisk(runtime::Reactor& reactor) : reactor_(reactor) {}
+  // Waits for operations still in flight (their buffers belong to others).
   ~UringDisk() override;
 
   Result<std::unique_ptr<File>> open(const std::string& path) override;
@@ -32,32 +30,21 @@ class UringDisk final : public Disk {
 
   // Operations submitted and not yet completed.
   size_t in_flight() const { return in_flight_; }
+  // Turns the reactor until none is. On the reactor's thread.
+  void drain() override;
 
  private:
   friend class UringFile;
   enum class OpKind : uint8_t { kRead, kWrite, kWriteDsync, kSync };
-  struct Op {
-    OpKind kind;
-    int fd;
-    uint64_t offset;
-    uint8_t* data;
-    size_t len;
+  struct Op final : runtime::Completion {
+    UringDisk* disk;
     IoCallback done;
+    void complete(int result, uint32_t flags) override;
   };
 
-  UringDisk(boost::asio::io_context& ctx, int event_fd);
-  void submit(Op op);
-  bool try_queue(Op& op);
-  void arm();
-  void reap();
+  void submit(OpKind kind, int fd, uint64_t offset, uint8_t* data, size_t len, IoCallback done);
 
-  boost::asio::io_context& ctx_;
-  io_uring ring_{};
-  bool ring_ok_ = false;
-  int event_fd_ = -1;
-  boost::asio::posix::stream_descriptor event_;
-  uint64_t event_value_ = 0;
-  std::deque<Op> deferred_;  // waits for a free submission slot
+  runtime::Reactor& reactor_;
   size_t in_flight_ = 0;
 };
 

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -12,8 +11,8 @@
 
 namespace redcar::log {
 
-GroupCommit::GroupCommit(SegmentSet& segments, HotCache& hot, boost::asio::io_context& ctx, const LogOptions& options)
-    : segs_(segments), hot_(hot), ctx_(ctx), opt_(options), sync_timer_(ctx) {}
+GroupCommit::GroupCommit(SegmentSet& segments, HotCache& hot, runtime::Reactor& reactor, const LogOptions& options)
+    : segs_(segments), hot_(hot), reactor_(reactor), opt_(options), sync_timer_(reactor) {}
 
 Status GroupCommit::resume(const RecoveredTail& tail) {
   io::File* active = segs_.file(tail.active_first);
@@ -207,9 +206,9 @@ void GroupCommit::when_durable(Waiter done) {
 void GroupCommit::schedule_flush() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
-  // Deferred to the end of this turn of the event loop, so that everything
-  // the shard receives in one turn shares one write.
-  boost::asio::post(ctx_, [this] {
+  // At the end of this turn of the loop, so that everything the shard
+  // receives in one turn shares one write, submitted in that same turn.
+  reactor_.at_turn_end([this] {
     flush_scheduled_ = false;
     start_flushes();
   });
@@ -338,37 +337,34 @@ void GroupCommit::note_unsynced(uint64_t seg_first) {
 void GroupCommit::sync_tick() {
   if (syncing_) return;
   syncing_ = true;
-  sync_timer_.expires_after(std::chrono::milliseconds(opt_.fsync_interval_ms));
-  sync_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) {
-      syncing_ = false;
-      return;
-    }
-    unsynced_ = false;
-    // Every segment written since the last sync, not only the active one:
-    // the log may have moved on to a new segment since the last write into
-    // the previous one. What was written by now is durable once they are.
-    syncing_segments_ = std::move(unsynced_segments_);
-    unsynced_segments_.clear();
-    uint64_t upto = pos_.written;
-    auto pending = std::make_shared<size_t>(1);
-    auto synced = [this, pending, upto](int res) {
-      if (res < 0) fail(Status::from_errno(res, "fdatasync"));
-      if (--*pending > 0) return;
-      syncing_ = false;
-      syncing_segments_.clear();
-      if (!failed_.is_ok()) return;
-      on_synced(upto);
-      if (unsynced_) sync_tick();
-    };
-    for (uint64_t first : syncing_segments_) {
-      io::File* f = segs_.file(first);
-      if (!f) continue;
-      ++*pending;
-      f->sync(synced);
-    }
-    synced(0);
-  });
+  sync_timer_.start(std::chrono::milliseconds(opt_.fsync_interval_ms), [this] { sync_written(); });
+}
+
+// Every segment written since the last sync, not only the active one: the
+// log may have moved on to a new segment since the last write into the
+// previous one. What was written by now is durable once they are.
+void GroupCommit::sync_written() {
+  unsynced_ = false;
+  syncing_segments_ = std::move(unsynced_segments_);
+  unsynced_segments_.clear();
+  uint64_t upto = pos_.written;
+  auto pending = std::make_shared<size_t>(1);
+  auto synced = [this, pending, upto](int res) {
+    if (res < 0) fail(Status::from_errno(res, "fdatasync"));
+    if (--*pending > 0) return;
+    syncing_ = false;
+    syncing_segments_.clear();
+    if (!failed_.is_ok()) return;
+    on_synced(upto);
+    if (unsynced_) sync_tick();
+  };
+  for (uint64_t first : syncing_segments_) {
+    io::File* f = segs_.file(first);
+    if (!f) continue;
+    ++*pending;
+    f->sync(synced);
+  }
+  synced(0);
 }
 
 void GroupCommit::on_synced(uint64_t upto) {
@@ -406,7 +402,10 @@ void GroupCommit::close(std::function<void()> done) {
     // batch on disk means everything before it is too (--fsync interval and
     // never have unsynced writes). A periodic sync in flight covers only
     // some of them: the segments it took are synced again here.
-    sync_timer_.cancel();
+    if (sync_timer_.pending()) {
+      sync_timer_.cancel();
+      syncing_ = false;
+    }
     if (Status s = sync_all_now(); !s) {
       fail(s);
       return done();

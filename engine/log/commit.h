@@ -7,8 +7,8 @@
 //   reserve(bytes)   the next `bytes` of records land in one batch in one
 //                    segment (rolling now if need be), or nothing is staged;
 //   stage(...)       a record into the open batch;
-//   flush            at the end of the loop's turn, everything staged in it
-//                    leaves in as few writes as possible;
+//   flush            at the end of the reactor's turn, everything staged in
+//                    it leaves in as few writes as possible;
 //   complete         a written batch, in order, becomes visible.
 //
 // After a failed write or sync the log is failed for good (fsyncgate): every
@@ -16,8 +16,6 @@
 // reached the disk. Used by one shard's thread.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
 #include <vector>
@@ -31,6 +29,8 @@
 #include "engine/log/record.h"
 #include "engine/log/recovery.h"
 #include "engine/log/segment_set.h"
+#include "runtime/reactor.h"
+#include "runtime/timer.h"
 
 namespace redcar::log {
 
@@ -39,7 +39,7 @@ class GroupCommit {
   using DurableHook = std::function<void(const RecordView& rec, uint64_t log_offset)>;
   using Waiter = std::function<void(const Status&)>;
 
-  GroupCommit(SegmentSet& segments, HotCache& hot, boost::asio::io_context& ctx, const LogOptions& options);
+  GroupCommit(SegmentSet& segments, HotCache& hot, runtime::Reactor& reactor, const LogOptions& options);
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 
@@ -111,13 +111,14 @@ class GroupCommit {
   void complete_front();
   void fail(Status s);
   void sync_tick();
+  void sync_written();
   void on_synced(uint64_t upto);
   Status sync_all_now();
   void answer_drain_waiters();
 
   SegmentSet& segs_;
   HotCache& hot_;
-  boost::asio::io_context& ctx_;
+  runtime::Reactor& reactor_;
   const LogOptions& opt_;
   DurableHook durable_hook_;
   std::function<void()> batch_hook_;
@@ -145,7 +146,7 @@ class GroupCommit {
   bool solo_write_pending_ = false;
 
   // --fsync interval: a sync is due (written but not yet synced), or running.
-  boost::asio::steady_timer sync_timer_;
+  runtime::Timer sync_timer_;
   bool unsynced_ = false;
   bool syncing_ = false;
   // --fsync interval and never: segments written since their last sync,

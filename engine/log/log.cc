@@ -5,11 +5,11 @@
 
 namespace redcar::log {
 
-Log::Log(io::Disk& disk, boost::asio::io_context& ctx, LogOptions options)
+Log::Log(io::Disk& disk, runtime::Reactor& reactor, LogOptions options)
     : opt_(std::move(options)),
       segments_(disk, opt_.dir, opt_.segment_bytes),
       hot_(opt_.hot_cache_bytes),
-      commit_(segments_, hot_, ctx, opt_),
+      commit_(segments_, hot_, reactor, opt_),
       reader_(segments_, hot_, commit_.positions(), opt_.hot_cache_bytes / 4) {}
 
 Log::~Log() { wait_prepare(); }

@@ -17,7 +17,6 @@
 // Used from the shard's thread only.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 
@@ -40,7 +39,7 @@ class Log {
   using Waiter = GroupCommit::Waiter;
   using Visitor = RecordVisitor;
 
-  Log(io::Disk& disk, boost::asio::io_context& ctx, LogOptions options);
+  Log(io::Disk& disk, runtime::Reactor& reactor, LogOptions options);
   ~Log();
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;

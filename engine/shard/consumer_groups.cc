@@ -1,7 +1,6 @@
 #include "engine/shard/consumer_groups.h"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <map>
 #include <memory>
 
@@ -77,7 +76,7 @@ void ConsumerGroups::serial(const std::string& stream, const std::string& group,
       }
       auto next = std::move(it->second.waiting.front());
       it->second.waiting.pop_front();
-      boost::asio::post(ctx_, std::move(next));
+      reactor_.post(std::move(next));
     });
   };
   if (q.busy) {

@@ -24,14 +24,15 @@
 #include "engine/shard/retention.h"
 #include "engine/shard/stream_reader.h"
 #include "engine/shard/stream_table.h"
+#include "runtime/reactor.h"
 
 namespace redcar::shard {
 
 class ConsumerGroups {
  public:
   ConsumerGroups(StreamTable& table, StreamReader& reader, Retention& retention, log::Log& log,
-                 boost::asio::io_context& ctx)
-      : table_(table), reader_(reader), retention_(retention), log_(log), ctx_(ctx) {}
+                 runtime::Reactor& reactor)
+      : table_(table), reader_(reader), retention_(retention), log_(log), reactor_(reactor) {}
 
   // `last` = StreamId::max() means "$" (the stream's last ID).
   void create(const std::string& stream, const std::string& group, StreamId last, bool mkstream,
@@ -89,7 +90,7 @@ class ConsumerGroups {
   StreamReader& reader_;
   Retention& retention_;
   log::Log& log_;
-  boost::asio::io_context& ctx_;
+  runtime::Reactor& reactor_;
   std::unordered_map<std::string, Queue> queues_;
 };
 

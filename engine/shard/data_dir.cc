@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -41,10 +40,13 @@ DataDir::~DataDir() {
 
 Result<std::unique_ptr<DataDir>> DataDir::open(const std::string& path, io::MemFs* mem_fs) {
   std::unique_ptr<DataDir> d(new DataDir(path));
-  boost::asio::io_context ctx;
-  auto disk = io::open_disk(mem_fs, ctx, /*ring_entries=*/4);
-  if (!disk) return disk.status();
-  if (Status s = (*disk)->make_dirs(path); !s) return s;
+  // A small reactor of its own: only the disk's folder operations are used.
+  std::unique_ptr<runtime::Reactor> reactor;
+  if (int rc = runtime::Reactor::create({.ring_entries = 8}, &reactor); rc < 0) {
+    return Status::from_errno(rc, "io_uring_setup");
+  }
+  std::unique_ptr<io::Disk> disk = io::open_disk(mem_fs, *reactor);
+  if (Status s = disk->make_dirs(path); !s) return s;
   if (!mem_fs) {
     std::string lock = path + "/LOCK";
     d->lock_fd_ = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
@@ -55,7 +57,7 @@ Result<std::unique_ptr<DataDir>> DataDir::open(const std::string& path, io::MemF
     }
   }
   std::vector<std::string> names;
-  if (Status s = (*disk)->list(path, &names); !s) return s;
+  if (Status s = disk->list(path, &names); !s) return s;
   for (const auto& name : names) {
     unsigned index;
     if (parse_shard_name(name, &index) && index < 4096) d->existing_shards_ = std::max(d->existing_shards_, index + 1);

@@ -1,7 +1,6 @@
 #include "engine/shard/kv_watch.h"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 
 namespace redcar::shard {
 
@@ -80,7 +79,7 @@ void KvWatchers::pump(const std::shared_ptr<KvWatcher>& w) {
   if (evs.empty()) return;
   w->in_flight_ = true;
   auto more = [w, this] {
-    boost::asio::post(w->ctx_, [w, this] {
+    w->reactor_.post([w, this] {
       w->in_flight_ = false;
       pump(w);
     });

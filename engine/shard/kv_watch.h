@@ -19,9 +19,9 @@ class KvWatchers;
 
 class KvWatcher : public ShardSubscription {
  public:
-  KvWatcher(boost::asio::io_context& ctx, KvWatchers* owner, WatchOptions opt, WatchHandler handler,
+  KvWatcher(runtime::Reactor& reactor, KvWatchers* owner, WatchOptions opt, WatchHandler handler,
             StatusCallback end)
-      : ShardSubscription(ctx, std::move(end)), owner_(owner), opt_(std::move(opt)), handler_(std::move(handler)) {}
+      : ShardSubscription(reactor, std::move(end)), owner_(owner), opt_(std::move(opt)), handler_(std::move(handler)) {}
 
  private:
   friend class KvWatchers;

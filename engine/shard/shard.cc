@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <future>
 
 #include "engine/io/disk_factory.h"
 #include "engine/shard/group_apply.h"
@@ -24,7 +23,7 @@ void Shard::make_parts() {
   writer_->set_key_probe(key_probe_);
   admin_ = std::make_unique<StreamAdmin>(*table_, *reader_, *log_);
   retention_ = std::make_unique<Retention>(*table_, *log_);
-  groups_ = std::make_unique<ConsumerGroups>(*table_, *reader_, *retention_, *log_, ctx_);
+  groups_ = std::make_unique<ConsumerGroups>(*table_, *reader_, *retention_, *log_, *reactor_);
   subscriptions_ = std::make_unique<StreamSubscriptions>(*table_, *reader_);
   tails_ = std::make_unique<TailSubscriptions>(*log_, *table_);
   kv_ = std::make_unique<KvStore>(*log_);
@@ -33,9 +32,7 @@ void Shard::make_parts() {
 }
 
 Status Shard::open() {
-  auto disk = io::open_disk(opt_.engine.mem_fs, ctx_, limits::kRingEntries);
-  if (!disk) return disk.status();
-  disk_ = std::move(*disk);
+  disk_ = io::open_disk(opt_.engine.mem_fs, *reactor_);
   log::LogOptions lo;
   lo.dir = opt_.dir;
   lo.shard = static_cast<uint16_t>(opt_.index);
@@ -45,13 +42,13 @@ Status Shard::open() {
   lo.fsync_interval_ms = opt_.engine.fsync_interval_ms;
   lo.hot_cache_bytes = opt_.engine.hot_cache_bytes;
   lo.repair = opt_.engine.repair;
-  log_ = std::make_unique<log::Log>(*disk_, ctx_, lo);
+  log_ = std::make_unique<log::Log>(*disk_, *reactor_, lo);
   make_parts();
   auto recovered = [this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, false); };
   if (Status s = log_->open(recovered, &report_); !s) return s;
   log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
   log_->set_batch_hook([this] { after_batch(); });
-  reclaim_timer_ = std::make_unique<boost::asio::steady_timer>(ctx_);
+  reclaim_timer_ = std::make_unique<runtime::Timer>(*reactor_);
   schedule_reclaim();
   return Status::ok();
 }
@@ -84,9 +81,7 @@ void Shard::after_batch() {
 }
 
 void Shard::schedule_reclaim() {
-  reclaim_timer_->expires_after(std::chrono::milliseconds(opt_.engine.reclaim_interval_ms));
-  reclaim_timer_->async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
+  reclaim_timer_->start(std::chrono::milliseconds(opt_.engine.reclaim_interval_ms), [this] {
     retention_->reclaim([this](Status s, uint64_t removed) {
       if (!s) {
         spdlog::warn("shard {}: reclaiming segments: {}", opt_.index, s.to_string());
@@ -98,21 +93,29 @@ void Shard::schedule_reclaim() {
   });
 }
 
+void Shard::main(std::promise<Status>* opened) {
+  std::unique_ptr<runtime::Reactor> reactor;
+  if (int rc = runtime::Reactor::create({.ring_entries = limits::kRingEntries}, &reactor); rc < 0) {
+    return opened->set_value(Status::from_errno(rc, "io_uring_setup"));
+  }
+  reactor_ = std::move(reactor);
+  Status s = open();
+  bool ok = s.is_ok();
+  opened->set_value(std::move(s));
+  if (!ok) return;
+  reactor_->run();
+  // Stopped: operations still in flight write or read buffers the log
+  // owns, and only this thread may reap them.
+  disk_->drain();
+}
+
 Status Shard::start() {
   std::promise<Status> opened;
   auto fut = opened.get_future();
-  work_.emplace(ctx_.get_executor());
-  thread_ = std::thread([this, &opened] {
-    Status s = open();
-    bool ok = s.is_ok();
-    opened.set_value(std::move(s));
-    if (!ok) return;
-    ctx_.run();
-  });
+  thread_ = std::thread([this, &opened] { main(&opened); });
   Status s = fut.get();
   if (!s) {
     thread_.join();
-    work_.reset();
     return s;
   }
   running_ = true;
@@ -156,15 +159,13 @@ void Shard::stop() {
     });
   });
   fut.wait();
-  work_.reset();
-  ctx_.stop();
+  reactor_->stop();
   thread_.join();
   destroy_parts();
-  // The disk goes first: it waits for writes still in flight (after a
-  // failure) whose buffers the log owns.
   log_->wait_prepare();
   disk_.reset();
   log_.reset();
+  reactor_.reset();
 }
 
 }  // namespace redcar::shard

@@ -1,7 +1,8 @@
-// A shard: one thread, its own io_context and io_uring ring, its own log,
-// and the streams, consumer groups and key-value state that live in it.
-// Everything inside is touched by the shard's thread alone; other threads
-// reach it by posting work to context(). No locks on the way.
+// A shard: one thread running one reactor (runtime/reactor.h: one io_uring
+// for the shard's disk and its sockets), its own log, and the streams,
+// consumer groups and key-value state that live in it. Everything inside is
+// touched by the shard's thread alone; other threads reach it by posting
+// work to its reactor. No locks on the way.
 //
 // The shard is where its parts meet: it routes each written (or recovered)
 // record to the part that applies it, wakes subscribers after each batch,
@@ -17,11 +18,8 @@
 //   Retention            which segments can go, and re-stating what they hold
 #pragma once
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -41,6 +39,8 @@
 #include "engine/shard/stream_trims.h"
 #include "engine/shard/stream_writer.h"
 #include "engine/shard/tail_subscriptions.h"
+#include "runtime/reactor.h"
+#include "runtime/timer.h"
 
 namespace redcar::shard {
 
@@ -66,11 +66,12 @@ class Shard {
   void set_key_probe(KeyProbe probe) { key_probe_ = std::move(probe); }
 
   unsigned index() const { return opt_.index; }
-  boost::asio::io_context& context() { return ctx_; }
+  // The shard's loop (after start()): post work to it from any thread.
+  runtime::Reactor& reactor() { return *reactor_; }
   const log::RecoveryReport& recovery_report() const { return report_; }
   template <typename F>
   void post(F&& f) {
-    boost::asio::post(ctx_, std::forward<F>(f));
+    reactor_->post(runtime::Task(std::forward<F>(f)));
   }
 
   // The parts, for work posted to this shard's thread.
@@ -88,6 +89,8 @@ class Shard {
 
  private:
   Status open();
+  // The thread: makes the reactor, recovers, runs the loop until stop().
+  void main(std::promise<Status>* opened);
   void make_parts();
   // Routes a written (`live`) or recovered record to the part that applies it.
   void apply(const log::RecordView& rec, uint64_t log_offset, bool live);
@@ -98,8 +101,7 @@ class Shard {
 
   ShardOptions opt_;
   KeyProbe key_probe_;
-  boost::asio::io_context ctx_{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<runtime::Reactor> reactor_;
   std::unique_ptr<io::Disk> disk_;
   std::unique_ptr<log::Log> log_;
   std::unique_ptr<StreamTable> table_;
@@ -113,7 +115,7 @@ class Shard {
   std::unique_ptr<TailSubscriptions> tails_;
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<KvWatchers> watchers_;
-  std::unique_ptr<boost::asio::steady_timer> reclaim_timer_;
+  std::unique_ptr<runtime::Timer> reclaim_timer_;
   log::RecoveryReport report_;
   std::thread thread_;
   bool running_ = false;

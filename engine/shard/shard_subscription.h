@@ -4,11 +4,10 @@
 // shard's thread after it has left its owner's list.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <memory>
 
 #include "engine/common/callback.h"
+#include "runtime/reactor.h"
 
 namespace redcar::shard {
 
@@ -16,7 +15,7 @@ class ShardSubscription : public Subscription, public std::enable_shared_from_th
  public:
   void cancel() final {
     auto self = shared_from_this();
-    boost::asio::post(ctx_, [self] {
+    reactor_.post([self] {
       if (self->done_) return;
       self->detach();
       self->finish(Status(Code::kUnavailable, "cancelled"));
@@ -24,7 +23,7 @@ class ShardSubscription : public Subscription, public std::enable_shared_from_th
   }
 
  protected:
-  ShardSubscription(boost::asio::io_context& ctx, StatusCallback end) : ctx_(ctx), end_(std::move(end)) {}
+  ShardSubscription(runtime::Reactor& reactor, StatusCallback end) : reactor_(reactor), end_(std::move(end)) {}
 
   // Ends the subscription once: the handler is released, then `end` runs.
   void finish(const Status& s) {
@@ -35,7 +34,7 @@ class ShardSubscription : public Subscription, public std::enable_shared_from_th
     if (end) end(s);
   }
 
-  boost::asio::io_context& ctx_;
+  runtime::Reactor& reactor_;
   bool done_ = false;
 
  private:

@@ -1,7 +1,6 @@
 #include "engine/shard/stream_subscriptions.h"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 
 #include "engine/shard/record_bodies.h"
 
@@ -138,7 +137,7 @@ void StreamSubscriptions::deliver(const std::shared_ptr<StreamSubscriber>& sub, 
   sub->cursor_ = evs.back()->number + 1;
   sub->in_flight_ = true;
   auto more = [sub, this] {
-    boost::asio::post(sub->ctx_, [sub, this] {
+    sub->reactor_.post([sub, this] {
       sub->in_flight_ = false;
       pump(sub);
     });

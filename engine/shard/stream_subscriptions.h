@@ -26,9 +26,9 @@ class StreamSubscriptions;
 // One subscriber of one stream; lives on the stream's shard.
 class StreamSubscriber : public ShardSubscription {
  public:
-  StreamSubscriber(boost::asio::io_context& ctx, StreamSubscriptions* owner, std::string stream, SubscribeOptions opt,
+  StreamSubscriber(runtime::Reactor& reactor, StreamSubscriptions* owner, std::string stream, SubscribeOptions opt,
                    Subscription::Handler handler, StatusCallback end)
-      : ShardSubscription(ctx, std::move(end)), owner_(owner), stream_(std::move(stream)), opt_(opt),
+      : ShardSubscription(reactor, std::move(end)), owner_(owner), stream_(std::move(stream)), opt_(opt),
         handler_(std::move(handler)) {}
 
  private:

@@ -1,7 +1,6 @@
 #include "engine/shard/tail_subscriptions.h"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 
 #include "engine/shard/record_bodies.h"
 
@@ -65,7 +64,7 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
     if (out->empty()) return pump(sub);
     sub->in_flight_ = true;
     auto more = [sub, this] {
-      boost::asio::post(sub->ctx_, [sub, this] {
+      sub->reactor_.post([sub, this] {
         sub->in_flight_ = false;
         pump(sub);
       });

@@ -37,9 +37,9 @@ class TailSubscriptions {
 
 class TailSubscriber : public ShardSubscription {
  public:
-  TailSubscriber(boost::asio::io_context& ctx, TailSubscriptions* owner, std::string prefix, bool from_start,
+  TailSubscriber(runtime::Reactor& reactor, TailSubscriptions* owner, std::string prefix, bool from_start,
                  Subscription::Handler handler, StatusCallback end)
-      : ShardSubscription(ctx, std::move(end)), owner_(owner), prefix_(std::move(prefix)), from_start_(from_start),
+      : ShardSubscription(reactor, std::move(end)), owner_(owner), prefix_(std::move(prefix)), from_start_(from_start),
         handler_(std::move(handler)) {}
 
  private:

@@ -1,6 +1,5 @@
 #include "frontends/grpc/consume_session.h"
 
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 
 #include "frontends/grpc/cloudevent_codec.h"
@@ -9,6 +8,7 @@
 #include "frontends/grpc/grpc_status.h"
 #include "frontends/grpc/session_reactor.h"
 #include "frontends/grpc/stream_outbox.h"
+#include "runtime/timer.h"
 
 namespace redcar::grpcfe {
 
@@ -76,9 +76,8 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
  public:
   using Reactor = BidiSessionReactor<ConsumeSession, v1::ConsumeRequest, v1::ConsumeResponse>;
 
-  ConsumeSession(ServiceContext& ctx, std::shared_ptr<ConsumerRegistry> registry, boost::asio::any_io_executor ex,
-                 Reactor* r)
-      : ctx_(ctx), registry_(std::move(registry)), ex_(std::move(ex)), reactor_(r), out_(r) {}
+  ConsumeSession(ServiceContext& ctx, std::shared_ptr<ConsumerRegistry> registry, runtime::Reactor& loop, Reactor* r)
+      : ctx_(ctx), registry_(std::move(registry)), loop_(loop), ex_(loop.get_executor()), reactor_(r), out_(r) {}
 
   void start() { read_next(); }
 
@@ -256,7 +255,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
           more();
         },
         [](Status) {});
-    timer_ = std::make_unique<boost::asio::steady_timer>(ex_);
+    timer_ = std::make_unique<runtime::Timer>(loop_);
     arm_timer();
     v1::ConsumeResponse r;
     r.mutable_joined()->set_group_created(created);
@@ -268,10 +267,9 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
 
   void arm_timer() {
     int64_t period = std::clamp<int64_t>(ack_timeout_ms_ / 4, kMinClaimPeriodMs, kMaxClaimPeriodMs);
-    timer_->expires_after(std::chrono::milliseconds(period));
-    timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    timer_->start(std::chrono::milliseconds(period), [weak = weak_from_this()] {
       auto s = weak.lock();
-      if (ec || !s || s->ended_) return;
+      if (!s || s->ended_) return;
       s->claim_due_ = true;
       s->pump();
       s->arm_timer();
@@ -491,6 +489,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
 
   ServiceContext& ctx_;
   std::shared_ptr<ConsumerRegistry> registry_;
+  runtime::Reactor& loop_;
   boost::asio::any_io_executor ex_;
   Reactor* reactor_;
   StreamOutbox<Reactor, v1::ConsumeResponse> out_;
@@ -511,7 +510,7 @@ class ConsumeSession : public std::enable_shared_from_this<ConsumeSession> {
   StreamId claim_cursor_;
   std::map<uint64_t, StreamId> held_;  // delivered to this member, not yet acked or given back
   std::shared_ptr<Subscription> wake_;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::unique_ptr<runtime::Timer> timer_;
 };
 
 void ConsumerRegistry::poke(const std::string& key) {
@@ -529,9 +528,10 @@ void ConsumerRegistry::poke(const std::string& key) {
 
 grpc::ServerBidiReactor<v1::ConsumeRequest, v1::ConsumeResponse>* start_consume(
     ServiceContext& ctx, std::shared_ptr<ConsumerRegistry> registry, grpc::CallbackServerContext*) {
-  auto ex = ctx.engine.context(registry->next_shard(ctx.engine.shard_count())).get_executor();
+  runtime::Reactor& loop = ctx.engine.context(registry->next_shard(ctx.engine.shard_count()));
+  boost::asio::any_io_executor ex = loop.get_executor();
   auto* r = new ConsumeSession::Reactor(ex, &ctx.live_sessions);
-  auto s = std::make_shared<ConsumeSession>(ctx, std::move(registry), ex, r);
+  auto s = std::make_shared<ConsumeSession>(ctx, std::move(registry), loop, r);
   r->attach(s);
   boost::asio::post(ex, [s] { s->start(); });
   return r;

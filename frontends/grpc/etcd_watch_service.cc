@@ -1,11 +1,11 @@
 #include "frontends/grpc/etcd_watch_service.h"
 
-#include <boost/asio/steady_timer.hpp>
 #include <map>
 
 #include "frontends/grpc/etcd_convert.h"
 #include "frontends/grpc/session_reactor.h"
 #include "frontends/grpc/stream_outbox.h"
+#include "runtime/timer.h"
 
 namespace redcar::grpcfe::etcd {
 
@@ -25,7 +25,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   boost::asio::any_io_executor executor() const { return ex_; }
 
   void start() {
-    timer_ = std::make_unique<boost::asio::steady_timer>(ex_);
+    timer_ = std::make_unique<runtime::Timer>(ctx_.engine.context(ctx_.engine.kv_shard()));
     arm_progress_timer();
     read_next();
   }
@@ -271,10 +271,9 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   }
 
   void arm_progress_timer() {
-    timer_->expires_after(std::chrono::milliseconds(ctx_.options.watch_progress_interval_ms));
-    timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    timer_->start(std::chrono::milliseconds(ctx_.options.watch_progress_interval_ms), [weak = weak_from_this()] {
       auto s = weak.lock();
-      if (ec || !s || !s->reactor_) return;
+      if (!s || !s->reactor_) return;
       s->progress_tick();
       s->arm_progress_timer();
     });
@@ -309,7 +308,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   int64_t next_id_ = 0;
   bool reading_ = false;
   bool progress_requested_ = false;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::unique_ptr<runtime::Timer> timer_;
 };
 
 }  // namespace

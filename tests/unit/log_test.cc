@@ -4,7 +4,7 @@
 // decision table knows, and injected write, sync and space errors. One test
 // runs the real io_uring disk on a temporary folder.
 //
-// Each open of a log gets its own io_context and disk (a Session), so that
+// Each open of a log gets its own reactor and disk (a Session), so that
 // nothing a closed log left queued can run after it is gone; the MemFs
 // outlives them, the way a data folder outlives a process.
 #include "engine/log/log.h"
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -27,6 +26,7 @@
 #include "engine/common/limits.h"
 #include "engine/io/mem_disk.h"
 #include "engine/io/uring_disk.h"
+#include "runtime/reactor.h"
 #include "tests/support/temp_dir.h"
 
 namespace redcar::log {
@@ -75,24 +75,24 @@ Rec rec_of(const RecordView& v, uint64_t offset) {
 }
 
 // Runs the loop until `done` holds; false if `limit` passes first.
-bool run_until(boost::asio::io_context& ctx, const std::function<bool()>& done,
+bool run_until(runtime::Reactor& loop, const std::function<bool()>& done,
                std::chrono::milliseconds limit = 5000ms) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    if (ctx.stopped()) ctx.restart();
-    ctx.run_one_for(10ms);
+    loop.run_for(2ms);
   }
   return true;
 }
 
 // Runs the loop for `d` (timers included).
-void run_for(boost::asio::io_context& ctx, std::chrono::milliseconds d) {
-  auto deadline = std::chrono::steady_clock::now() + d;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ctx.stopped()) ctx.restart();
-    ctx.run_one_for(5ms);
-  }
+void run_for(runtime::Reactor& loop, std::chrono::milliseconds d) { loop.run_for(d); }
+
+std::unique_ptr<runtime::Reactor> make_loop() {
+  std::unique_ptr<runtime::Reactor> r;
+  int rc = runtime::Reactor::create({.ring_entries = 256}, &r);
+  EXPECT_EQ(rc, 0) << "io_uring_setup";
+  return r;
 }
 
 std::string body_for(uint64_t i, size_t bytes) {
@@ -113,7 +113,7 @@ LogOptions options(uint64_t segment_bytes = kSeg) {
 
 // One open of the log.
 struct Session {
-  boost::asio::io_context ctx;
+  std::unique_ptr<runtime::Reactor> loop = make_loop();
   std::unique_ptr<io::Disk> disk;
   std::unique_ptr<Log> log;
   Status open_status;
@@ -124,7 +124,7 @@ struct Session {
   uint64_t next_number = 0;
 
   void open(const LogOptions& opt) {
-    log = std::make_unique<Log>(*disk, ctx, opt);
+    log = std::make_unique<Log>(*disk, *loop, opt);
     open_status = log->open([this](const RecordView& r, uint64_t off) { recovered.push_back(rec_of(r, off)); },
                             &report);
     log->set_durable_hook([this](const RecordView& r, uint64_t off) { durable.push_back(rec_of(r, off)); });
@@ -160,21 +160,21 @@ struct Session {
       called = true;
       st = s;
     });
-    if (!run_until(ctx, [&] { return called; })) return Status(Code::kUnavailable, "test: no answer");
+    if (!run_until(*loop, [&] { return called; })) return Status(Code::kUnavailable, "test: no answer");
     return st;
   }
 
   void drain() {
     bool done = false;
     log->drain([&] { done = true; });
-    EXPECT_TRUE(run_until(ctx, [&] { return done; }));
+    EXPECT_TRUE(run_until(*loop, [&] { return done; }));
   }
 
   // A clean stop: what Shard::stop() does.
   void close() {
     bool done = false;
     log->close([&] { done = true; });
-    EXPECT_TRUE(run_until(ctx, [&] { return done; }));
+    EXPECT_TRUE(run_until(*loop, [&] { return done; }));
   }
 
   std::vector<Rec> scan(uint64_t from, size_t limit = SIZE_MAX, Status* status = nullptr) {
@@ -192,7 +192,7 @@ struct Session {
           finished = true;
           st = s;
         });
-    EXPECT_TRUE(run_until(ctx, [&] { return finished; })) << "scan from " << from << " never finished";
+    EXPECT_TRUE(run_until(*loop, [&] { return finished; })) << "scan from " << from << " never finished";
     if (status) {
       *status = st;
     } else {
@@ -204,7 +204,7 @@ struct Session {
 
 std::unique_ptr<Session> open_mem(io::MemFs& fs, const LogOptions& opt = options()) {
   auto s = std::make_unique<Session>();
-  s->disk = std::make_unique<io::MemDisk>(fs, s->ctx);
+  s->disk = std::make_unique<io::MemDisk>(fs, *s->loop);
   s->open(opt);
   return s;
 }
@@ -320,15 +320,14 @@ TEST(Log, GroupCommitOneFlushPerTurn) {
       ++answered;
     });
   }
-  ASSERT_TRUE(run_until(s->ctx, [&] { return answered == 200; }));
+  ASSERT_TRUE(run_until(*s->loop, [&] { return answered == 200; }));
   EXPECT_EQ(s->log->flushes(), 1u) << "200 records staged in one turn share one write and one sync";
   EXPECT_TRUE(same(s->durable, s->staged));
 
   // Records staged while a flush is in flight wait for it and then share the
   // next one.
   s->put(40);
-  s->ctx.restart();
-  ASSERT_EQ(s->ctx.poll_one(), 1u);  // the posted flush: its write is now in flight
+  s->loop->poll();  // the turn's flush: its write is now in flight
   EXPECT_EQ(s->log->flushes(), 1u);
   for (int i = 0; i < 50; ++i) s->put(40);
   ASSERT_TRUE(s->sync().is_ok());
@@ -343,16 +342,22 @@ TEST(Log, FlushesStartedInTurnAfterTurnAnswerInLogOrder) {
     auto s = open_mem(fs);
     ASSERT_TRUE(s->open_status.is_ok());
     std::vector<int> answered;
-    s->ctx.restart();
+    // Writes stay in flight until released, then complete newest first.
+    fs.hold_completions();
+    uint64_t most_in_flight = 0;
     for (int i = 0; i < 40; ++i) {
       s->put(100 + i * 37);
       s->log->when_durable([&answered, i](const Status& st) {
         EXPECT_TRUE(st.is_ok());
         answered.push_back(i);
       });
-      s->ctx.poll_one();  // one step of the loop per record: flushes overlap
+      s->loop->poll();  // one turn of the loop per record: flushes overlap
+      most_in_flight = std::max(most_in_flight, s->log->flushes_in_flight());
     }
-    ASSERT_TRUE(run_until(s->ctx, [&] { return answered.size() == 40; }));
+    EXPECT_EQ(most_in_flight, limits::kMaxFlushesInFlight);
+    EXPECT_TRUE(answered.empty());
+    fs.release_completions(/*newest_first=*/true);
+    ASSERT_TRUE(run_until(*s->loop, [&] { return answered.size() == 40; }));
     for (int i = 0; i < 40; ++i) EXPECT_EQ(answered[i], i);
     all = s->staged;
     EXPECT_TRUE(same(s->durable, all));
@@ -377,17 +382,18 @@ TEST(Log, SmallBatchesWaitForTheFlushInFlightLargeOnesOverlap) {
     EXPECT_TRUE(s->open_status.is_ok());
     int answered = 0;
     uint64_t most_in_flight = 0;
-    s->ctx.restart();
+    fs.hold_completions();  // a slow disk: each write stays in flight
     for (int i = 0; i < 40; ++i) {
       s->put(body_bytes);
       s->log->when_durable([&](const Status& st) {
         EXPECT_TRUE(st.is_ok());
         ++answered;
       });
-      s->ctx.poll_one();
+      s->loop->poll();
       most_in_flight = std::max(most_in_flight, s->log->flushes_in_flight());
     }
-    EXPECT_TRUE(run_until(s->ctx, [&] { return answered == 40; }));
+    fs.release_completions();
+    EXPECT_TRUE(run_until(*s->loop, [&] { return answered == 40; }));
     EXPECT_TRUE(same(s->durable, s->staged));
     return std::pair{s->log->flushes(), most_in_flight};
   };
@@ -701,7 +707,7 @@ TEST(Log, FsyncIntervalAcknowledgesAndSyncsSoonAfter) {
     ASSERT_TRUE(s->open_status.is_ok());
     all = write_records(*s, 40, 500, 10);
     EXPECT_TRUE(same(s->durable, all));
-    run_for(s->ctx, 60ms);
+    run_for(*s->loop, 60ms);
     // The periodic sync caught up with what was written.
     EXPECT_EQ(s->log->durable_end(), s->log->written_end());
   }
@@ -723,7 +729,7 @@ TEST(Log, FsyncIntervalSyncsSegmentsLeftBehindByARoll) {
     // Well within one interval: segment 0 fills and the log moves on.
     all = write_records(*s, 100, 900, 10);
     ASSERT_GE(all.back().offset, kSeg);
-    run_for(s->ctx, 150ms);
+    run_for(*s->loop, 150ms);
   }
   fs.crash(false, 1);
   auto s = open_mem(fs, opt);
@@ -1150,24 +1156,22 @@ TEST(LogClose, FirstWriteAfterACleanOpenGoesAloneAndDurable) {
     auto s = open_mem(fs, opt);
     ASSERT_TRUE(s->report.clean_close);
     s->put(100);
-    s->ctx.restart();
-    ASSERT_EQ(s->ctx.poll_one(), 1u);  // the posted flush: the first write is in flight
+    s->loop->poll();  // the turn's flush: the first write is in flight
     EXPECT_EQ(s->log->flushes_in_flight(), 1u);
     s->put(100);
     bool drained = false;
     s->log->drain([&] { drained = true; });  // starts what may start now
     EXPECT_EQ(s->log->flushes_in_flight(), 1u) << "the second write waits for the first";
-    ASSERT_TRUE(run_until(s->ctx, [&] { return drained; }));
+    ASSERT_TRUE(run_until(*s->loop, [&] { return drained; }));
     first = slice(s->staged, 0, 1);
     // From then on writes overlap as usual.
     s->put(100);
-    s->ctx.restart();
-    ASSERT_EQ(s->ctx.poll_one(), 1u);
+    s->loop->poll();
     s->put(100);
     drained = false;
     s->log->drain([&] { drained = true; });
     EXPECT_EQ(s->log->flushes_in_flight(), 2u);
-    ASSERT_TRUE(run_until(s->ctx, [&] { return drained; }));
+    ASSERT_TRUE(run_until(*s->loop, [&] { return drained; }));
   }
   fs.crash(/*tear=*/false, 1);  // unsynced writes are lost, durable ones stay
   auto s = open_mem(fs, opt);
@@ -1204,8 +1208,7 @@ TEST(LogClose, CrashesAndCleanClosesInAnyOrderNeverLoseTheLog) {
     for (size_t i = 0; i < n; ++i) {
       s->put(200 + (seed >> 8) % 3000);
       if ((seed >> (i % 16)) & 1) {
-        s->ctx.restart();
-        s->ctx.poll();  // let flushes start, and some finish
+        s->loop->poll();  // let flushes start, and some finish
       }
     }
     if (seed % 3 == 0) {
@@ -1314,12 +1317,7 @@ TEST(LogUring, StageDurableReopenScan) {
 
   auto open_uring = [&](LogOptions opt) -> std::unique_ptr<Session> {
     auto s = std::make_unique<Session>();
-    auto d = io::UringDisk::create(s->ctx, limits::kRingEntries);
-    if (!d) {
-      ADD_FAILURE() << "io_uring unavailable: " << d.status().to_string();
-      return nullptr;
-    }
-    s->disk = std::move(*d);
+    s->disk = std::make_unique<io::UringDisk>(*s->loop);
     s->open(opt);
     return s;
   };

@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -15,6 +14,7 @@
 #include "engine/common/limits.h"
 #include "engine/io/aligned_buffer.h"
 #include "engine/io/mem_disk.h"
+#include "runtime/reactor.h"
 
 namespace redcar::log {
 namespace {
@@ -147,8 +147,9 @@ struct Scanned {
 Scanned scan_bytes_in_chunks(const std::vector<uint8_t>& bytes, bool newest, io::MemFs::Faults faults,
                              uint64_t prev_seq, size_t chunk_bytes) {
   io::MemFs fs;
-  boost::asio::io_context ctx;
-  io::MemDisk disk(fs, ctx);
+  std::unique_ptr<runtime::Reactor> loop;
+  EXPECT_EQ(runtime::Reactor::create({.ring_entries = 8}, &loop), 0);
+  io::MemDisk disk(fs, *loop);
   fs.write_file(kPath, bytes);
   auto f = disk.open(kPath);
   EXPECT_TRUE(f.is_ok());
