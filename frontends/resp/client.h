@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/reactor.h"
+
 namespace redcar::resp {
 
 class Client : public std::enable_shared_from_this<Client> {
@@ -41,7 +43,9 @@ class Client : public std::enable_shared_from_this<Client> {
   // Runs `fn` once the client's buffered output is below the pause mark:
   // subscriptions ask the engine for more only when the client keeps up.
   virtual void when_writable(std::function<void()> fn) = 0;
-  virtual boost::asio::any_io_executor executor() = 0;
+  // The loop the client lives on; engine callbacks come back to it.
+  virtual runtime::Reactor& loop() = 0;
+  boost::asio::any_io_executor executor() { return loop().get_executor(); }
   virtual bool closed() const = 0;
   // The reply in `slot` is complete (Reply::done()). `was_write`: it
   // answered a write, which later reads of this client waited for.

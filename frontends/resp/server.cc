@@ -2,23 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <future>
 
 namespace redcar::resp {
 
-bool split_host_port(const std::string& addr, std::string* host, uint16_t* port) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string h = addr.substr(0, colon);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  int64_t p;
-  if (!parse_int(std::string_view(addr).substr(colon + 1), &p) || p < 0 || p > 65535) return false;
-  *host = h.empty() ? "127.0.0.1" : h;
-  *port = static_cast<uint16_t>(p);
-  return true;
-}
+namespace {
+// Receive buffers of each shard's ring: enough for every connection of a
+// busy shard to have a read in hand, and large enough for a pipeline.
+constexpr uint16_t kBufferGroup = 1;
+constexpr unsigned kBufferCount = 1024;
+constexpr unsigned kBufferBytes = 16384;
+}  // namespace
 
 Server::Server(Engine& engine, ServerOptions options) : engine_(engine), opt_(std::move(options)) {}
 
@@ -42,88 +41,100 @@ Status Server::make_tls() {
   return Status::ok();
 }
 
+void Server::on_each_shard(const std::function<void(unsigned)>& fn) {
+  for (unsigned i = 0; i < engine_.shard_count(); ++i) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto fut = done->get_future();
+    engine_.context(i).post([&fn, done, i] {
+      fn(i);
+      done->set_value();
+    });
+    // A shard already stopped (the engine went first) never runs it.
+    if (fut.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return;
+  }
+}
+
 Status Server::start() {
   std::string host;
   uint16_t port;
-  if (!split_host_port(opt_.address, &host, &port)) {
+  if (!runtime::split_host_port(opt_.address, &host, &port)) {
     return Status(Code::kInvalidArgument, "bad RESP address '" + opt_.address + "' (want HOST:PORT)");
   }
   if (Status s = make_tls(); !s) return s;
-  boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address(host, ec);
-  if (ec) return Status(Code::kInvalidArgument, "bad RESP host '" + host + "': " + ec.message());
-  boost::asio::ip::tcp::endpoint ep(addr, port);
-  acceptor_ = std::make_unique<boost::asio::ip::tcp::acceptor>(engine_.context(0));
-  acceptor_->open(ep.protocol(), ec);
-  if (!ec) acceptor_->set_option(boost::asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(ep, ec);
-  if (!ec) acceptor_->listen(1024, ec);
-  if (ec) return Status(Code::kUnavailable, "RESP listener on " + opt_.address + ": " + ec.message());
-  stats_.port = acceptor_->local_endpoint().port();
+  // Each shard's receive buffers, registered on its own thread.
+  buffers_.resize(engine_.shard_count());
+  int rc = 0;
+  on_each_shard([&](unsigned i) {
+    int r = runtime::BufferRing::create(engine_.context(i), kBufferGroup, kBufferCount, kBufferBytes, &buffers_[i]);
+    if (r < 0) rc = r;
+  });
+  if (rc < 0) return Status::from_errno(rc, "io_uring buffer ring");
+  std::promise<int> opened;
+  engine_.context(0).post([&] {
+    opened.set_value(runtime::TcpListener::open(engine_.context(0), host, port, [this](int fd) { accepted(fd); },
+                                                &listener_));
+  });
+  rc = opened.get_future().get();
+  if (rc == -EINVAL) return Status(Code::kInvalidArgument, "bad RESP host '" + host + "'");
+  if (rc < 0) return Status::from_errno(rc, "RESP listener on " + opt_.address);
+  stats_.port = listener_->port();
   stats_.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
-  boost::asio::post(engine_.context(0), [this] { accept(); });
   return Status::ok();
 }
 
-void Server::accept() {
-  if (!acceptor_ || !acceptor_->is_open()) return;
+void Server::accepted(int fd) {
+  stats_.connections_received++;
+  if (static_cast<size_t>(stats_.connected_clients.load()) >= opt_.max_clients) {
+    stats_.rejected_connections++;
+    // Redis's own words, then close: the client knows why.
+    static const std::string kMsg = "-ERR max number of clients reached\r\n";
+    ssize_t n = ::send(fd, kMsg.data(), kMsg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n;
+    ::close(fd);
+    return;
+  }
+  stats_.connected_clients++;
   unsigned shard = next_shard_++ % engine_.shard_count();
-  auto& ctx = engine_.context(shard);
-  acceptor_->async_accept(ctx, [this, &ctx](boost::system::error_code ec, boost::asio::ip::tcp::socket sock) {
-    if (ec == boost::asio::error::operation_aborted) return;
-    if (!ec) {
-      stats_.connections_received++;
-      if (static_cast<size_t>(stats_.connected_clients.load()) >= opt_.max_clients) {
-        stats_.rejected_connections++;
-        // Redis's own words, then close: the client knows why.
-        static const std::string kMsg = "-ERR max number of clients reached\r\n";
-        boost::system::error_code wec;
-        sock.write_some(boost::asio::buffer(kMsg), wec);
-        sock.close(wec);
-      } else {
-        stats_.connected_clients++;
-        auto s = std::make_shared<Session>(*this, std::move(sock), next_id_++, tls_.get());
-        {
-          std::lock_guard lk(mu_);
-          sessions_[s->id] = s;
-        }
-        boost::asio::post(ctx, [s] { s->start(); });
-      }
+  uint64_t id = next_id_++;
+  engine_.context(shard).post([this, shard, fd, id] {
+    auto s = std::make_shared<Session>(*this, engine_.context(shard), *buffers_[shard], fd, id,
+                                       tls_ ? tls_->native_handle() : nullptr);
+    {
+      std::lock_guard lk(mu_);
+      sessions_[id] = s;
     }
-    accept();
+    s->start();
   });
 }
 
 void Server::stop() {
-  if (acceptor_) {
-    std::promise<void> done;
-    auto fut = done.get_future();
-    boost::asio::post(engine_.context(0), [this, &done] {
-      boost::system::error_code ec;
-      acceptor_->close(ec);
-      done.set_value();
-    });
-    fut.wait_for(std::chrono::seconds(5));
+  if (stopped_ || buffers_.empty()) return;
+  stopped_ = true;
+  if (listener_) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto fut = done->get_future();
+    engine_.context(0).post([this, done] { listener_->close([done] { done->set_value(); }); });
+    fut.wait_for(std::chrono::seconds(10));
   }
   std::map<uint64_t, std::weak_ptr<Session>> sessions;
   {
     std::lock_guard lk(mu_);
     sessions = sessions_;
   }
+  // Each session is closed on its own thread, and leaves once its socket is
+  // idle (moments after).
   for (auto& [id, w] : sessions) {
-    auto s = w.lock();
-    if (!s) continue;
-    // Each session is closed on its own thread.
-    std::promise<void> closed;
-    auto fut = closed.get_future();
-    boost::asio::post(s->executor(), [s, &closed] {
-      s->close();
-      closed.set_value();
-    });
-    fut.wait_for(std::chrono::seconds(5));
+    if (auto s = w.lock()) s->loop().post([s] { s->close(); });
   }
-  acceptor_.reset();
+  {
+    std::unique_lock lk(mu_);
+    all_closed_.wait_for(lk, std::chrono::seconds(10), [this] { return sessions_.empty(); });
+  }
+  on_each_shard([this](unsigned i) {
+    if (i == 0) listener_.reset();
+    buffers_[i].reset();
+  });
 }
 
 void Server::session_closed(Session* s) {
@@ -131,6 +142,7 @@ void Server::session_closed(Session* s) {
   pubsub_.forget(*s);
   std::lock_guard lk(mu_);
   sessions_.erase(s->id);
+  if (sessions_.empty()) all_closed_.notify_all();
 }
 
 }  // namespace redcar::resp

@@ -1,11 +1,13 @@
-// The RESP listener: accepts connections on shard 0's loop and hands each
-// to a shard's loop round-robin. It owns what every connection shares — the
-// options, the command table, pub/sub and the counters — as the Context
-// commands run with.
+// The RESP listener: accepts connections with a multishot accept on shard
+// 0's reactor and hands each to a shard round-robin, where its socket lives
+// on that shard's io_uring (each shard has a ring of receive buffers for
+// them). It owns what every connection shares — the options, the command
+// table, pub/sub and the counters — as the Context commands run with.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,11 +19,10 @@
 #include "frontends/resp/options.h"
 #include "frontends/resp/pubsub.h"
 #include "frontends/resp/session.h"
+#include "runtime/buffer_ring.h"
+#include "runtime/tcp.h"
 
 namespace redcar::resp {
-
-// Splits "HOST:PORT" / "[::1]:PORT".
-bool split_host_port(const std::string& addr, std::string* host, uint16_t* port);
 
 class Server {
  public:
@@ -40,8 +41,11 @@ class Server {
   void session_closed(Session* s);
 
  private:
-  void accept();
+  // A new socket, on shard 0's thread.
+  void accepted(int fd);
   Status make_tls();
+  // Runs fn on each shard's thread in turn and waits for it.
+  void on_each_shard(const std::function<void(unsigned shard)>& fn);
 
   Engine& engine_;
   ServerOptions opt_;
@@ -49,11 +53,14 @@ class Server {
   PubSub pubsub_;
   ServerStats stats_;
   Context ctx_{engine_, opt_, table_, pubsub_, stats_};
-  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<runtime::TcpListener> listener_;  // shard 0's thread
+  std::vector<std::unique_ptr<runtime::BufferRing>> buffers_;  // one per shard, each on its thread
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::atomic<uint64_t> next_id_{1};
   unsigned next_shard_ = 0;
+  bool stopped_ = false;
   mutable std::mutex mu_;  // sessions_
+  std::condition_variable all_closed_;
   std::map<uint64_t, std::weak_ptr<Session>> sessions_;
 };
 

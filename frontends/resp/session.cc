@@ -1,7 +1,9 @@
 #include "frontends/resp/session.h"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
 
 #include "engine/common/assert.h"
@@ -11,68 +13,83 @@
 namespace redcar::resp {
 
 namespace {
-std::variant<boost::asio::ip::tcp::socket, Session::TlsStream> make_stream(boost::asio::ip::tcp::socket socket,
-                                                                        boost::asio::ssl::context* tls) {
-  if (tls) return Session::TlsStream(std::move(socket), *tls);
-  return socket;
+
+std::string peer_of(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  char host[INET6_ADDRSTRLEN] = {};
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
 }
+
 }  // namespace
 
-Session::Session(Server& server, boost::asio::ip::tcp::socket socket, uint64_t id, boost::asio::ssl::context* tls)
-    : server_(server), stream_(make_stream(std::move(socket), tls)), parser_(server.options().parse) {
+Session::Session(Server& server, runtime::Reactor& reactor, runtime::BufferRing& buffers, int fd, uint64_t id,
+                 SSL_CTX* tls)
+    : server_(server),
+      reactor_(reactor),
+      conn_(std::make_shared<runtime::TcpConnection>(reactor, buffers, fd)),
+      parser_(server.options().parse) {
   this->id = id;
-  executor_ = lowest().get_executor();
-  boost::system::error_code ec;
-  auto ep = lowest().remote_endpoint(ec);
-  if (!ec) peer = ep.address().to_string() + ":" + std::to_string(ep.port());
-  lowest().set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  peer = peer_of(fd);
+  if (tls) tls_ = std::make_unique<TlsChannel>(tls);
   created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
   authenticated = server.options().requirepass.empty();
 }
 
-boost::asio::ip::tcp::socket& Session::lowest() {
-  if (auto* tls = std::get_if<TlsStream>(&stream_)) return tls->next_layer();
-  return std::get<boost::asio::ip::tcp::socket>(stream_);
-}
-
 void Session::start() {
-  auto* tls = std::get_if<TlsStream>(&stream_);
-  if (!tls) return read();
-  auto self = shared_from_this();
-  tls->async_handshake(boost::asio::ssl::stream_base::server, [this, self](boost::system::error_code ec) {
-    // A client without a valid certificate (when one is required) ends here.
-    if (ec) return close();
-    read();
-  });
+  self_ = std::static_pointer_cast<Session>(shared_from_this());
+  conn_->start(this);
 }
 
 void Session::close() {
   if (closed_) return;
-  closed_ = true;
-  boost::system::error_code ec;
-  lowest().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  lowest().close(ec);
-  auto hooks = std::move(on_close);
-  for (auto& h : hooks) h();
-  deferred_.clear();  // their replies hold this session
-  server_.session_closed(this);
+  conn_->close();  // on_closed() follows once the socket is idle
 }
 
-void Session::read() {
-  if (reading_ || closed_ || quit_after_flush_) return;
+void Session::on_closed(int) {
+  if (closed_) return;
+  closed_ = true;
+  auto hooks = std::move(on_close);
+  on_close.clear();
+  for (auto& h : hooks) h();
+  deferred_.clear();  // their replies hold this session
+  writable_waiters_.clear();
+  server_.session_closed(this);
+  self_.reset();  // may be the last reference
+}
+
+void Session::on_data(std::span<const uint8_t> bytes) {
+  if (closed_) return;
+  if (tls_) {
+    std::string& cipher = conn_->out();
+    size_t before = cipher.size();
+    bool ok = tls_->receive(bytes, &in_, &cipher);
+    if (cipher.size() != before) conn_->flush();
+    if (!ok) return close();
+  } else {
+    in_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  process();
+}
+
+void Session::update_reading() {
+  if (closed_) return;
   const auto& lim = server_.options().session;
-  if (slots_.size() >= lim.max_pending_replies || output_bytes() >= lim.pause_output_bytes) return;
-  reading_ = true;
-  if (!rbuf_) rbuf_ = std::make_unique<char[]>(kReadBytes);
-  auto self = shared_from_this();
-  auto on_read = [this, self](boost::system::error_code ec, size_t n) {
-    reading_ = false;
-    if (ec || closed_) return close();
-    in_.append(rbuf_.get(), n);
-    process();
-  };
-  std::visit([&](auto& s) { s.async_read_some(boost::asio::buffer(rbuf_.get(), kReadBytes), on_read); }, stream_);
+  bool read = !quit_after_flush_ && slots_.size() < lim.max_pending_replies && output_bytes() < lim.pause_output_bytes;
+  if (read) conn_->resume_reading();
+  else conn_->pause_reading();
 }
 
 void Session::process() {
@@ -124,7 +141,7 @@ void Session::process() {
   // start of what it was given, which is where that command now begins.
   if (pos > 0) in_.erase(0, pos);
   processing_ = false;
-  read();
+  update_reading();
 }
 
 // Commands run in the order they arrive, as one client of Redis expects:
@@ -185,14 +202,14 @@ void Session::fill_slot(uint64_t slot, std::string bytes) {
   drain_slots();
   if (stalled_ && slots_.size() < server_.options().session.max_pending_replies) {
     stalled_ = false;
-    boost::asio::post(executor_, [this, self = shared_from_this()] { process(); });
+    reactor_.post([this, self = shared_from_this()] { process(); });
   }
 }
 
 void Session::drain_slots() {
   bool moved = false;
   while (!slots_.empty() && slots_.front().ready) {
-    out_ += slots_.front().bytes;
+    wire() += slots_.front().bytes;
     slots_.pop_front();
     first_slot_++;
     moved = true;
@@ -203,7 +220,7 @@ void Session::drain_slots() {
 void Session::push(std::string bytes) {
   if (closed_) return;
   if (slots_.empty()) {
-    out_ += bytes;
+    wire() += bytes;
     flush();
     return;
   }
@@ -220,33 +237,29 @@ void Session::when_writable(std::function<void()> fn) {
 
 void Session::flush() {
   if (closed_) return;
-  const auto& lim = server_.options().session;
-  if (output_bytes() > lim.max_output_bytes) {
+  if (tls_ && !plain_out_.empty()) {
+    if (!tls_->send(plain_out_, &conn_->out())) return close();
+    plain_out_.clear();
+  }
+  if (output_bytes() > server_.options().session.max_output_bytes) {
     // The client is not reading: drop it rather than buffer without bound.
     return close();
   }
-  if (!writing_.empty() || out_.empty()) {
-    if (writing_.empty() && out_.empty() && quit_after_flush_ && slots_.empty()) close();
+  if (quit_after_flush_ && slots_.empty()) {
+    conn_->close_after_flush();
     return;
   }
-  writing_.swap(out_);
-  writing_bytes_ = writing_.size();
-  auto self = shared_from_this();
-  auto on_written = [this, self](boost::system::error_code ec, size_t) {
-    writing_.clear();
-    writing_bytes_ = 0;
-    if (ec) return close();
-    if (!out_.empty()) return flush();
-    if (quit_after_flush_ && slots_.empty()) return close();
-    if (!writable_waiters_.empty()) {
-      auto ws = std::move(writable_waiters_);
-      writable_waiters_.clear();
-      for (auto& w : ws) w();
-    }
-    process();  // output drained: buffered requests may flow again
-  };
-  std::visit([&](auto& s) { boost::asio::async_write(s, boost::asio::buffer(writing_), on_written); }, stream_);
+  conn_->flush();
 }
 
+void Session::on_drained() {
+  if (closed_) return;
+  if (!writable_waiters_.empty()) {
+    auto ws = std::move(writable_waiters_);
+    writable_waiters_.clear();
+    for (auto& w : ws) w();
+  }
+  process();  // output drained: buffered requests may flow again
+}
 
 }  // namespace redcar::resp

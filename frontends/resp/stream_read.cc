@@ -60,9 +60,9 @@ bool BlockedRead::settle() {
 
 void BlockedRead::time_out_after(int64_t ms, std::function<void()> on_timeout) {
   if (ms <= 0) return;
-  timer_ = std::make_unique<boost::asio::steady_timer>(reply_->executor(), std::chrono::milliseconds(ms));
-  timer_->async_wait([self = shared_from_this(), on_timeout = std::move(on_timeout)](boost::system::error_code ec) {
-    if (!ec && !self->answered_) on_timeout();
+  timer_ = std::make_unique<runtime::Timer>(reply_->client().loop());
+  timer_->start(std::chrono::milliseconds(ms), [self = shared_from_this(), on_timeout = std::move(on_timeout)] {
+    if (!self->answered_) on_timeout();
   });
 }
 

@@ -9,7 +9,6 @@
 // between the two. Everything here runs on the client's thread.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +17,7 @@
 
 #include "engine/api/engine.h"
 #include "frontends/resp/command_table.h"
+#include "runtime/timer.h"
 
 namespace redcar::resp {
 
@@ -55,7 +55,7 @@ class BlockedRead : public std::enable_shared_from_this<BlockedRead> {
   ReplyPtr reply_;
   bool answered_ = false;
   std::vector<std::shared_ptr<Subscription>> subs_;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::unique_ptr<runtime::Timer> timer_;
 };
 
 // Writes the answer header for `n` streams; each stream then writes its key

@@ -186,7 +186,7 @@ TEST(RespCommands, PublishReachesSubscribersAsPushes) {
   EXPECT_EQ(confirm[0].str(), "subscribe");
   EXPECT_EQ(h.run({"PUBLISH", "news", "hello"}).integer(), 1);
   ASSERT_TRUE(eventually([&] {
-    sub->ctx.poll();
+    sub->reactor->poll();
     return !sub->pushes.empty();
   }));
   auto msg = parse_resp(sub->pushes[0]);

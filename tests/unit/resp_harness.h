@@ -5,15 +5,14 @@
 //   auto id = h.run({"XADD", "s", "*", "f", "v"});   // a parsed reply
 //   EXPECT_EQ(h.run({"XLEN", "s"}).integer(), 1);
 //
-// Each client runs its commands on its own io_context, which run() turns
-// until the reply comes (or a timeout fails the test); send() starts a
-// command without waiting, for blocking reads woken by another client.
+// Each client runs its commands on its own reactor, which run() turns on
+// the test's thread until the reply comes (or a timeout fails the test);
+// send() starts a command without waiting, for blocking reads woken by
+// another client.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -27,6 +26,7 @@
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
 #include "frontends/resp/reply.h"
+#include "runtime/reactor.h"
 #include "tests/unit/engine_test_util.h"
 
 namespace redcar::test {
@@ -99,9 +99,13 @@ inline RespValue parse_resp(std::string_view data) {
 // A client of the harness: replies are kept by slot, pushes in order.
 class LocalClient final : public resp::Client {
  public:
+  LocalClient() {
+    int rc = runtime::Reactor::create({.ring_entries = 64}, &reactor);
+    if (rc < 0) ADD_FAILURE() << "io_uring_setup: " << rc;
+  }
   void push(std::string bytes) override { pushes.push_back(std::move(bytes)); }
   void when_writable(std::function<void()> fn) override { fn(); }
-  boost::asio::any_io_executor executor() override { return ctx.get_executor(); }
+  runtime::Reactor& loop() override { return *reactor; }
   bool closed() const override { return closed_; }
   void complete(uint64_t slot, std::string bytes, bool) override { replies[slot] = std::move(bytes); }
 
@@ -113,7 +117,7 @@ class LocalClient final : public resp::Client {
     for (auto& h : hooks) h();
   }
 
-  boost::asio::io_context ctx;
+  std::unique_ptr<runtime::Reactor> reactor;  // made and turned on the test's thread
   std::map<uint64_t, std::string> replies;
   std::vector<std::string> pushes;
   uint64_t next_slot = 0;
@@ -145,7 +149,7 @@ class RespHarness {
   // Starts a command on `c`; returns its reply slot.
   uint64_t send(const std::shared_ptr<LocalClient>& c, std::vector<std::string> args) {
     uint64_t slot = c->next_slot++;
-    boost::asio::post(c->ctx, [this, c, slot, args = std::move(args)] {
+    c->reactor->post([this, c, slot, args = std::move(args)] {
       std::vector<std::string_view> views(args.begin(), args.end());
       auto reply = std::make_shared<resp::Reply>(c, slot, c->protocol);
       const resp::Command* cmd = table_.find(views[0]);
@@ -164,8 +168,7 @@ class RespHarness {
         ADD_FAILURE() << "no reply in " << timeout.count() << " ms";
         return {};
       }
-      if (c->ctx.stopped()) c->ctx.restart();
-      c->ctx.run_one_for(std::chrono::milliseconds(5));
+      c->reactor->run_for(std::chrono::milliseconds(5));
     }
     return c->replies[slot];
   }
@@ -174,8 +177,7 @@ class RespHarness {
   bool answered_within(const std::shared_ptr<LocalClient>& c, uint64_t slot, int for_ms) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(for_ms);
     while (std::chrono::steady_clock::now() < until && !c->replies.count(slot)) {
-      if (c->ctx.stopped()) c->ctx.restart();
-      c->ctx.run_one_for(std::chrono::milliseconds(2));
+      c->reactor->run_for(std::chrono::milliseconds(2));
     }
     return c->replies.count(slot) > 0;
   }
