@@ -18,7 +18,7 @@ ctest --test-dir build --output-on-failure --timeout 600 -j 2
 
 echo "== sanitizer build (ASan+UBSan) =="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DREDCAR_SANITIZE=ON -DREDCAR_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs" --target redcar_unit_tests redcar_grpc_tests redcar_ctl_unit_tests
+cmake --build build-asan -j "$jobs" --target redcar_unit_tests redcar_grpc_tests redcar_ctl_unit_tests redcar_bench_tests
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900 -L 'unit|grpc' -j 2
 
