@@ -1,7 +1,14 @@
-// A move-only `void()` callable that keeps small callables (up to
-// kInlineBytes: a few pointers and a shared_ptr or two) inside itself, so
-// that posting work to a reactor does not allocate. Larger ones go to the
-// heap. Not thread-safe; moved between threads whole.
+// Move-only callables that keep small callables inside themselves, so that
+// handing work or a completion to another thread does not allocate:
+//
+//   Function<R(A...), N>  up to N bytes inline (a few pointers and a
+//                         shared_ptr or two for the default); larger ones
+//                         go to the heap
+//   Task                  Function<void()>: what a reactor runs
+//
+// Move-only, unlike std::function, so that a callable may own what cannot be
+// copied (a buffer, another Function) and a copy never happens by accident.
+// Not thread-safe; moved between threads whole.
 #pragma once
 
 #include <cstddef>
@@ -11,15 +18,23 @@
 
 namespace redcar::runtime {
 
-class Task {
- public:
-  static constexpr size_t kInlineBytes = 56;
+template <typename Sig, size_t InlineBytes = 56>
+class Function;
 
-  Task() noexcept = default;
-  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Task> &&
-                                                   std::is_invocable_r_v<void, std::decay_t<F>&>>>
-  Task(F&& f) {  // NOLINT: implicit, like std::function
+template <typename R, typename... A, size_t InlineBytes>
+class Function<R(A...), InlineBytes> {
+ public:
+  static constexpr size_t kInlineBytes = InlineBytes;
+
+  Function() noexcept = default;
+  Function(std::nullptr_t) noexcept {}  // NOLINT: like std::function
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Function> &&
+                                                   std::is_invocable_r_v<R, std::decay_t<F>&, A...>>>
+  Function(F&& f) {  // NOLINT: implicit, like std::function
     using Fn = std::decay_t<F>;
+    if constexpr (std::is_pointer_v<Fn> || std::is_member_pointer_v<Fn>) {
+      if (!f) return;  // a null function pointer makes an empty Function
+    }
     if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= alignof(std::max_align_t) &&
                   std::is_nothrow_move_constructible_v<Fn>) {
       ::new (static_cast<void*>(buf_)) Fn(std::forward<F>(f));
@@ -29,11 +44,11 @@ class Task {
       ops_ = &kHeapOps<Fn>;
     }
   }
-  Task(Task&& o) noexcept : ops_(o.ops_) {
+  Function(Function&& o) noexcept : ops_(o.ops_) {
     if (ops_) ops_->move(o.buf_, buf_);
     o.ops_ = nullptr;
   }
-  Task& operator=(Task&& o) noexcept {
+  Function& operator=(Function&& o) noexcept {
     if (this != &o) {
       reset();
       ops_ = o.ops_;
@@ -42,12 +57,19 @@ class Task {
     }
     return *this;
   }
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
+  Function& operator=(std::nullptr_t) noexcept {
+    reset();
+    return *this;
+  }
+  Function(const Function&) = delete;
+  Function& operator=(const Function&) = delete;
+  ~Function() { reset(); }
 
   explicit operator bool() const noexcept { return ops_ != nullptr; }
-  void operator()() { ops_->call(buf_); }
+  friend bool operator==(const Function& f, std::nullptr_t) noexcept { return !f; }
+  // Const like std::function's: calling does not change which callable
+  // this holds (the callable itself may change, as a mutable lambda does).
+  R operator()(A... args) const { return ops_->call(buf_, std::forward<A>(args)...); }
   void reset() noexcept {
     if (ops_) ops_->destroy(buf_);
     ops_ = nullptr;
@@ -55,13 +77,13 @@ class Task {
 
  private:
   struct Ops {
-    void (*call)(void* self);
+    R (*call)(void* self, A&&... args);
     void (*move)(void* from, void* to) noexcept;  // leaves `from` destroyed
     void (*destroy)(void* self) noexcept;
   };
   template <typename Fn>
   static constexpr Ops kInlineOps{
-      [](void* s) { (*static_cast<Fn*>(s))(); },
+      [](void* s, A&&... args) -> R { return (*static_cast<Fn*>(s))(std::forward<A>(args)...); },
       [](void* from, void* to) noexcept {
         ::new (to) Fn(std::move(*static_cast<Fn*>(from)));
         static_cast<Fn*>(from)->~Fn();
@@ -70,13 +92,15 @@ class Task {
   };
   template <typename Fn>
   static constexpr Ops kHeapOps{
-      [](void* s) { (**static_cast<Fn**>(s))(); },
+      [](void* s, A&&... args) -> R { return (**static_cast<Fn**>(s))(std::forward<A>(args)...); },
       [](void* from, void* to) noexcept { *static_cast<Fn**>(to) = *static_cast<Fn**>(from); },
       [](void* s) noexcept { delete *static_cast<Fn**>(s); },
   };
 
-  alignas(std::max_align_t) unsigned char buf_[kInlineBytes];
+  alignas(std::max_align_t) mutable unsigned char buf_[kInlineBytes];
   const Ops* ops_ = nullptr;
 };
+
+using Task = Function<void()>;
 
 }  // namespace redcar::runtime

@@ -81,7 +81,7 @@ void Engine::wire_key_probes() {
   shard::Shard* kvs = &kv();
   for (auto& sp : shards_) {
     shard::Shard* home = sp.get();
-    home->set_key_probe([home, kvs](std::string name, std::function<void(bool)> done) {
+    home->set_key_probe([home, kvs](std::string name, runtime::Function<void(bool), 256> done) {
       if (home == kvs) return done(kvs->kv().has_key(name));
       kvs->post([home, kvs, name = std::move(name), done = std::move(done)]() mutable {
         bool held = kvs->kv().has_key(name);

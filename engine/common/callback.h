@@ -12,12 +12,17 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "runtime/task.h"
 #include "engine/common/types.h"
 
 namespace redcar {
 
+// Move-only, and holding what a front end usually captures (its reply, a
+// key, a few pointers) inside itself, so that a request's callback does not
+// allocate; a larger capture still works, from the heap.
+inline constexpr size_t kCallbackInlineBytes = 88;
 template <typename T>
-using Callback = std::function<void(Result<T>)>;
+using Callback = runtime::Function<void(Result<T>), kCallbackInlineBytes>;
 using StatusCallback = std::function<void(Status)>;
 
 // Wraps a callback so that it runs on `ex` rather than on the shard. When

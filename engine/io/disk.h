@@ -17,10 +17,13 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "runtime/task.h"
 
 namespace redcar::io {
 
-using IoCallback = std::function<void(int result)>;
+// Holds what a read or write continues with (a log read's visitor and its
+// caller's callback) inside itself, so that an I/O does not allocate.
+using IoCallback = runtime::Function<void(int result), 384>;
 
 class File {
  public:

@@ -20,6 +20,7 @@
 #include <functional>
 #include <vector>
 
+#include "engine/common/callback.h"
 #include "engine/common/limits.h"
 #include "engine/common/status.h"
 #include "engine/io/aligned_buffer.h"
@@ -37,7 +38,10 @@ namespace redcar::log {
 class GroupCommit {
  public:
   using DurableHook = std::function<void(const RecordView& rec, uint64_t log_offset)>;
-  using Waiter = std::function<void(const Status&)>;
+  // A waiter usually holds a request's callback and its answer: inline, so
+  // that waiting allocates nothing.
+  static constexpr size_t kWaiterInlineBytes = kCallbackInlineBytes + 64;
+  using Waiter = runtime::Function<void(const Status&), kWaiterInlineBytes>;
 
   GroupCommit(SegmentSet& segments, HotCache& hot, runtime::Reactor& reactor, const LogOptions& options);
   GroupCommit(const GroupCommit&) = delete;

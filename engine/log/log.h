@@ -82,7 +82,7 @@ class Log {
 
   // Visits records from `from` (the offset of a record) in log order until
   // `visit` returns false or the written data ends; then done(status).
-  void scan(uint64_t from, Visitor visit, std::function<void(Status)> done) {
+  void scan(uint64_t from, Visitor visit, LogReader::Done done) {
     reader_.scan(from, std::move(visit), std::move(done));
   }
 

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 
+#include "engine/common/callback.h"
 #include "engine/common/limits.h"
 #include "engine/common/status.h"
 #include "engine/io/aligned_buffer.h"
@@ -26,7 +27,7 @@ namespace redcar::log {
 
 class LogReader {
  public:
-  using Done = std::function<void(Status)>;
+  using Done = runtime::Function<void(Status), kCallbackInlineBytes + 32>;
 
   LogReader(const SegmentSet& segments, const HotCache& hot, const LogPositions& positions,
             size_t block_cache_bytes)

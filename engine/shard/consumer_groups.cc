@@ -62,10 +62,10 @@ Status ConsumerGroups::stage(RecordType type, const std::string& stream, uint64_
   return Status::ok();
 }
 
-void ConsumerGroups::serial(const std::string& stream, const std::string& group, std::function<void(Done)> fn) {
+void ConsumerGroups::serial(const std::string& stream, const std::string& group, runtime::Function<void(Done), 256> fn) {
   std::string key = stream + '\0' + group;
   Queue& q = queues_[key];
-  auto run = [this, key, fn = std::move(fn)]() {
+  auto run = [this, key, fn = std::move(fn)]() mutable {
     fn([this, key] {
       // Done: start the next waiting operation, on a fresh turn of the loop.
       auto it = queues_.find(key);

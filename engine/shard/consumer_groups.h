@@ -14,6 +14,8 @@
 #include <deque>
 #include <functional>
 #include <optional>
+
+#include "runtime/task.h"
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,7 +58,7 @@ class ConsumerGroups {
   using Done = std::function<void()>;
   struct Queue {
     bool busy = false;
-    std::deque<std::function<void()>> waiting;
+    std::deque<runtime::Task> waiting;
   };
 
   GroupState* find(const std::string& stream, const std::string& group);
@@ -64,7 +66,7 @@ class ConsumerGroups {
   Status stage(log::RecordType type, const std::string& stream, uint64_t number, StreamId id, const GroupBody& body,
                std::optional<int64_t> ts_us = std::nullopt);
   // Runs fn(done) when no other queued operation of this group runs.
-  void serial(const std::string& stream, const std::string& group, std::function<void(Done)> fn);
+  void serial(const std::string& stream, const std::string& group, runtime::Function<void(Done), 256> fn);
   // The same, with the group: fn(group, done, cb), or cb(kNoGroup) if the
   // group is gone by its turn.
   template <typename T, typename Fn>
@@ -74,7 +76,7 @@ class ConsumerGroups {
   void create_at(const std::string& stream, const std::string& group, StreamId last, bool set_id,
                  Callback<bool> cb);
 
-  using ReadFinish = std::function<void(std::vector<EventRef> delivered, std::vector<GroupEntry> out)>;
+  using ReadFinish = runtime::Function<void(std::vector<EventRef> delivered, std::vector<GroupEntry> out), 256>;
   void read_history(const std::string& stream, const GroupState& g, const GroupReadOptions& opt, ReadFinish finish);
   void read_new(const std::string& stream, const GroupState& g, const GroupReadOptions& opt, ReadFinish finish);
   void finish_read(const std::string& stream, const GroupReadOptions& opt, std::vector<EventRef> delivered,

@@ -155,7 +155,7 @@ void StreamReader::read(const std::string& stream, const ReadSpec& spec, Callbac
   read_numbers_reverse(stream, from, to, spec.count, spec.count, std::move(finish));
 }
 
-void StreamReader::number_of_id(const std::string& stream, StreamId id, std::function<void(Result<uint64_t>)> cb) {
+void StreamReader::number_of_id(const std::string& stream, StreamId id, Callback<uint64_t> cb) {
   StreamState* s = table_.find(stream);
   if (!s || !s->exists) return cb(uint64_t{0});
   uint64_t next = s->next;

@@ -17,7 +17,7 @@ namespace redcar::shard {
 
 class StreamReader {
  public:
-  using EventsCallback = std::function<void(Result<std::vector<Event>>)>;
+  using EventsCallback = runtime::Function<void(Result<std::vector<Event>>), kCallbackInlineBytes + 64>;
 
   StreamReader(StreamTable& table, log::Log& log) : table_(table), log_(log) {}
 
@@ -27,7 +27,7 @@ class StreamReader {
   // Live events with IDs in [lo, hi] (at most `count`), forwards or backwards.
   void read_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, bool reverse, EventsCallback cb);
   // The number of the first event whose ID is >= id (the next number if none).
-  void number_of_id(const std::string& stream, StreamId id, std::function<void(Result<uint64_t>)> cb);
+  void number_of_id(const std::string& stream, StreamId id, Callback<uint64_t> cb);
 
  private:
   void read_numbers_reverse(const std::string& stream, uint64_t from, uint64_t to, uint64_t want, uint64_t span,

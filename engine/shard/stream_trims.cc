@@ -65,7 +65,7 @@ uint64_t StreamTrims::by_bytes(const StreamState& s, const TrimSpec& spec) const
   return std::max(s.first, cap(spec, s.first, t));
 }
 
-void StreamTrims::resolve(const std::string& stream, const TrimSpec& spec, std::function<void(Result<uint64_t>)> cb) {
+void StreamTrims::resolve(const std::string& stream, const TrimSpec& spec, Callback<uint64_t> cb) {
   StreamState* s = table_.find(stream);
   if (!s) return cb(uint64_t{0});
   switch (spec.kind) {
@@ -99,13 +99,13 @@ Result<uint64_t> StreamTrims::stage(const std::string& stream, uint64_t new_firs
 }
 
 void StreamTrims::trim(const std::string& stream, const TrimSpec& spec, Callback<uint64_t> cb) {
-  resolve(stream, spec, [this, stream, cb = std::move(cb)](Result<uint64_t> first) {
+  resolve(stream, spec, [this, stream, cb = std::move(cb)](Result<uint64_t> first) mutable {
     if (!first) return cb(first.status());
     auto removed = stage(stream, *first);
     if (!removed) return cb(removed.status());
     uint64_t n = *removed;
     if (n == 0) return cb(uint64_t{0});
-    log_.when_durable([cb, n](const Status& s) {
+    log_.when_durable([cb = std::move(cb), n](const Status& s) {
       if (!s) return cb(s);
       cb(n);
     });

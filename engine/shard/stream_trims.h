@@ -27,7 +27,7 @@ class StreamTrims {
   void trim(const std::string& stream, const TrimSpec& spec, Callback<uint64_t> cb);
   // The stream's first event number after `spec` (its current first if
   // nothing goes).
-  void resolve(const std::string& stream, const TrimSpec& spec, std::function<void(Result<uint64_t>)> cb);
+  void resolve(const std::string& stream, const TrimSpec& spec, Callback<uint64_t> cb);
   // Stages a trim to `new_first`; the live events it removes (0: nothing
   // staged).
   Result<uint64_t> stage(const std::string& stream, uint64_t new_first);

@@ -22,7 +22,7 @@ namespace redcar::shard {
 // Asks whether a key of the key-value view holds `name`; `done` runs on
 // the asking shard's thread. The key-value view lives on one shard, so the
 // engine wires this across shards.
-using KeyProbe = std::function<void(std::string name, std::function<void(bool held)> done)>;
+using KeyProbe = std::function<void(std::string name, runtime::Function<void(bool held), 256> done)>;
 
 class StreamWriter {
  public:

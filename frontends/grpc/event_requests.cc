@@ -76,7 +76,7 @@ SubscribeOptions subscribe_options(const v1::Position& p) {
 }
 
 void group_start(Engine& engine, const std::string& stream, const v1::Position& p,
-                 std::function<void(Result<GroupStart>)> cb) {
+                 Callback<GroupStart> cb) {
   switch (p.kind()) {
     case v1::Position::END: return cb(GroupStart{StreamId::max(), std::nullopt});
     case v1::Position::NUMBER: {

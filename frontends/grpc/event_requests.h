@@ -44,6 +44,6 @@ struct GroupStart {
   std::optional<uint64_t> entries_read;
 };
 void group_start(Engine& engine, const std::string& stream, const ::redcar::v1::Position& p,
-                 std::function<void(Result<GroupStart>)> cb);
+                 Callback<GroupStart> cb);
 
 }  // namespace redcar::grpcfe
