@@ -13,15 +13,51 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/reactor.h"
 
 namespace redcar::resp {
 
+class Reply;
+void reply_add_ref(Reply* r) noexcept;
+void reply_release(Reply* r) noexcept;
+
+// A counted reference to a Reply. Copies are noexcept (unlike
+// boost::intrusive_ptr's), so that a callback capturing one — even as the
+// const copy a lambda makes of a `const ReplyPtr&` — is moved rather than
+// put on the heap by runtime::Function.
+class ReplyPtr {
+ public:
+  ReplyPtr() noexcept = default;
+  explicit ReplyPtr(Reply* r) noexcept : p_(r) {
+    if (p_) reply_add_ref(p_);
+  }
+  ReplyPtr(const ReplyPtr& o) noexcept : p_(o.p_) {
+    if (p_) reply_add_ref(p_);
+  }
+  ReplyPtr(ReplyPtr&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  ReplyPtr& operator=(ReplyPtr o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~ReplyPtr() {
+    if (p_) reply_release(p_);
+  }
+  Reply* get() const noexcept { return p_; }
+  Reply* operator->() const noexcept { return p_; }
+  Reply& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  Reply* p_ = nullptr;
+};
+
 class Client : public std::enable_shared_from_this<Client> {
  public:
-  virtual ~Client() = default;
+  virtual ~Client();
 
   uint64_t id = 0;
   int protocol = 2;
@@ -39,7 +75,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   // Sends out-of-band data (pub/sub messages, event pushes) after the
   // replies already queued.
-  virtual void push(std::string bytes) = 0;
+  virtual void push(std::string_view bytes) = 0;
   // Runs `fn` once the client's buffered output is below the pause mark:
   // subscriptions ask the engine for more only when the client keeps up.
   virtual void when_writable(std::function<void()> fn) = 0;
@@ -47,9 +83,22 @@ class Client : public std::enable_shared_from_this<Client> {
   virtual runtime::Reactor& loop() = 0;
   boost::asio::any_io_executor executor() { return loop().get_executor(); }
   virtual bool closed() const = 0;
-  // The reply in `slot` is complete (Reply::done()). `was_write`: it
-  // answered a write, which later reads of this client waited for.
-  virtual void complete(uint64_t slot, std::string bytes, bool was_write) = 0;
+  // The reply in `slot` is complete (Reply::done()): `bytes` are its
+  // encoding, which the client copies (the reply keeps its buffer for the
+  // next request). `was_write`: it answered a write, which later reads of
+  // this client waited for.
+  virtual void complete(uint64_t slot, std::string_view bytes, bool was_write) = 0;
+
+  // A reply for `slot`, from the free list when it has one. On the client's
+  // thread only.
+  ReplyPtr make_reply(uint64_t slot);
+
+ private:
+  friend void reply_release(Reply* r) noexcept;
+  // The last reference to `r` went, on this client's thread.
+  void recycle(Reply* r);
+
+  std::vector<Reply*> free_replies_;
 };
 
 using ClientPtr = std::shared_ptr<Client>;

@@ -87,10 +87,16 @@ void reply_error(Reply& r, std::string_view message);
 void reply_syntax_error(Reply& r);
 void reply_wrong_arity(Reply& r, std::string_view cmd);
 
-// An engine callback that runs `fn(result)` on the session's thread.
+// An engine callback that runs `fn(result)` on the session's thread: at
+// once when the engine answers there (a connection on the shard that owns
+// its key), else as one task posted to the session's loop.
 template <typename T, typename F>
 Callback<T> back_to(const ReplyPtr& r, F fn) {
-  return on<T>(r->executor(), [r, fn = std::move(fn)](Result<T> res) mutable { fn(std::move(res)); });
+  return [r, fn = std::move(fn)](Result<T> res) mutable {
+    runtime::Reactor& loop = r->client().loop();
+    if (loop.in_loop_thread()) return fn(std::move(res));
+    loop.post([fn = std::move(fn), res = std::move(res)]() mutable { fn(std::move(res)); });
+  };
 }
 
 }  // namespace redcar::resp

@@ -4,13 +4,60 @@
 
 namespace redcar::resp {
 
-Reply::Reply(ClientPtr client, uint64_t slot, int protocol)
-    : client_(std::move(client)), slot_(slot), writer_(buf_, protocol) {}
+namespace {
+// Enough for a deep pipeline; a reply whose buffer grew past a large
+// answer is given back to the allocator rather than kept.
+constexpr size_t kMaxFreeReplies = 1024;
+constexpr size_t kMaxKeptBufferBytes = 64 * 1024;
+}  // namespace
+
+Client::~Client() {
+  for (Reply* r : free_replies_) delete r;
+}
+
+ReplyPtr Client::make_reply(uint64_t slot) {
+  Reply* r;
+  if (!free_replies_.empty()) {
+    r = free_replies_.back();
+    free_replies_.pop_back();
+  } else {
+    r = new Reply();
+  }
+  r->client_ = shared_from_this();
+  r->slot_ = slot;
+  r->writer_.set_protocol(protocol);
+  return ReplyPtr(r);
+}
+
+void Client::recycle(Reply* r) {
+  // May hold the last reference to this client: it goes at the end, when
+  // nothing here touches the client any more (~Client deletes the list).
+  ClientPtr keep = std::move(r->client_);
+  if (free_replies_.size() < kMaxFreeReplies && r->buf_.capacity() <= kMaxKeptBufferBytes) {
+    r->buf_.clear();
+    r->counts_as_write = false;
+    free_replies_.push_back(r);
+  } else {
+    delete r;
+  }
+}
 
 void Reply::done() {
   bool was_write = std::exchange(counts_as_write, false);
-  client_->complete(slot_, std::move(buf_), was_write);
+  client_->complete(slot_, buf_, was_write);
   buf_.clear();
+}
+
+void reply_add_ref(Reply* r) noexcept { r->refs_.fetch_add(1, std::memory_order_relaxed); }
+
+void reply_release(Reply* r) noexcept {
+  if (r->refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  Client* c = r->client_.get();
+  if (c && c->loop().in_loop_thread()) {
+    c->recycle(r);
+  } else {
+    delete r;
+  }
 }
 
 }  // namespace redcar::resp

@@ -1,8 +1,16 @@
 // A promise of one reply. A command handler writes into it — at once, or
 // later from an engine callback — and calls done(); the client sends the
 // replies of a connection in the order their commands arrived.
+//
+// Replies are counted references (ReplyPtr, client.h) recycled by their
+// client: the last reference let go on the client's own thread returns the
+// reply, and the capacity its buffer grew to, to the client's free list, so
+// a connection in steady state makes no reply objects and no reply buffers.
+// A reply let go on another thread is deleted there instead: the free list
+// is touched by the client's thread only.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -13,7 +21,6 @@ namespace redcar::resp {
 
 class Reply {
  public:
-  Reply(ClientPtr client, uint64_t slot, int protocol);
   ReplyWriter& w() { return writer_; }
   int protocol() const { return writer_.protocol(); }
   void done();
@@ -24,11 +31,17 @@ class Reply {
   bool counts_as_write = false;  // the client's later reads wait for it
 
  private:
+  friend class Client;
+  friend void reply_add_ref(Reply* r) noexcept;
+  friend void reply_release(Reply* r) noexcept;
+  Reply() : writer_(buf_) {}
+
+  std::atomic<uint32_t> refs_{0};
   ClientPtr client_;
-  uint64_t slot_;
+  uint64_t slot_ = 0;
   std::string buf_;
   ReplyWriter writer_;
 };
-using ReplyPtr = std::shared_ptr<Reply>;
+
 
 }  // namespace redcar::resp

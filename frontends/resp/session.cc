@@ -118,7 +118,7 @@ void Session::process() {
       std::string bytes;
       ReplyWriter w(bytes, protocol);
       w.error(r.error);
-      slots_.push_back({true, std::move(bytes)});
+      add_slot({true, std::move(bytes)});
       next_slot_++;
       quit_after_flush_ = true;
       drain_slots();
@@ -127,8 +127,8 @@ void Session::process() {
     pos += r.consumed;
     if (args_.empty()) continue;
     server_.stats().commands_processed++;
-    auto reply = std::make_shared<Reply>(shared_from_this(), next_slot_++, protocol);
-    slots_.push_back({});
+    ReplyPtr reply = make_reply(next_slot_++);
+    add_slot({});
     if (args_.size() == 1 && iequals(args_[0], "quit")) {
       reply->w().simple("OK");
       quit_after_flush_ = true;
@@ -188,26 +188,38 @@ void Session::write_done() {
   running_deferred_ = false;
 }
 
-void Session::complete(uint64_t slot, std::string bytes, bool was_write) {
-  fill_slot(slot, std::move(bytes));
+void Session::add_slot(Slot s) {
+  if (slots_.full()) slots_.set_capacity(slots_.capacity() * 2);
+  slots_.push_back(std::move(s));
+}
+
+void Session::complete(uint64_t slot, std::string_view bytes, bool was_write) {
+  fill_slot(slot, bytes);
   if (was_write) write_done();
 }
 
-void Session::fill_slot(uint64_t slot, std::string bytes) {
+void Session::fill_slot(uint64_t slot, std::string_view bytes) {
   if (closed_) return;
   size_t i = slot - first_slot_;
   if (i >= slots_.size()) return;
-  slots_[i].ready = true;
-  slots_[i].bytes = std::move(bytes);
-  drain_slots();
+  if (i == 0) {
+    // The oldest reply: it goes out now, with no copy kept in the slot.
+    wire() += bytes;
+    slots_.pop_front();
+    first_slot_++;
+    drain_slots(true);
+  } else {
+    slots_[i].ready = true;
+    slots_[i].bytes.assign(bytes);
+    drain_slots();
+  }
   if (stalled_ && slots_.size() < server_.options().session.max_pending_replies) {
     stalled_ = false;
     reactor_.post([this, self = shared_from_this()] { process(); });
   }
 }
 
-void Session::drain_slots() {
-  bool moved = false;
+void Session::drain_slots(bool moved) {
   while (!slots_.empty() && slots_.front().ready) {
     wire() += slots_.front().bytes;
     slots_.pop_front();
@@ -217,7 +229,7 @@ void Session::drain_slots() {
   if (moved || (quit_after_flush_ && slots_.empty())) flush();
 }
 
-void Session::push(std::string bytes) {
+void Session::push(std::string_view bytes) {
   if (closed_) return;
   if (slots_.empty()) {
     wire() += bytes;
@@ -225,7 +237,7 @@ void Session::push(std::string bytes) {
     return;
   }
   // Behind the replies already queued, ahead of none.
-  slots_.push_back({true, std::move(bytes)});
+  add_slot({true, std::string(bytes)});
   next_slot_++;
 }
 

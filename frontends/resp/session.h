@@ -12,6 +12,7 @@
 // without bound; past the output limit it is disconnected.
 #pragma once
 
+#include <boost/circular_buffer.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -40,11 +41,11 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   void start();
   void close();
 
-  void push(std::string bytes) override;
+  void push(std::string_view bytes) override;
   void when_writable(std::function<void()> fn) override;
   bool closed() const override { return closed_; }
   runtime::Reactor& loop() override { return reactor_; }
-  void complete(uint64_t slot, std::string bytes, bool was_write) override;
+  void complete(uint64_t slot, std::string_view bytes, bool was_write) override;
   size_t output_bytes() const { return conn_->output_bytes() + plain_out_.size(); }
 
   void on_data(std::span<const uint8_t> bytes) override;
@@ -56,8 +57,10 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   void submit(const ReplyPtr& reply, std::span<const std::string_view> args);
   void run(const ReplyPtr& reply, std::span<const std::string_view> args, const Command* cmd);
   void write_done();
-  void fill_slot(uint64_t slot, std::string bytes);
-  void drain_slots();
+  void fill_slot(uint64_t slot, std::string_view bytes);
+  // Sends the replies at the front that are complete; `moved`: one already
+  // went, so flush even if no other is ready.
+  void drain_slots(bool moved = false);
   void flush();
   void update_reading();
   // Where reply bytes go: straight into the socket's output, or (TLS) into
@@ -72,6 +75,7 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
     bool ready = false;
     std::string bytes;
   };
+  void add_slot(Slot s);
 
   Server& server_;
   runtime::Reactor& reactor_;
@@ -83,7 +87,9 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   std::string plain_out_;  // TLS: replies not yet encrypted
   size_t need_bytes_ = 0;
   std::vector<std::string_view> args_;
-  std::deque<Slot> slots_;
+  // Outstanding replies, oldest first; a ring that grows (up to the
+  // pending-replies limit) and is then reused, so a request makes no node.
+  boost::circular_buffer<Slot> slots_{16};
   uint64_t first_slot_ = 0;  // slot number of slots_.front()
   uint64_t next_slot_ = 0;
   std::vector<std::function<void()>> writable_waiters_;

@@ -103,11 +103,11 @@ class LocalClient final : public resp::Client {
     int rc = runtime::Reactor::create({.ring_entries = 64}, &reactor);
     if (rc < 0) ADD_FAILURE() << "io_uring_setup: " << rc;
   }
-  void push(std::string bytes) override { pushes.push_back(std::move(bytes)); }
+  void push(std::string_view bytes) override { pushes.emplace_back(bytes); }
   void when_writable(std::function<void()> fn) override { fn(); }
   runtime::Reactor& loop() override { return *reactor; }
   bool closed() const override { return closed_; }
-  void complete(uint64_t slot, std::string bytes, bool) override { replies[slot] = std::move(bytes); }
+  void complete(uint64_t slot, std::string_view bytes, bool) override { replies[slot] = std::string(bytes); }
 
   // The client leaves: its blocking commands and subscriptions end.
   void leave() {
@@ -151,7 +151,7 @@ class RespHarness {
     uint64_t slot = c->next_slot++;
     c->reactor->post([this, c, slot, args = std::move(args)] {
       std::vector<std::string_view> views(args.begin(), args.end());
-      auto reply = std::make_shared<resp::Reply>(c, slot, c->protocol);
+      resp::ReplyPtr reply = c->make_reply(slot);
       const resp::Command* cmd = table_.find(views[0]);
       if (cmd && (cmd->flags & resp::kWrite)) reply->counts_as_write = true;
       resp::dispatch(*ctx_, reply, resp::Args(views.data(), views.size()), cmd);
