@@ -1,6 +1,6 @@
 #include "frontends/resp/pubsub.h"
 
-#include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cctype>
 #include <utility>
 #include <vector>
@@ -9,40 +9,94 @@
 
 namespace redcar::resp {
 
+namespace {
+
+// One published message, encoded once for every subscriber of the channel
+// itself (RESP2 and RESP3 differ in the first byte only); pattern
+// subscribers get their own frame, which names the pattern.
+struct Message {
+  Message(const std::string& ch, const std::string& msg) : channel(ch), message(msg) {
+    ReplyWriter w2(resp2, 2);
+    w2.push(3);
+    w2.bulk("message");
+    w2.bulk(channel);
+    w2.bulk(message);
+    ReplyWriter w3(resp3, 3);
+    w3.push(3);
+    w3.bulk("message");
+    w3.bulk(channel);
+    w3.bulk(message);
+  }
+  std::string channel, message, resp2, resp3;
+};
+
+struct Target {
+  ClientPtr client;
+  std::string pattern;  // empty: a subscriber of the channel itself
+};
+
+// On the subscribers' thread: each gets the frame in its output, which
+// leaves with the rest of that turn's output in one send per connection.
+void deliver(const Message& m, const std::vector<Target>& targets, size_t from, size_t to) {
+  std::string scratch;
+  for (size_t i = from; i < to; ++i) {
+    Client& c = *targets[i].client;
+    if (c.closed()) continue;
+    if (targets[i].pattern.empty()) {
+      c.push(c.protocol >= 3 ? m.resp3 : m.resp2);
+      continue;
+    }
+    scratch.clear();
+    ReplyWriter w(scratch, c.protocol);
+    w.push(4);
+    w.bulk("pmessage");
+    w.bulk(targets[i].pattern);
+    w.bulk(m.channel);
+    w.bulk(m.message);
+    c.push(scratch);
+  }
+}
+
+}  // namespace
+
 size_t PubSub::publish(const std::string& channel, const std::string& message) {
-  std::vector<std::pair<ClientPtr, std::string>> targets;  // client, pattern ("" for the channel)
+  std::vector<Target> targets;
   {
     std::lock_guard lk(mu_);
     if (auto it = channels_.find(channel); it != channels_.end()) {
       for (auto& [id, w] : it->second) {
-        if (auto c = w.lock()) targets.push_back({c, {}});
+        if (auto c = w.lock()) targets.push_back({std::move(c), {}});
       }
     }
     for (auto& [pat, subs] : patterns_) {
       if (!glob_match(pat, channel)) continue;
       for (auto& [id, w] : subs) {
-        if (auto c = w.lock()) targets.push_back({c, pat});
+        if (auto c = w.lock()) targets.push_back({std::move(c), pat});
       }
     }
   }
-  for (auto& [c, pat] : targets) {
-    boost::asio::post(c->executor(), [c = c, pat = pat, channel, message] {
-      std::string bytes;
-      ReplyWriter w(bytes, c->protocol);
-      if (pat.empty()) {
-        w.push(3);
-        w.bulk("message");
-      } else {
-        w.push(4);
-        w.bulk("pmessage");
-        w.bulk(pat);
-      }
-      w.bulk(channel);
-      w.bulk(message);
-      c->push(std::move(bytes));
-    });
+  const size_t receivers = targets.size();
+  if (targets.empty()) return 0;
+  // One hand-over per shard rather than per subscriber: the subscribers of
+  // each loop are delivered together, those of the publisher's own loop at
+  // once (as Redis writes into its subscribers' buffers before it answers).
+  std::stable_sort(targets.begin(), targets.end(),
+                   [](const Target& a, const Target& b) { return &a.client->loop() < &b.client->loop(); });
+  auto shared = std::make_shared<const std::vector<Target>>(std::move(targets));
+  auto msg = std::make_shared<const Message>(channel, message);
+  const std::vector<Target>& all = *shared;
+  for (size_t from = 0; from < all.size();) {
+    runtime::Reactor& loop = all[from].client->loop();
+    size_t to = from;
+    while (to < all.size() && &all[to].client->loop() == &loop) ++to;
+    if (loop.in_loop_thread()) {
+      deliver(*msg, all, from, to);
+    } else {
+      loop.post([msg, shared, from, to] { deliver(*msg, *shared, from, to); });
+    }
+    from = to;
   }
-  return targets.size();
+  return receivers;
 }
 
 void PubSub::subscribe(const ClientPtr& c, const std::string& channel, bool pattern) {

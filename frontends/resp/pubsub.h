@@ -1,6 +1,8 @@
 // Redis pub/sub across all connections (and shards): which clients listen
 // to which channels and patterns, and delivering a message to each on its
-// own thread. Messages are not stored (as in Redis); streams are the
+// own thread — encoded once, handed to each shard once with the list of
+// its subscribers, written at once into the output of those on the
+// publisher's shard. Messages are not stored (as in Redis); streams are the
 // durable way. A small registry under a mutex: publishing is not on the
 // storage path.
 #pragma once
