@@ -10,6 +10,7 @@
 #include "options.h"
 #include "report.h"
 #include "resp_client.h"
+#include "resp_pubsub_client.h"
 
 int main(int argc, char** argv) {
   using namespace redcar::load;
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<Client> client;
   switch (o.protocol) {
     case Protocol::kResp:
-      client = make_resp_client(o);
+      client = o.workload == "pubsub" ? make_resp_pubsub_client(o) : make_resp_client(o);
       break;
     case Protocol::kEtcd:
       client = make_etcd_client(o);

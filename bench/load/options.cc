@@ -45,6 +45,7 @@ const std::vector<WorkloadInfo>& workloads() {
       {"get", Protocol::kResp, "GET of a random key among --keys (written first)", false},
       {"xadd", Protocol::kResp, "XADD * to a random stream among --streams", false},
       {"xrange", Protocol::kResp, "XRANGE - + COUNT 10 on a stream filled first", false},
+      {"pubsub", Protocol::kResp, "PUBLISH to one channel followed by --subscribers SUBSCRIBE connections", false},
       {"etcd-put", Protocol::kEtcd, "KV.Put of a random key among --keys", false},
       {"etcd-range", Protocol::kEtcd, "KV.Range of one random key among --keys (written first)", false},
       {"etcd-mixed", Protocol::kEtcd, "KV.Range (share --mix) or KV.Put of a random key", false},
@@ -109,7 +110,7 @@ int parse_options(int argc, char** argv, Options* o) {
   app.add_option("--rate", o->rate, "open loop: operations per second, latency from when each was due; 0: closed loop")
       ->check(CLI::Range(0.0, 1e9))
       ->capture_default_str();
-  app.add_option("--subscribers", o->subscribers, "publish-to-delivery: live subscribers")
+  app.add_option("--subscribers", o->subscribers, "publish-to-delivery, pubsub: live subscribers")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--prefill", o->prefill,
@@ -173,8 +174,8 @@ int parse_options(int argc, char** argv, Options* o) {
   o->addr = addr;
   o->host = addr.substr(0, colon);
   o->port = addr.substr(colon + 1);
-  if (o->workload == "publish-to-delivery" && o->value_bytes < 8) {
-    std::fprintf(stderr, "redcar-bench: publish-to-delivery needs --value-bytes >= 8 (the send time)\n");
+  if ((o->workload == "publish-to-delivery" || o->workload == "pubsub") && o->value_bytes < 8) {
+    std::fprintf(stderr, "redcar-bench: %s needs --value-bytes >= 8 (the send time)\n", o->info->name);
     return 2;
   }
   if (o->prefill == 0) {

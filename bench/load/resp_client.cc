@@ -2,17 +2,15 @@
 #include "resp_client.h"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <cstring>
 #include <optional>
 
 #include "resp_codec.h"
+#include "resp_pipeline.h"
 
 namespace redcar::load {
 namespace {
@@ -30,7 +28,7 @@ Kind kind_of(const std::string& workload) {
   return Kind::kPing;
 }
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = 64 * 1024;  // prefill replies
 constexpr uint64_t kPrefillChunk = 1000;  // commands per round trip while filling
 
 uint64_t next_random(uint64_t& s) {
@@ -40,23 +38,6 @@ uint64_t next_random(uint64_t& s) {
   s ^= s >> 27;
   return s * 2685821657736338717ull;
 }
-
-struct Connection {
-  explicit Connection(asio::io_context& io, size_t pipeline) : ctx(io), sock(io), in(kReadChunk), ring(pipeline) {}
-  asio::io_context& ctx;
-  tcp::socket sock;
-  std::string out, writing;
-  bool write_busy = false;
-  bool in_read = false;
-  bool dead = false;
-  std::string dead_reason;
-  std::vector<char> in;
-  size_t in_len = 0;
-  std::vector<int> ring;  // slots waiting for a reply, oldest first
-  size_t head = 0, count = 0;
-  uint64_t rng = 0;
-  std::string name, error;  // scratch
-};
 
 class RespClient final : public Client {
  public:
@@ -76,36 +57,25 @@ class RespClient final : public Client {
     const int threads = std::min(o_.threads, o_.clients);
     for (int t = 0; t < threads; ++t) ios_.push_back(std::make_unique<asio::io_context>(1));
     for (int i = 0; i < o_.clients; ++i) {
-      auto c = std::make_unique<Connection>(*ios_[static_cast<size_t>(i % threads)], static_cast<size_t>(o_.pipeline));
-      asio::connect(c->sock, endpoints_, ec);
+      auto c = std::make_unique<Connection>(*this, *ios_[static_cast<size_t>(i % threads)]);
+      ec = c->pipe.connect(endpoints_);
       if (ec) return "connect " + o_.addr + ": " + ec.message();
-      c->sock.set_option(tcp::no_delay(true));
       c->rng = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(i + 1);
       conns_.push_back(std::move(c));
     }
     for (auto& io : ios_) guards_.emplace_back(asio::make_work_guard(*io));
-    for (auto& c : conns_) {
-      Connection* cp = c.get();
-      asio::post(cp->ctx, [this, cp] { start_read(*cp); });
-    }
+    for (auto& c : conns_) c->pipe.start();
     for (auto& io : ios_) threads_.emplace_back([io = io.get()] { io->run(); });
     return {};
   }
 
-  void issue(int slot, int64_t /*start_ns*/) override {
-    Connection& c = *conns_[static_cast<size_t>(slot / o_.pipeline)];
-    asio::dispatch(c.ctx, [this, &c, slot] { send(c, slot); });
+  void issue(int slot, int64_t start_ns) override {
+    conns_[static_cast<size_t>(slot / o_.pipeline)]->pipe.issue(slot, start_ns);
   }
 
   void stop() override {
     stopping_.store(true);
-    for (auto& c : conns_) {
-      Connection* cp = c.get();
-      asio::post(cp->ctx, [cp] {
-        boost::system::error_code ignored;
-        cp->sock.close(ignored);
-      });
-    }
+    for (auto& c : conns_) c->pipe.close();
     guards_.clear();
     for (auto& t : threads_) t.join();
     threads_.clear();
@@ -114,6 +84,19 @@ class RespClient final : public Client {
   std::vector<std::pair<std::string, std::string>> facts() const override { return facts_; }
 
  private:
+  // A connection, and the per-connection state its requests draw on.
+  struct Connection final : RespPipeline::Handler {
+    Connection(RespClient& client, asio::io_context& io)
+        : client(client), pipe(io, static_cast<size_t>(client.o_.pipeline), *client.sink_, client.stopping_, *this) {}
+    void encode(std::string& out, int64_t /*start_ns*/) override { client.encode(*this, out); }
+    OpResult judge(const resp::Reply& reply) override { return client.judge(*this, reply); }
+
+    RespClient& client;
+    RespPipeline pipe;
+    uint64_t rng = 0;
+    std::string name, error;  // scratch
+  };
+
   void key_name(std::string& out, uint64_t n) const {
     out.assign(o_.prefix);
     out.append("key-");
@@ -121,27 +104,27 @@ class RespClient final : public Client {
   }
   std::string range_stream() const { return o_.prefix + "range"; }
 
-  void encode(Connection& c) {
+  void encode(Connection& c, std::string& out) {
     switch (kind_) {
       case Kind::kPing:
-        resp::append_command(c.out, {"PING"});
+        resp::append_command(out, {"PING"});
         break;
       case Kind::kSet:
         key_name(c.name, next_random(c.rng) % o_.keys);
-        resp::append_command(c.out, {"SET", c.name, value_});
+        resp::append_command(out, {"SET", c.name, value_});
         break;
       case Kind::kGet:
         key_name(c.name, next_random(c.rng) % o_.keys);
-        resp::append_command(c.out, {"GET", c.name});
+        resp::append_command(out, {"GET", c.name});
         break;
       case Kind::kXadd:
         c.name.assign(o_.prefix);
         c.name.append("stream-");
         c.name.append(std::to_string(o_.streams > 1 ? next_random(c.rng) % static_cast<uint64_t>(o_.streams) : 0));
-        resp::append_command(c.out, {"XADD", c.name, "*", "f", value_});
+        resp::append_command(out, {"XADD", c.name, "*", "f", value_});
         break;
       case Kind::kXrange:
-        resp::append_command(c.out, {"XRANGE", range_stream_, "-", "+", "COUNT", "10"});
+        resp::append_command(out, {"XRANGE", range_stream_, "-", "+", "COUNT", "10"});
         break;
     }
   }
@@ -183,90 +166,6 @@ class RespClient final : public Client {
         break;
     }
     return res;
-  }
-
-  void send(Connection& c, int slot) {
-    if (c.dead) {
-      OpResult r{.ok = false, .fatal = true, .events = 0, .bytes = 0, .error = c.dead_reason};
-      sink_->done(slot, r);
-      return;
-    }
-    encode(c);
-    c.ring[(c.head + c.count) % c.ring.size()] = slot;
-    ++c.count;
-    if (!c.in_read) flush(c);
-  }
-
-  void flush(Connection& c) {
-    if (c.write_busy || c.out.empty() || c.dead) return;
-    std::swap(c.out, c.writing);
-    c.write_busy = true;
-    asio::async_write(c.sock, asio::buffer(c.writing), [this, &c](boost::system::error_code ec, size_t) {
-      c.write_busy = false;
-      c.writing.clear();
-      if (ec) return fail(c, "write: " + ec.message());
-      flush(c);
-    });
-  }
-
-  void start_read(Connection& c) {
-    if (c.dead) return;
-    if (c.in.size() - c.in_len < kReadChunk / 4) c.in.resize(c.in.size() * 2);
-    c.sock.async_read_some(asio::buffer(c.in.data() + c.in_len, c.in.size() - c.in_len),
-                           [this, &c](boost::system::error_code ec, size_t n) { on_read(c, ec, n); });
-  }
-
-  void on_read(Connection& c, boost::system::error_code ec, size_t n) {
-    if (ec) {
-      return fail(c, ec == asio::error::eof ? std::string("connection closed by the server") : "read: " + ec.message());
-    }
-    c.in_len += n;
-    c.in_read = true;
-    size_t pos = 0;
-    while (pos < c.in_len) {
-      resp::Reply reply;
-      size_t used = 0;
-      const resp::Parse p = resp::parse_reply(std::string_view(c.in.data() + pos, c.in_len - pos), &reply, &used);
-      if (p == resp::Parse::kIncomplete) break;
-      if (p == resp::Parse::kMalformed) {
-        c.in_read = false;
-        return fail(c, "malformed reply");
-      }
-      if (c.count == 0) {
-        c.in_read = false;
-        return fail(c, "a reply nothing asked for");
-      }
-      const int slot = c.ring[c.head];
-      c.head = (c.head + 1) % c.ring.size();
-      --c.count;
-      const OpResult r = judge(c, reply);
-      sink_->done(slot, r);
-      pos += used;
-    }
-    if (pos > 0) {
-      std::memmove(c.in.data(), c.in.data() + pos, c.in_len - pos);
-      c.in_len -= pos;
-    }
-    c.in_read = false;
-    flush(c);
-    start_read(c);
-  }
-
-  void fail(Connection& c, std::string reason) {
-    if (c.dead) return;
-    c.dead = true;
-    c.dead_reason = std::move(reason);
-    boost::system::error_code ignored;
-    c.sock.close(ignored);
-    if (stopping_.load()) return;
-    if (c.count == 0) sink_->error(c.dead_reason);
-    while (c.count > 0) {
-      const int slot = c.ring[c.head];
-      c.head = (c.head + 1) % c.ring.size();
-      --c.count;
-      OpResult r{.ok = false, .fatal = true, .events = 0, .bytes = 0, .error = c.dead_reason};
-      sink_->done(slot, r);
-    }
   }
 
   // Sends `commands` (n of them) on a blocking connection and reads their

@@ -8,11 +8,9 @@
 // whether it is an error, which keeps the client's cost per request low and
 // easy to see next to the server's.
 //
-// A connection writes whatever its slots asked for while the previous write
-// was in flight as one write, and answers its slots in order as replies
-// arrive; a slot answered inside a read is sent again before the next write,
-// so a pipeline stays full. A connection that fails answers its outstanding
-// slots with a fatal error and every later request on it too.
+// Each connection is a RespPipeline (resp_pipeline.h), which owns how
+// requests are batched into writes and replies matched to slots; this file
+// owns what the workloads send and what their replies must be.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,7 @@
 // RESP command writer and reply reader (resp_codec.h).
 #include "resp_codec.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace redcar::load::resp {
@@ -126,6 +127,26 @@ Parse parse_reply(std::string_view in, Reply* reply, size_t* consumed) {
   size_t pos = 0;
   const Parse p = parse_at(in, &pos, 0, reply);
   if (p == Parse::kComplete) *consumed = pos;
+  return p;
+}
+
+Parse parse_elements(std::string_view in, Reply* reply, Reply* elements, size_t max, size_t* consumed) {
+  const Parse p = parse_reply(in, reply, consumed);
+  for (size_t i = 0; i < max; ++i) elements[i] = Reply{};
+  // An attribute in front would shift the header; pub/sub never sends one.
+  if (p != Parse::kComplete || (reply->type != '*' && reply->type != '>') || reply->null || in[0] != reply->type) {
+    return p;
+  }
+  // The whole reply is known to be complete and well formed, so each
+  // element parses whole; the header line is skipped to reach the first.
+  const std::string_view whole = in.substr(0, *consumed);
+  size_t pos = whole.find('\n') + 1;
+  const size_t n = std::min(max, static_cast<size_t>(reply->elements));
+  for (size_t i = 0; i < n; ++i) {
+    size_t used = 0;
+    if (parse_reply(whole.substr(pos), &elements[i], &used) != Parse::kComplete) return Parse::kMalformed;
+    pos += used;
+  }
   return p;
 }
 

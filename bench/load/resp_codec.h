@@ -34,4 +34,10 @@ enum class Parse { kComplete, kIncomplete, kMalformed };
 // *consumed is its size in bytes. kIncomplete: more bytes are needed.
 Parse parse_reply(std::string_view in, Reply* reply, size_t* consumed);
 
+// parse_reply, and for an array or a RESP3 push also its first `max`
+// elements, each read as a reply of its own (their `text` is what a flat
+// aggregate such as a pub/sub message carries; nested aggregates keep only
+// their count). Elements past reply->elements are left empty.
+Parse parse_elements(std::string_view in, Reply* reply, Reply* elements, size_t max, size_t* consumed);
+
 }  // namespace redcar::load::resp
