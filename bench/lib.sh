@@ -128,10 +128,12 @@ bench_started=""
 
 # bench_start_redcar BIN DATA_DIR LOG FLAGS...: redcar with its data and log
 # in the work folder; FLAGS pick the listeners (an empty address: off).
+# BENCH_CPUS: the cores it may run on (taskset -c; all when unset).
 bench_start_redcar() {
-  local bin=$1 data=$2 log=$3
+  local bin=$1 data=$2 log=$3 pin=()
   shift 3
-  "$bin" --data-dir "$data" -o "$log" "$@" &
+  if [ -n "${BENCH_CPUS:-}" ]; then pin=(taskset -c "$BENCH_CPUS"); fi
+  "${pin[@]}" "$bin" --data-dir "$data" -o "$log" "$@" &
   bench_started=$!
   bench_track "$bench_started"
 }

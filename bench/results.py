@@ -55,6 +55,14 @@ WORKLOADS = {
 }
 
 
+def workload_info(wl):
+    """(what, client) of a workload id; pin-X is X run pinned."""
+    if wl.startswith("pin-"):
+        what, client = WORKLOADS.get(wl[4:], (wl[4:], "redcar-bench"))
+        return what, client + ", pinned"
+    return WORKLOADS.get(wl, (wl, "redcar-bench"))
+
+
 def med(v):
     return statistics.median(v) if v else None
 
@@ -79,6 +87,10 @@ def ms(us):
     if us >= 1e6:
         return f"{us / 1e6:.2f} s"
     return f"{us / 1000:.2f} ms"
+
+
+def us_text(v):
+    return "-" if v is None else f"{v:.1f} us"
 
 
 def pct(v):
@@ -187,6 +199,17 @@ class Report:
              and r.get("wall_s")]
         return med(v)
 
+    def cpu_per_op_us(self, runs):
+        """The server's CPU time per operation (all of the run: warm-up and
+        measured operations over the CPU seconds the server used meanwhile)."""
+        v = []
+        for r in runs:
+            cpu = r.get("side", {}).get("cpu_s")
+            n = (r.get("ops") or 0) + (r.get("warmup_ops") or 0)
+            if cpu is not None and n:
+                v.append(cpu / n * 1e6)
+        return med(v)
+
     def client_cpu(self, runs):
         v = []
         for r in runs:
@@ -215,7 +238,10 @@ class Report:
 
     # ---- the targets ----------------------------------------------------------
     def judge(self):
-        for prefix, client in (("resp", "redcar-bench"), ("rbm", "redis-benchmark")):
+        for prefix, client in (("resp", "redcar-bench"), ("rbm", "redis-benchmark"),
+                               ("pin-resp", "redcar-bench, pinned")):
+            if f"{prefix}-ping" not in self.runs:
+                continue
             xadd, ping, p16 = f"{prefix}-xadd", f"{prefix}-ping", f"{prefix}-xadd-p16"
             rc = self.rate(xadd, "redcar")
             self.ratio_target(f"RESP XADD 100 B, 50 clients, durable", client, xadd, "redis-always", 2.0)
@@ -232,8 +258,12 @@ class Report:
             self.ratio_target("RESP XADD 100 B pipelined 16, durable", client, p16, "redis-everysec", 1.0)
             self.ratio_target("RESP XRANGE COUNT 10", client, f"{prefix}-xrange", "redis-always", 1.0)
             self.ratio_target("RESP GET", client, f"{prefix}-get", "redis-always", 1.0)
-        self.ratio_target("etcd Put, 64 concurrent", "redcar-bench", "etcd-put", "etcd", 5.0)
-        self.ratio_target("etcd Range, 64 concurrent", "redcar-bench", "etcd-range", "etcd", 5.0)
+        for prefix, client in (("", "redcar-bench"), ("pin-", "redcar-bench, pinned")):
+            if f"{prefix}etcd-put" not in self.runs:
+                continue
+            for wl, what in (("etcd-put", "etcd Put, 64 concurrent"), ("etcd-range", "etcd Range, 64 concurrent")):
+                self.ratio_target(what, client, prefix + wl, "etcd", 5.0)
+                self.cpu_target(what + ": server CPU per call", client, prefix + wl, "etcd", 5.0)
 
         v = self.rate("native-append", "redcar")
         self.target("native batched append, 100 x 100 B per call (ids on every event)", "redcar-bench",
@@ -255,16 +285,30 @@ class Report:
                     None if ratio is None else ratio >= want, [(workload, "redcar"), (workload, peer)],
                     self.command(workload, "redcar"))
 
-    def p2d_rows(self):
+    def cpu_target(self, what, client, workload, peer, want):
+        """The peer's CPU per operation over redcar's: how many times less
+        CPU redcar spends on one."""
+        a, b = self.cpu_per_op_us(self.rs(workload, "redcar")), self.cpu_per_op_us(self.rs(workload, peer))
+        ratio = b / a if a and b else None
+        self.target(what, client, f"{num(a, 1)} us", f"{SERVERS[peer]} {num(b, 1)} us",
+                    f"1/{ratio:.1f}" if ratio else "-", f"<= 1/{want:g} of {SERVERS[peer]}'s",
+                    None if ratio is None else ratio >= want, [(workload, "redcar"), (workload, peer)],
+                    self.command(workload, "redcar"))
+
+    def p2d_rows(self, prefix="p2d-", server="redcar"):
         rows = []
-        for w in sorted((w for w in self.runs if w.startswith("p2d-")), key=lambda w: int(w[4:])):
-            runs = self.runs[w].get("redcar", [])
+        for w in sorted((w for w in self.runs if w.startswith(prefix)), key=lambda w: int(w[len(prefix):])):
+            runs = self.runs[w].get(server, [])
+            if not runs:
+                continue
             good = [r for r in runs if ok(r)]
             rate = runs[0]["config"]["rate"] if runs else None
             d = [r.get("extra_latency_us", {}).get("delivery") for r in good]
             d = [x for x in d if x and x.get("count")]
             row = {
-                "subscribers": int(w[4:]),
+                "subscribers": int(w[len(prefix):]),
+                "server": server,
+                "workload": w,
                 "rate": rate,
                 "appends_per_s": [r["ops_per_s"] for r in good],
                 "deliveries_per_s": [r["extra_latency_us"]["delivery"]["count"] / r["measured_s"]
@@ -278,7 +322,7 @@ class Report:
                 "client_cpu": self.client_cpu(good),
                 "load": self.load_text(good),
                 "failed": [f"round {r['round']}: {error_text(r) or r.get('abort_reason', '')}" for r in runs if not ok(r)],
-                "command": self.command(w, "redcar"),
+                "command": self.command(w, server),
             }
             rows.append(row)
         return rows
@@ -286,6 +330,31 @@ class Report:
     def p2d_target(self):
         rows = self.p2d_rows()
         self.figures["publish_to_delivery"] = rows
+        fan = {s: self.p2d_rows("pubsub-", s) for s in ("redcar", "redis-always")}
+        self.figures["pubsub"] = fan["redcar"] + fan["redis-always"]
+        if rows and fan["redis-always"]:
+            # Fan-out against Redis pub/sub: deliveries/s at the same rate
+            # and fan-out, and the latency, for the native API and for
+            # redcar's own PUBLISH.
+            peer = fan["redis-always"][-1]
+            mine = [r for r in rows if r["subscribers"] == peer["subscribers"]]
+            mine_resp = [r for r in fan["redcar"] if r["subscribers"] == peer["subscribers"]]
+            for what, row, wl in (("native Subscribe", mine[0] if mine else None, f"p2d-{peer['subscribers']}"),
+                                  ("RESP pub/sub", mine_resp[0] if mine_resp else None,
+                                   f"pubsub-{peer['subscribers']}")):
+                if row is None:
+                    continue
+                a, b = med(row["deliveries_per_s"]), med(peer["deliveries_per_s"])
+                ratio = a / b if a and b else None
+                ok_lat = row["p99_us"] is not None and row["p99_us"] <= 5000
+                met = None if ratio is None else (ratio >= 0.99 and ok_lat)
+                if peer["subscribers"] < 1000 or (peer["rate"] or 0) < 10000:
+                    met = None  # a smaller run than the target's (SMOKE)
+                self.target(f"fan-out to {peer['subscribers']:,} subscribers ({what})", "redcar-bench",
+                            f"{num(a)} deliveries/s, p99 {ms(row['p99_us'])}",
+                            f"redis pub/sub {num(b)} deliveries/s, p99 {ms(peer['p99_us'])}",
+                            f"{ratio:.2f}x" if ratio else "-", ">= 1x redis pub/sub, p99 <= 5 ms", met,
+                            [(wl, "redcar"), (peer["workload"], "redis-always")], row["command"])
         if not rows:
             return
         row = rows[-1]  # the most subscribers
@@ -427,18 +496,20 @@ class Report:
         w("")
         self.md_resp(w)
         self.md_grpc(w)
+        self.md_pinned(w)
         self.md_p2d(w)
         self.md_disk(w)
         self.md_failures(w)
         return "\n".join(out) + "\n"
 
     def server_table(self, w, workloads, peers_of):
-        w("| workload | client | server | rate, median [min-max] | p99 | server CPU | client CPU | redcar / server | load |")
-        w("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        w("| workload | client | server | rate, median [min-max] | p99 | server CPU | server CPU per op | client CPU | "
+          "redcar / server | load |")
+        w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for wl in workloads:
             if wl not in self.runs:
                 continue
-            what, client = WORKLOADS.get(wl, (wl, "redcar-bench"))
+            what, client = workload_info(wl)
             base = self.rate(wl, "redcar")
             for server in ["redcar"] + peers_of(wl):
                 runs = self.rs(wl, server)
@@ -448,7 +519,8 @@ class Report:
                 v = self.rate(wl, server)
                 ratio = f"{base / v:.2f}x" if server != "redcar" and base and v else ""
                 w(f"| {what} | {client} | {SERVERS[server]} | {spread(self.rates(wl, server))} {unit} | "
-                  f"{ms(self.p99(wl, server))} | {pct(self.server_cpu(runs))} | {pct(self.client_cpu(runs))} | "
+                  f"{ms(self.p99(wl, server))} | {pct(self.server_cpu(runs))} | "
+                  f"{us_text(self.cpu_per_op_us(runs))} | {pct(self.client_cpu(runs))} | "
                   f"{ratio} | {self.load_text(runs)} |")
         w("")
 
@@ -477,27 +549,49 @@ class Report:
         self.server_table(w, ["etcd-put", "etcd-range", "etcd-mixed", "native-append", "native-append-1id"],
                           lambda wl: ["etcd"] if "etcd" in self.runs.get(wl, {}) else [])
 
+    def md_pinned(self, w):
+        pinned = [wl for wl in self.runs if wl.startswith("pin-")]
+        if not pinned:
+            return
+        m = self.machine
+        w("## Pinned: one core for the server, another for the client")
+        w("")
+        w(f"The same workloads with the server on core {m.get('server_cpu', 0)} and the client on core "
+          f"{m.get('client_cpu', 1)} (`taskset`): redcar with `--shards 1` (a new folder, `--fsync always`), "
+          "redis-server and etcd pinned with all their threads. Every server has one core, so the ratio is the "
+          "work each does per core, and it moves less from round to round than the unpinned one. Server CPU per "
+          "op: the server's CPU time over the run divided by the operations of the run (warm-up included).")
+        w("")
+
+        def peers(wl):
+            return [s for s in ("redis-always", "redis-everysec", "etcd") if s in self.runs[wl]]
+        order = [f"pin-{k}" for k in WORKLOADS]
+        self.server_table(w, [wl for wl in order if wl in self.runs], peers)
+
     def md_p2d(self, w):
-        rows = self.figures.get("publish_to_delivery") or []
+        rows = [("redcar", "native Subscribe", r) for r in self.figures.get("publish_to_delivery") or []]
+        rows += [(SERVERS[r["server"]], "RESP pub/sub", r) for r in self.figures.get("pubsub") or []]
         if not rows:
             return
-        w("## Publish-to-delivery")
+        w("## Publish-to-delivery and fan-out")
         w("")
-        w(f"One event per Append, open loop at a fixed rate (latency counts from when each append was due, so a "
-          f"stall shows); N Subscribe calls follow the stream live from its end, in the same client process. "
-          f"Delivery latency: from the append's due time to each subscriber's receipt.")
+        w("One event per call, open loop at a fixed rate (latency counts from when each publish was due, so a "
+          "stall shows), to N subscribers in the same client process: native Append to one stream followed live "
+          "by N Subscribe calls, or PUBLISH to one channel with N SUBSCRIBE connections (redcar's and redis-server's "
+          "pub/sub, which stores nothing). Delivery latency: from the publish's due time to each subscriber's "
+          "receipt.")
         w("")
-        w("| subscribers | rate asked | appends/s done | deliveries/s | p50 | p99 | p99.9 | max | never sent | "
-          "server CPU | client CPU | load |")
-        w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for r in rows:
-            w(f"| {r['subscribers']:,} | {num(r['rate'])} | {spread(r['appends_per_s'])} | "
+        w("| server | how | subscribers | rate asked | published/s | deliveries/s | p50 | p99 | p99.9 | max | "
+          "never sent | server CPU | client CPU | load |")
+        w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for server, how, r in rows:
+            w(f"| {server} | {how} | {r['subscribers']:,} | {num(r['rate'])} | {spread(r['appends_per_s'])} | "
               f"{spread(r['deliveries_per_s'])} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {ms(r['p999_us'])} | "
               f"{ms(r['max_us'])} | {spread(r['unsent'])} | {pct(r['server_cpu'])} | {pct(r['client_cpu'])} | "
               f"{r['load']} |")
         w("")
         w("`never sent`: operations due in the run that the client could not send because the server had not "
-          "answered the ones before (64 appends outstanding at most): the server did not keep up with the rate.")
+          "answered the ones before (all connections busy): the server did not keep up with the rate.")
         w("")
 
     def md_disk(self, w):
@@ -580,6 +674,7 @@ class Report:
                             "unit": rate_of(runs[0])[1],
                             "p99_us_median": med([r["latency_us"]["p99"] for r in runs if ok(r)]),
                             "server_cpu": self.server_cpu([r for r in runs if ok(r)]),
+                            "server_cpu_per_op_us": self.cpu_per_op_us([r for r in runs if ok(r)]),
                             "loads": self.loads(runs),
                             "command": self.command(wl, s)} for s, runs in by.items()}
         return {"machine": self.machine, "fio": self.fio, "targets": self.targets, "workloads": rows,
