@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -32,8 +33,10 @@ class Function<R(A...), InlineBytes> {
                                                    std::is_invocable_r_v<R, std::decay_t<F>&, A...>>>
   Function(F&& f) {  // NOLINT: implicit, like std::function
     using Fn = std::decay_t<F>;
-    if constexpr (std::is_pointer_v<Fn> || std::is_member_pointer_v<Fn>) {
-      if (!f) return;  // a null function pointer makes an empty Function
+    if constexpr (std::is_constructible_v<bool, const Fn&>) {
+      // A null function pointer, or an empty Function of another size or
+      // std::function, makes an empty Function, as std::function does.
+      if (!static_cast<bool>(f)) return;
     }
     if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= alignof(std::max_align_t) &&
                   std::is_nothrow_move_constructible_v<Fn>) {
@@ -50,10 +53,12 @@ class Function<R(A...), InlineBytes> {
   }
   Function& operator=(Function&& o) noexcept {
     if (this != &o) {
+      // Taken first: `o` may be owned by what this holds now.
+      Function taken(std::move(o));
       reset();
-      ops_ = o.ops_;
-      if (ops_) ops_->move(o.buf_, buf_);
-      o.ops_ = nullptr;
+      ops_ = taken.ops_;
+      if (ops_) ops_->move(taken.buf_, buf_);
+      taken.ops_ = nullptr;
     }
     return *this;
   }
@@ -81,9 +86,18 @@ class Function<R(A...), InlineBytes> {
     void (*move)(void* from, void* to) noexcept;  // leaves `from` destroyed
     void (*destroy)(void* self) noexcept;
   };
+  // Like std::invoke_r: a result is dropped when R is void.
+  template <typename Fn>
+  static R invoke(Fn& f, A&&... args) {
+    if constexpr (std::is_void_v<R>) {
+      std::invoke(f, std::forward<A>(args)...);
+    } else {
+      return std::invoke(f, std::forward<A>(args)...);
+    }
+  }
   template <typename Fn>
   static constexpr Ops kInlineOps{
-      [](void* s, A&&... args) -> R { return (*static_cast<Fn*>(s))(std::forward<A>(args)...); },
+      [](void* s, A&&... args) -> R { return invoke(*static_cast<Fn*>(s), std::forward<A>(args)...); },
       [](void* from, void* to) noexcept {
         ::new (to) Fn(std::move(*static_cast<Fn*>(from)));
         static_cast<Fn*>(from)->~Fn();
@@ -92,7 +106,7 @@ class Function<R(A...), InlineBytes> {
   };
   template <typename Fn>
   static constexpr Ops kHeapOps{
-      [](void* s, A&&... args) -> R { return (**static_cast<Fn**>(s))(std::forward<A>(args)...); },
+      [](void* s, A&&... args) -> R { return invoke(**static_cast<Fn**>(s), std::forward<A>(args)...); },
       [](void* from, void* to) noexcept { *static_cast<Fn**>(to) = *static_cast<Fn**>(from); },
       [](void* s) noexcept { delete *static_cast<Fn**>(s); },
   };

@@ -99,6 +99,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void recycle(Reply* r);
 
   std::vector<Reply*> free_replies_;
+  size_t free_bytes_ = 0;  // buffer capacity held by free_replies_
 };
 
 using ClientPtr = std::shared_ptr<Client>;

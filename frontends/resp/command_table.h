@@ -89,13 +89,15 @@ void reply_wrong_arity(Reply& r, std::string_view cmd);
 
 // An engine callback that runs `fn(result)` on the session's thread: at
 // once when the engine answers there (a connection on the shard that owns
-// its key), else as one task posted to the session's loop.
+// its key), else as one task posted to the session's loop. The reply goes
+// with the task, so that its last reference is let go on the session's
+// thread, where it is recycled, and not on the engine's.
 template <typename T, typename F>
-Callback<T> back_to(const ReplyPtr& r, F fn) {
-  return [r, fn = std::move(fn)](Result<T> res) mutable {
+Callback<T> back_to(const ReplyPtr& reply, F fn) {
+  return [r = ReplyPtr(reply), fn = std::move(fn)](Result<T> res) mutable {
     runtime::Reactor& loop = r->client().loop();
     if (loop.in_loop_thread()) return fn(std::move(res));
-    loop.post([fn = std::move(fn), res = std::move(res)]() mutable { fn(std::move(res)); });
+    loop.post([r = std::move(r), fn = std::move(fn), res = std::move(res)]() mutable { fn(std::move(res)); });
   };
 }
 

@@ -37,12 +37,12 @@ struct Target {
 
 // On the subscribers' thread: each gets the frame in its output, which
 // leaves with the rest of that turn's output in one send per connection.
-void deliver(const Message& m, const std::vector<Target>& targets, size_t from, size_t to) {
+void deliver(const Message& m, const std::vector<Target>& targets) {
   std::string scratch;
-  for (size_t i = from; i < to; ++i) {
-    Client& c = *targets[i].client;
+  for (const Target& t : targets) {
+    Client& c = *t.client;
     if (c.closed()) continue;
-    if (targets[i].pattern.empty()) {
+    if (t.pattern.empty()) {
       c.push(c.protocol >= 3 ? m.resp3 : m.resp2);
       continue;
     }
@@ -50,7 +50,7 @@ void deliver(const Message& m, const std::vector<Target>& targets, size_t from, 
     ReplyWriter w(scratch, c.protocol);
     w.push(4);
     w.bulk("pmessage");
-    w.bulk(targets[i].pattern);
+    w.bulk(t.pattern);
     w.bulk(m.channel);
     w.bulk(m.message);
     c.push(scratch);
@@ -60,41 +60,42 @@ void deliver(const Message& m, const std::vector<Target>& targets, size_t from, 
 }  // namespace
 
 size_t PubSub::publish(const std::string& channel, const std::string& message) {
-  std::vector<Target> targets;
+  // The subscribers by the loop they live on (one per shard, so a short
+  // list): each loop gets its own in one task, and only the message is
+  // shared, so that a subscriber is let go on its own thread.
+  std::vector<std::pair<runtime::Reactor*, std::vector<Target>>> by_loop;
+  size_t receivers = 0;
+  auto add = [&](ClientPtr c, const std::string& pattern) {
+    runtime::Reactor* loop = &c->loop();
+    auto it = std::find_if(by_loop.begin(), by_loop.end(), [loop](const auto& e) { return e.first == loop; });
+    if (it == by_loop.end()) it = by_loop.insert(by_loop.end(), {loop, {}});
+    it->second.push_back({std::move(c), pattern});
+    ++receivers;
+  };
   {
     std::lock_guard lk(mu_);
     if (auto it = channels_.find(channel); it != channels_.end()) {
       for (auto& [id, w] : it->second) {
-        if (auto c = w.lock()) targets.push_back({std::move(c), {}});
+        if (auto c = w.lock()) add(std::move(c), {});
       }
     }
     for (auto& [pat, subs] : patterns_) {
       if (!glob_match(pat, channel)) continue;
       for (auto& [id, w] : subs) {
-        if (auto c = w.lock()) targets.push_back({std::move(c), pat});
+        if (auto c = w.lock()) add(std::move(c), pat);
       }
     }
   }
-  const size_t receivers = targets.size();
-  if (targets.empty()) return 0;
-  // One hand-over per shard rather than per subscriber: the subscribers of
-  // each loop are delivered together, those of the publisher's own loop at
-  // once (as Redis writes into its subscribers' buffers before it answers).
-  std::stable_sort(targets.begin(), targets.end(),
-                   [](const Target& a, const Target& b) { return &a.client->loop() < &b.client->loop(); });
-  auto shared = std::make_shared<const std::vector<Target>>(std::move(targets));
+  if (receivers == 0) return 0;
+  // Those of the publisher's own loop are written at once, as Redis writes
+  // into its subscribers' buffers before it answers.
   auto msg = std::make_shared<const Message>(channel, message);
-  const std::vector<Target>& all = *shared;
-  for (size_t from = 0; from < all.size();) {
-    runtime::Reactor& loop = all[from].client->loop();
-    size_t to = from;
-    while (to < all.size() && &all[to].client->loop() == &loop) ++to;
-    if (loop.in_loop_thread()) {
-      deliver(*msg, all, from, to);
+  for (auto& [loop, targets] : by_loop) {
+    if (loop->in_loop_thread()) {
+      deliver(*msg, targets);
     } else {
-      loop.post([msg, shared, from, to] { deliver(*msg, *shared, from, to); });
+      loop->post([msg, targets = std::move(targets)] { deliver(*msg, targets); });
     }
-    from = to;
   }
   return receivers;
 }

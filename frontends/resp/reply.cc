@@ -5,10 +5,12 @@
 namespace redcar::resp {
 
 namespace {
-// Enough for a deep pipeline; a reply whose buffer grew past a large
-// answer is given back to the allocator rather than kept.
+// Enough for a deep pipeline. Buffers are kept up to a total per client,
+// and none past a large answer's size: a pipeline of big replies must not
+// leave megabytes behind on every connection.
 constexpr size_t kMaxFreeReplies = 1024;
-constexpr size_t kMaxKeptBufferBytes = 64 * 1024;
+constexpr size_t kMaxKeptBufferBytes = 16 * 1024;
+constexpr size_t kMaxKeptBytesPerClient = 256 * 1024;
 }  // namespace
 
 Client::~Client() {
@@ -20,6 +22,7 @@ ReplyPtr Client::make_reply(uint64_t slot) {
   if (!free_replies_.empty()) {
     r = free_replies_.back();
     free_replies_.pop_back();
+    free_bytes_ -= r->buf_.capacity();
   } else {
     r = new Reply();
   }
@@ -33,13 +36,17 @@ void Client::recycle(Reply* r) {
   // May hold the last reference to this client: it goes at the end, when
   // nothing here touches the client any more (~Client deletes the list).
   ClientPtr keep = std::move(r->client_);
-  if (free_replies_.size() < kMaxFreeReplies && r->buf_.capacity() <= kMaxKeptBufferBytes) {
-    r->buf_.clear();
-    r->counts_as_write = false;
-    free_replies_.push_back(r);
-  } else {
+  if (free_replies_.size() >= kMaxFreeReplies) {
     delete r;
+    return;
   }
+  if (r->buf_.capacity() > kMaxKeptBufferBytes || free_bytes_ + r->buf_.capacity() > kMaxKeptBytesPerClient) {
+    std::string().swap(r->buf_);  // the object is kept, its memory is not
+  }
+  r->buf_.clear();
+  r->counts_as_write = false;
+  free_bytes_ += r->buf_.capacity();
+  free_replies_.push_back(r);
 }
 
 void Reply::done() {
