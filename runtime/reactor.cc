@@ -8,6 +8,19 @@
 
 namespace redcar::runtime {
 
+namespace {
+// The reactor whose turn this thread is in, so that a post to another loop
+// can wait in this one's outbox. Set only during a turn: a thread that
+// drives a reactor now and then (a test) posts directly otherwise.
+thread_local Reactor* t_turning = nullptr;
+
+struct Turning {
+  explicit Turning(Reactor* r) : saved(t_turning) { t_turning = r; }
+  ~Turning() { t_turning = saved; }
+  Reactor* saved;
+};
+}  // namespace
+
 int Reactor::create(const ReactorOptions& options, std::unique_ptr<Reactor>* out) {
   // Blocking: a read of it waits (io_uring polls it) until a post wakes us.
   int efd = ::eventfd(0, EFD_CLOEXEC);
@@ -65,6 +78,10 @@ void Reactor::post(Task t) {
     local_.push_back(std::move(t));
     return;
   }
+  if (t_turning && t_turning != this) {
+    t_turning->post_later(this, std::move(t));
+    return;
+  }
   {
     std::lock_guard lk(mu_);
     incoming_.push_back(std::move(t));
@@ -72,6 +89,41 @@ void Reactor::post(Task t) {
   }
   // Only a loop about to sleep (or asleep) needs the eventfd; the first
   // poster to see it wakes it.
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
+}
+
+void Reactor::post_later(Reactor* target, Task t) {
+  outbox_pending_ = true;
+  for (auto& o : outboxes_) {
+    if (o.target == target) {
+      o.tasks.push_back(std::move(t));
+      return;
+    }
+  }
+  outboxes_.push_back(Outbox{target, {}});
+  outboxes_.back().tasks.push_back(std::move(t));
+}
+
+void Reactor::flush_outboxes() {
+  if (!outbox_pending_) return;
+  outbox_pending_ = false;
+  for (auto& o : outboxes_) {
+    if (!o.tasks.empty()) o.target->accept_batch(o.tasks);
+  }
+}
+
+void Reactor::accept_batch(std::vector<Task>& batch) {
+  {
+    std::lock_guard lk(mu_);
+    if (incoming_.empty()) {
+      // The vectors trade places, so neither side allocates once warm.
+      incoming_.swap(batch);
+    } else {
+      incoming_.insert(incoming_.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+      batch.clear();
+    }
+    has_incoming_.store(true, std::memory_order_seq_cst);
+  }
   if (sleeping_.exchange(false, std::memory_order_seq_cst)) wake();
 }
 
@@ -177,16 +229,20 @@ size_t Reactor::reap() {
 }
 
 size_t Reactor::turn(bool wait, Clock::time_point wait_until) {
+  Turning turning(this);
   size_t n = run_tasks();
   n += run_timers();
   run_turn_end();
+  flush_outboxes();
   bool busy = !local_.empty() || !turn_end_.empty() || has_incoming_.load(std::memory_order_acquire);
   if (wait && !busy && !stopped()) {
     submit_and_wait(wait_until);
   } else {
     io_uring_submit_and_get_events(&ring_);
   }
-  return n + reap();
+  n += reap();
+  flush_outboxes();
+  return n;
 }
 
 void Reactor::run() {
@@ -203,10 +259,14 @@ size_t Reactor::run_for(std::chrono::nanoseconds d) {
 size_t Reactor::poll() { return turn(false, Clock::time_point::max()); }
 
 size_t Reactor::run_once(std::chrono::nanoseconds max_wait) {
+  Turning turning(this);
   size_t n = run_tasks() + run_timers();
   run_turn_end();
+  flush_outboxes();
   submit_and_wait(Clock::now() + max_wait);
-  return n + reap();
+  n += reap();
+  flush_outboxes();
+  return n;
 }
 
 }  // namespace redcar::runtime

@@ -13,6 +13,13 @@
 // only. post() and stop() may be called from any thread; a post from
 // another thread wakes the loop through an eventfd read on the ring.
 //
+// Cross-loop posts are batched: a task one loop posts to another during a
+// turn waits in the poster's outbox for that loop, and the outbox is handed
+// over whole (one lock, at most one wake-up) when the poster's turn is about
+// to wait and again after it has handled the turn's completions. So the
+// requests a shard's connections send the other shard in one turn cost one
+// wake-up, not one each, and the replies come back the same way.
+//
 // get_executor() is a Boost.Asio executor, so code written against asio's
 // post/dispatch and any_io_executor (the gRPC front end) runs on the loop
 // unchanged. Timers are the reactor's own (timer.h), not asio's.
@@ -106,6 +113,11 @@ class Reactor : public boost::asio::execution_context {
   size_t reap();
   void arm_wake();
   void wake();
+  // Another loop's post, queued until this loop's flush_outboxes().
+  void post_later(Reactor* target, Task t);
+  void flush_outboxes();
+  // Takes a batch another loop flushed; `batch` comes back empty.
+  void accept_batch(std::vector<Task>& batch);
 
   struct WakeRead final : Completion {
     explicit WakeRead(Reactor* r) : reactor(r) {}
@@ -133,6 +145,13 @@ class Reactor : public boost::asio::execution_context {
   std::atomic<bool> has_incoming_{false};
   std::atomic<bool> sleeping_{false};
   std::vector<Task> turn_end_;
+  // Tasks for other loops, per target, in the order they were posted.
+  struct Outbox {
+    Reactor* target;
+    std::vector<Task> tasks;
+  };
+  std::vector<Outbox> outboxes_;
+  bool outbox_pending_ = false;
 
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   std::unordered_map<uint64_t, Task> timer_tasks_;

@@ -72,6 +72,46 @@ TEST(Reactor, PostsFromOtherThreadsWakeTheLoopAndRunInOrder) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
 }
 
+TEST(Reactor, PostsToAnotherLoopDuringATurnLeaveTogetherWhenItEnds) {
+  std::unique_ptr<Reactor> a = make();
+  std::unique_ptr<Reactor> b;
+  std::atomic<bool> b_ready{false};
+  std::thread b_thread([&] {
+    b = make();
+    b_ready = true;
+    b->run();
+  });
+  while (!b_ready) std::this_thread::sleep_for(1ms);
+  std::vector<int> seen;  // B's thread only
+  std::atomic<size_t> seen_count{0};
+  size_t seen_before_turn_end = 1;
+  a->post([&] {
+    for (int i = 0; i < 100; ++i) {
+      b->post([&, i] {
+        seen.push_back(i);
+        seen_count = seen.size();
+      });
+    }
+    // B is idle and would run a direct post at once; these wait for A's turn.
+    std::this_thread::sleep_for(30ms);
+    seen_before_turn_end = seen_count.load();
+  });
+  a->poll();
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (seen_count < 100 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  // Outside a turn, a thread's post goes straight to the loop.
+  std::atomic<bool> direct{false};
+  b->post([&] { direct = true; });
+  until = std::chrono::steady_clock::now() + 3s;
+  while (!direct && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  b->stop();
+  b_thread.join();
+  EXPECT_EQ(seen_before_turn_end, 0u);
+  ASSERT_EQ(seen.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
+  EXPECT_TRUE(direct);
+}
+
 TEST(Reactor, RunReturnsAfterStopFromAnotherThread) {
   std::unique_ptr<Reactor> r = make();
   std::atomic<bool> ran{false};
