@@ -22,6 +22,16 @@
 namespace redcar::resp {
 
 class Reply;
+
+// What a command in flight holds back of its connection's later commands,
+// which run in the order they came (Session::submit):
+//   kWrite     a write: later reads wait until it is written (and visible);
+//   kGroupOp   a consumer-group operation, applied to the group when staged:
+//              later reads wait, later group reads of the same pipeline
+//              need not (the shard runs a group's operations in order);
+//   kBlocking  a command that may block (XREAD/XREADGROUP BLOCK): everything
+//              later waits for its answer, as in Redis.
+enum class Hold : uint8_t { kNone, kWrite, kGroupOp, kBlocking };
 void reply_add_ref(Reply* r) noexcept;
 void reply_release(Reply* r) noexcept;
 
@@ -85,9 +95,9 @@ class Client : public std::enable_shared_from_this<Client> {
   virtual bool closed() const = 0;
   // The reply in `slot` is complete (Reply::done()): `bytes` are its
   // encoding, which the client copies (the reply keeps its buffer for the
-  // next request). `was_write`: it answered a write, which later reads of
-  // this client waited for.
-  virtual void complete(uint64_t slot, std::string_view bytes, bool was_write) = 0;
+  // next request). `held`: what it held back of the client's later
+  // commands, now released.
+  virtual void complete(uint64_t slot, std::string_view bytes, Hold held) = 0;
 
   // A reply for `slot`, from the free list when it has one. On the client's
   // thread only.

@@ -30,6 +30,10 @@ enum CommandFlags : uint32_t {
   // A write the engine evaluates against its staged view: it may run while
   // earlier writes of the same connection are still in flight.
   kStaged = 32,
+  // A consumer-group operation the engine applies to the group's state when
+  // staged, one at a time per group in the order they arrive: it may run
+  // while earlier group operations of the connection are in flight.
+  kGroupStaged = 64,
 };
 
 struct Command {

@@ -44,14 +44,14 @@ void Client::recycle(Reply* r) {
     std::string().swap(r->buf_);  // the object is kept, its memory is not
   }
   r->buf_.clear();
-  r->counts_as_write = false;
+  r->hold = Hold::kNone;
   free_bytes_ += r->buf_.capacity();
   free_replies_.push_back(r);
 }
 
 void Reply::done() {
-  bool was_write = std::exchange(counts_as_write, false);
-  client_->complete(slot_, buf_, was_write);
+  Hold held = std::exchange(hold, Hold::kNone);
+  client_->complete(slot_, buf_, held);
   buf_.clear();
 }
 

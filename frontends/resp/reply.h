@@ -28,7 +28,8 @@ class Reply {
   const ClientPtr& client_ptr() const { return client_; }
   // The client's thread, where engine callbacks come back to.
   boost::asio::any_io_executor executor() const { return client_->executor(); }
-  bool counts_as_write = false;  // the client's later reads wait for it
+  // What this command's later ones wait for (Session::submit).
+  Hold hold = Hold::kNone;
 
  private:
   friend class Client;

@@ -144,18 +144,46 @@ void Session::process() {
   update_reading();
 }
 
+namespace {
+// XREAD and XREADGROUP block only when asked to: BLOCK among the options,
+// which all come before STREAMS.
+bool asks_to_block(Args args) {
+  for (size_t i = 1; i < args.size() && !iequals(args[i], "streams"); ++i) {
+    if (iequals(args[i], "block")) return true;
+  }
+  return false;
+}
+}  // namespace
+
+Hold Session::hold_of(const Command* cmd, Args args) {
+  if (!cmd) return Hold::kNone;
+  if ((cmd->flags & kBlocking) && asks_to_block(args)) return Hold::kBlocking;
+  if (cmd->flags & kGroupStaged) return Hold::kGroupOp;
+  if (cmd->flags & kWrite) return Hold::kWrite;
+  return Hold::kNone;
+}
+
 // Commands run in the order they arrive, as one client of Redis expects:
 // a command that reads what an earlier one of this connection wrote waits
 // until that write is durable (and so visible). Writes evaluated against
 // the engine's staged view (appends, SET, ...) need not wait, so pipelined
-// writes still share a flush.
+// writes still share a flush; nor do group operations behind group
+// operations, so that a pipeline of XREADGROUPs does not wait out a flush
+// per request. Behind a command that blocks, everything waits, as in Redis.
+bool Session::may_run(const Command* cmd) const {
+  if (held_[static_cast<size_t>(Hold::kBlocking)] > 0) return false;
+  uint32_t flags = cmd ? cmd->flags : 0;
+  if (flags & kStaged) return true;
+  if (held_[static_cast<size_t>(Hold::kWrite)] > 0) return false;
+  return (flags & kGroupStaged) || held_[static_cast<size_t>(Hold::kGroupOp)] == 0;
+}
+
 void Session::submit(const ReplyPtr& reply, Args args) {
   const Command* cmd = server_.commands().find(args[0]);
-  uint32_t flags = cmd ? cmd->flags : 0;
-  bool staged_ok = flags & kStaged;
-  if (!deferred_.empty() || (writes_in_flight_ > 0 && !staged_ok)) {
+  if (!deferred_.empty() || !may_run(cmd)) {
     Deferred d;
     d.reply = reply;
+    d.cmd = cmd;
     d.args.assign(args.begin(), args.end());
     deferred_.push_back(std::move(d));
     return;
@@ -164,26 +192,25 @@ void Session::submit(const ReplyPtr& reply, Args args) {
 }
 
 void Session::run(const ReplyPtr& reply, Args args, const Command* cmd) {
-  if (cmd && (cmd->flags & kWrite)) {
-    writes_in_flight_++;
-    reply->counts_as_write = true;
+  Hold hold = hold_of(cmd, args);
+  if (hold != Hold::kNone) {
+    held_[static_cast<size_t>(hold)]++;
+    reply->hold = hold;
   }
   dispatch(server_.context(), reply, args, cmd);
 }
 
-void Session::write_done() {
-  REDCAR_CHECK(writes_in_flight_ > 0);
-  if (--writes_in_flight_ > 0 || running_deferred_) return;
+void Session::released(Hold held) {
+  size_t& n = held_[static_cast<size_t>(held)];
+  REDCAR_CHECK(n > 0);
+  --n;
+  if (running_deferred_) return;
   running_deferred_ = true;
-  while (!deferred_.empty() && !closed_) {
-    Deferred& d = deferred_.front();
-    std::vector<std::string_view> views(d.args.begin(), d.args.end());
-    const Command* cmd = server_.commands().find(views[0]);
-    uint32_t flags = cmd ? cmd->flags : 0;
-    if (writes_in_flight_ > 0 && !(flags & kStaged)) break;
-    Deferred taken = std::move(d);
+  while (!deferred_.empty() && !closed_ && may_run(deferred_.front().cmd)) {
+    Deferred taken = std::move(deferred_.front());
     deferred_.pop_front();
-    run(taken.reply, Args(views.data(), views.size()), cmd);
+    deferred_views_.assign(taken.args.begin(), taken.args.end());
+    run(taken.reply, Args(deferred_views_.data(), deferred_views_.size()), taken.cmd);
   }
   running_deferred_ = false;
 }
@@ -193,9 +220,9 @@ void Session::add_slot(Slot s) {
   slots_.push_back(std::move(s));
 }
 
-void Session::complete(uint64_t slot, std::string_view bytes, bool was_write) {
+void Session::complete(uint64_t slot, std::string_view bytes, Hold held) {
   fill_slot(slot, bytes);
-  if (was_write) write_done();
+  if (held != Hold::kNone) released(held);
 }
 
 void Session::fill_slot(uint64_t slot, std::string_view bytes) {

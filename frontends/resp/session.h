@@ -45,7 +45,7 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   void when_writable(std::function<void()> fn) override;
   bool closed() const override { return closed_; }
   runtime::Reactor& loop() override { return reactor_; }
-  void complete(uint64_t slot, std::string_view bytes, bool was_write) override;
+  void complete(uint64_t slot, std::string_view bytes, Hold held) override;
   size_t output_bytes() const { return conn_->output_bytes() + plain_out_.size(); }
 
   void on_data(std::span<const uint8_t> bytes) override;
@@ -56,7 +56,10 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   void process();
   void submit(const ReplyPtr& reply, std::span<const std::string_view> args);
   void run(const ReplyPtr& reply, std::span<const std::string_view> args, const Command* cmd);
-  void write_done();
+  static Hold hold_of(const Command* cmd, std::span<const std::string_view> args);
+  bool may_run(const Command* cmd) const;
+  // A command that held later ones back has answered; runs what may now.
+  void released(Hold held);
   void fill_slot(uint64_t slot, std::string_view bytes);
   // Sends the replies at the front that are complete; `moved`: one already
   // went, so flush even if no other is ready.
@@ -69,6 +72,7 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
 
   struct Deferred {
     ReplyPtr reply;
+    const Command* cmd = nullptr;
     std::vector<std::string> args;
   };
   struct Slot {
@@ -96,8 +100,9 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   bool processing_ = false;
   bool stalled_ = false;
   bool running_deferred_ = false;
-  size_t writes_in_flight_ = 0;
+  size_t held_[4] = {};  // commands in flight, by Hold
   std::deque<Deferred> deferred_;
+  std::vector<std::string_view> deferred_views_;
   bool quit_after_flush_ = false;
   bool closed_ = false;
 };

@@ -107,7 +107,7 @@ class LocalClient final : public resp::Client {
   void when_writable(std::function<void()> fn) override { fn(); }
   runtime::Reactor& loop() override { return *reactor; }
   bool closed() const override { return closed_; }
-  void complete(uint64_t slot, std::string_view bytes, bool) override { replies[slot] = std::string(bytes); }
+  void complete(uint64_t slot, std::string_view bytes, resp::Hold) override { replies[slot] = std::string(bytes); }
 
   // The client leaves: its blocking commands and subscriptions end.
   void leave() {
@@ -153,7 +153,7 @@ class RespHarness {
       std::vector<std::string_view> views(args.begin(), args.end());
       resp::ReplyPtr reply = c->make_reply(slot);
       const resp::Command* cmd = table_.find(views[0]);
-      if (cmd && (cmd->flags & resp::kWrite)) reply->counts_as_write = true;
+      if (cmd && (cmd->flags & resp::kWrite)) reply->hold = resp::Hold::kWrite;
       resp::dispatch(*ctx_, reply, resp::Args(views.data(), views.size()), cmd);
     });
     return slot;

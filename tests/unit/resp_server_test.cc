@@ -120,6 +120,45 @@ TEST_F(RespServerTest, ADeepPipelineComesBackWholeAndInOrder) {
   ::close(fd);
 }
 
+TEST_F(RespServerTest, PipelinedGroupReadsTakeEntriesInTheOrderSent) {
+  start();
+  int fd = connect_client();
+  std::string req, want;
+  for (int i = 1; i <= 5; ++i) {
+    req += "XADD s " + std::to_string(i) + "-1 f v\r\n";
+    want += "$3\r\n" + std::to_string(i) + "-1\r\n";
+  }
+  req += "XGROUP CREATE s g 0\r\n";
+  want += "+OK\r\n";
+  // Each read runs while the ones before it are still being written.
+  for (int i = 1; i <= 5; ++i) {
+    req += "XREADGROUP GROUP g c COUNT 1 STREAMS s >\r\n";
+    want += "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n" + std::to_string(i) + "-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n";
+  }
+  req += "XACK s g 1-1 2-1\r\nXPENDING s g\r\n";
+  want += ":2\r\n*4\r\n:3\r\n$3\r\n3-1\r\n$3\r\n5-1\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n";
+  send_all(fd, req);
+  EXPECT_EQ(read_n(fd, want.size()), want);
+  ::close(fd);
+}
+
+TEST_F(RespServerTest, CommandsBehindABlockedReadWaitForItsAnswer) {
+  start();
+  int fd = connect_client();
+  // As in Redis, the XADD runs only once the read has timed out, so the read
+  // cannot see it.
+  send_all(fd, "XREAD BLOCK 200 STREAMS b $\r\nXADD b 1-1 f v\r\n");
+  std::string want = "*-1\r\n$3\r\n1-1\r\n";
+  EXPECT_EQ(read_n(fd, want.size()), want);
+  send_all(fd,
+           "XGROUP CREATE q g $ MKSTREAM\r\n"
+           "XREADGROUP GROUP g c BLOCK 200 STREAMS q >\r\nXADD q 1-1 f v\r\n"
+           "XREADGROUP GROUP g c COUNT 5 STREAMS q >\r\n");
+  want = "+OK\r\n*-1\r\n$3\r\n1-1\r\n*1\r\n*2\r\n$1\r\nq\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n";
+  EXPECT_EQ(read_n(fd, want.size()), want);
+  ::close(fd);
+}
+
 TEST_F(RespServerTest, QuitAndProtocolErrorsCloseAfterTheRepliesBefore) {
   start();
   int a = connect_client();
