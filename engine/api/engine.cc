@@ -343,6 +343,11 @@ void Engine::kv_range(RangeRequest req, Callback<RangeResult> cb) {
   run_on(kv(), [req = std::move(req), cb = std::move(cb)](shard::Shard& s) mutable { s.kv().range(req, std::move(cb)); });
 }
 
+void Engine::kv_get(std::string key, Callback<std::optional<std::string_view>> view) {
+  if (stopped_) return view(stopped_status());
+  run_on(kv(), [key = std::move(key), view = std::move(view)](shard::Shard& s) mutable { s.kv().get(key, std::move(view)); });
+}
+
 void Engine::kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb) {
   TxnRequest t;
   KvOp op;

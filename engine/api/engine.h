@@ -96,6 +96,10 @@ class Engine {
 
   // --- key-value (etcd semantics) ---
   void kv_range(RangeRequest req, Callback<RangeResult> cb);
+  // The current value of one key (nullopt: none), for a reader that uses it
+  // at once: `view` runs on the key-value shard's thread and the value it
+  // sees lives only for the call, so nothing is copied or gathered.
+  void kv_get(std::string key, Callback<std::optional<std::string_view>> view);
   void kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb);
   void kv_delete(std::string key, std::string range_end, bool prev_kv, Callback<TxnResult> cb);
   void kv_txn(TxnRequest txn, Callback<TxnResult> cb);

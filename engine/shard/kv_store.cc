@@ -99,6 +99,14 @@ void KvStore::range(const RangeRequest& req, Callback<RangeResult> cb) {
   cb(range_at(req, false));
 }
 
+void KvStore::get(const std::string& key, Callback<std::optional<std::string_view>> view) const {
+  auto it = keys_.find(key);
+  // History holds written versions only, oldest first: the last is now.
+  using Value = std::optional<std::string_view>;
+  if (it == keys_.end() || it->second.empty() || it->second.back().tombstone) return view(Value());
+  view(Value(it->second.back().value));
+}
+
 void KvStore::status(Callback<KvStatus> cb) {
   KvStatus s;
   s.revision = revision_;

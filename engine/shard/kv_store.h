@@ -15,7 +15,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/common/callback.h"
@@ -45,6 +47,8 @@ class KvStore {
   bool take_changed() { return std::exchange(changed_, false); }
 
   void range(const RangeRequest& req, Callback<RangeResult> cb);
+  // The written value of `key` now, seen by `view` during the call only.
+  void get(const std::string& key, Callback<std::optional<std::string_view>> view) const;
   void txn(TxnRequest req, Callback<TxnResult> cb);
   void compact(int64_t revision, Callback<int64_t> cb);
   void status(Callback<KvStatus> cb);

@@ -105,4 +105,12 @@ Callback<T> back_to(const ReplyPtr& reply, F fn) {
   };
 }
 
+// Finishes a reply written on another thread: done() runs on the client's,
+// which is also where the reply's last reference goes.
+inline void done_on_client(ReplyPtr r) {
+  runtime::Reactor& loop = r->client().loop();
+  if (loop.in_loop_thread()) return r->done();
+  loop.post([r = std::move(r)] { r->done(); });
+}
+
 }  // namespace redcar::resp

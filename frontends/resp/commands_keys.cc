@@ -10,11 +10,13 @@
 namespace redcar::resp {
 namespace {
 
+// The value is written into the reply on the key-value shard's thread,
+// straight from the store (the reply is this request's alone until done()),
+// and only done() goes back to the client's thread.
 void cmd_get(Context& ctx, const ReplyPtr& r, Args a) {
-  RangeRequest req;
-  req.key = std::string(a[1]);
-  ctx.engine.kv_range(req, back_to<RangeResult>(r, [&ctx, r, key = req.key](Result<RangeResult> res) {
-    if (res && res->kvs.empty()) {
+  std::string key(a[1]);
+  ctx.engine.kv_get(key, [&ctx, r = ReplyPtr(r), key](Result<std::optional<std::string_view>> res) mutable {
+    if (res && !*res) {
       // A miss: the name may be a stream.
       return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
         if (info && info->exists) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
@@ -23,9 +25,9 @@ void cmd_get(Context& ctx, const ReplyPtr& r, Args a) {
       }));
     }
     if (!res) write_status_error(r->w(), res.status());
-    else r->w().bulk(res->kvs[0].value);
-    r->done();
-  }));
+    else r->w().bulk(**res);
+    done_on_client(std::move(r));
+  });
 }
 
 void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {

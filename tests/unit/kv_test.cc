@@ -293,6 +293,36 @@ TEST_F(KvTest, RangeAtOlderRevisionsAndCompaction) {
   EXPECT_EQ(st->revision, r5->revision);
 }
 
+TEST_F(KvTest, PointGetSeesTheCurrentValueDuringTheCall) {
+  // The value is a view into the store, valid only inside the callback: it
+  // is copied there, on the shard's thread.
+  auto point_get = [&](const std::string& key) -> std::string {
+    auto got = call<std::string>([&](auto cb) {
+      e().kv_get(key, [cb = std::move(cb)](Result<std::optional<std::string_view>> r) mutable {
+        if (!r) return cb(r.status());
+        cb(*r ? std::string(**r) : std::string("<none>"));
+      });
+    });
+    EXPECT_TRUE(got) << got.status().to_string();
+    return got ? *got : "<error>";
+  };
+  EXPECT_EQ(point_get("p"), "<none>");
+  ASSERT_TRUE(put("p", "one"));
+  ASSERT_TRUE(put("p", "two"));
+  ASSERT_TRUE(put("q", std::string(5000, 'q')));
+  EXPECT_EQ(point_get("p"), "two") << "the newest version, not the first";
+  EXPECT_EQ(point_get("q"), std::string(5000, 'q'));
+  ASSERT_TRUE(del("p"));
+  EXPECT_EQ(point_get("p"), "<none>") << "a deleted key is gone";
+  auto st = status();
+  ASSERT_TRUE(st);
+  ASSERT_TRUE(call<int64_t>([&](auto cb) { e().kv_compact(st->revision, cb); }));
+  EXPECT_EQ(point_get("q"), std::string(5000, 'q')) << "compaction keeps the current value";
+  open();  // recovered from the log
+  EXPECT_EQ(point_get("q"), std::string(5000, 'q'));
+  EXPECT_EQ(point_get("p"), "<none>");
+}
+
 TEST_F(KvTest, DeleteSingleAndRangeWithPrevKv) {
   for (const char* k : {"d/1", "d/2", "d/3", "e"}) ASSERT_TRUE(put(k, std::string("v") + k));
   auto one = del("d/2", "", true);
