@@ -71,6 +71,10 @@ GroupCommit::Batch GroupCommit::new_batch(uint64_t start, size_t header_room, bo
   b.used = b.header_pos + kRecordHeaderBytes;
   b.buf = hot_.take_spare();
   b.buf.reserve(std::max<size_t>(b.used + need, 64 << 10));
+  if (!spare_waiters_.empty()) {
+    b.waiters = std::move(spare_waiters_.back());
+    spare_waiters_.pop_back();
+  }
   if (header_room) {
     SegmentHeader sh{opt_.shard, opt_.shard_count, b.seg_first, segs_.segment_bytes(), b.seq - 1};
     encode_segment_header(b.buf.data(), sh);
@@ -300,6 +304,11 @@ void GroupCommit::complete_front() {
   std::vector<Waiter> waiters = std::move(b.waiters);
   hot_.insert(b.seg_first, b.file_base, b.header_pos + kRecordHeaderBytes, b.used, std::move(b.buf));
   for (auto& w : waiters) w(Status::ok());
+  waiters.clear();
+  // A few lists are enough: batches in flight at once are few.
+  if (spare_waiters_.size() < limits::kMaxFlushesInFlight + 2 && waiters.capacity() <= 4096) {
+    spare_waiters_.push_back(std::move(waiters));
+  }
 }
 
 void GroupCommit::fail(Status s) {

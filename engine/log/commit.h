@@ -38,9 +38,9 @@ namespace redcar::log {
 class GroupCommit {
  public:
   using DurableHook = std::function<void(const RecordView& rec, uint64_t log_offset)>;
-  // A waiter usually holds a request's callback and its answer: inline, so
-  // that waiting allocates nothing.
-  static constexpr size_t kWaiterInlineBytes = kCallbackInlineBytes + 64;
+  // A waiter usually holds a request's callback and its answer (an append's
+  // is 160 bytes): inline, so that waiting allocates nothing.
+  static constexpr size_t kWaiterInlineBytes = kCallbackInlineBytes + 96;
   using Waiter = runtime::Function<void(const Status&), kWaiterInlineBytes>;
 
   GroupCommit(SegmentSet& segments, HotCache& hot, runtime::Reactor& reactor, const LogOptions& options);
@@ -134,6 +134,9 @@ class GroupCommit {
   io::AlignedBuffer tail_block_{limits::kBlockBytes};
 
   std::deque<Batch> batches_;  // front may be in flight
+  // Waiter lists of completed batches, emptied with their capacity kept, so
+  // that a batch's waiters do not regrow a list from nothing.
+  std::vector<std::vector<Waiter>> spare_waiters_;
   size_t reserved_ = 0;        // bytes promised to the open batch by reserve()
   size_t in_flight_ = 0;       // writes submitted and not yet complete
   uint64_t in_flight_seg_ = 0;  // the segment they write to
