@@ -44,6 +44,11 @@ inline constexpr size_t kRecoveryReadsAhead = 2;
 
 // Cold reads fetch at least this much per io_uring read.
 inline constexpr size_t kColdReadBytes = 256ull << 10;
+// A cold scan that reads blocks in order has this many of the next blocks
+// read ahead of it, and a shard holds at most kReadAheadMaxBlocks of them
+// (read or in flight) for all its scans together.
+inline constexpr size_t kReadAheadBlocks = 4;
+inline constexpr size_t kReadAheadMaxBlocks = 16;
 
 // Recently written log bytes kept in memory per shard for hot reads and live
 // subscribers.

@@ -42,6 +42,8 @@ class BlockCache {
     }
   }
 
+  bool contains(uint64_t key) const { return index_.count(key) != 0; }
+
   // Forgets every block in [from, to): their segment is gone.
   void drop(uint64_t from, uint64_t to) {
     for (auto it = lru_.begin(); it != lru_.end();) {

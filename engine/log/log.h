@@ -85,6 +85,7 @@ class Log {
   void scan(uint64_t from, Visitor visit, LogReader::Done done) {
     reader_.scan(from, std::move(visit), std::move(done));
   }
+  const LogReader& reader() const { return reader_; }
 
   // Finishes in-flight and staged flushes, then calls done.
   void drain(std::function<void()> done) { commit_.drain(std::move(done)); }

@@ -57,6 +57,58 @@ void LogReader::keep_block(uint64_t seg_first, uint64_t base, const std::shared_
   if (seg_first + base + have <= bound && segs_.has(seg_first)) blocks_.put(seg_first + base, {buf, have});
 }
 
+void LogReader::forget(uint64_t seg_first) {
+  uint64_t end = seg_first + segs_.segment_bytes();
+  blocks_.drop(seg_first, end);
+  // Reads in flight finish into their own buffers; the rest go now.
+  for (auto it = ahead_.lower_bound(seg_first); it != ahead_.end() && it->first < end;) {
+    if (it->second->done && it->second->waiters.empty()) it = ahead_.erase(it);
+    else ++it;
+  }
+}
+
+void LogReader::used_block(uint64_t seg_first, uint64_t base) {
+  uint64_t key = seg_first + base;
+  bool in_order = false;
+  if (base >= limits::kColdReadBytes) {
+    for (uint64_t r : recent_) in_order |= r == key - limits::kColdReadBytes + 1;
+  }
+  recent_[recent_next_++ % recent_.size()] = key + 1;
+  if (in_order) read_ahead(seg_first, base);
+}
+
+void LogReader::read_ahead(uint64_t seg_first, uint64_t base) {
+  // Blocks this scan has passed without taking them (it stopped early, or
+  // read them from the cache) make room first.
+  for (auto it = ahead_.begin(); it != ahead_.end() && it->first <= seg_first + base;) {
+    if (it->second->done && it->second->waiters.empty()) it = ahead_.erase(it);
+    else ++it;
+  }
+  io::File* file = segs_.file(seg_first);
+  if (!file) return;
+  uint64_t bound = pos_.written;
+  for (size_t i = 1; i <= limits::kReadAheadBlocks && ahead_.size() < limits::kReadAheadMaxBlocks; ++i) {
+    uint64_t b = base + i * limits::kColdReadBytes;
+    uint64_t key = seg_first + b;
+    // Within this segment, and only what is written (a scan goes no further).
+    if (b >= segs_.segment_bytes() || key >= bound) break;
+    if (ahead_.count(key) || blocks_.contains(key)) continue;
+    auto a = std::make_shared<Ahead>();
+    size_t len = static_cast<size_t>(std::min<uint64_t>(limits::kColdReadBytes, segs_.segment_bytes() - b));
+    a->buf = std::make_shared<io::AlignedBuffer>(len);
+    a->bound = bound;
+    ahead_.emplace(key, a);
+    ahead_issued_++;
+    file->read(b, a->buf->data(), len, [a](int res) {
+      a->result = res;
+      a->done = true;
+      auto waiters = std::move(a->waiters);
+      a->waiters.clear();
+      for (auto& w : waiters) w();
+    });
+  }
+}
+
 void LogReader::scan_cold(uint64_t from, RecordVisitor visit, Done done, size_t min_bytes) {
   uint64_t seg_first = segs_.segment_of(from);
   io::File* file = segs_.file(seg_first);
@@ -69,7 +121,27 @@ void LogReader::scan_cold(uint64_t from, RecordVisitor visit, Done done, size_t 
     BlockCache::Block hit = blocks_.get(seg_first + base);
     // A cached block is written as a whole: any bound inside it holds.
     if (hit.buf) {
+      used_block(seg_first, base);
       return scan_block(from, seg_first, base, hit.buf, hit.bytes, pos_.written, std::move(visit), std::move(done));
+    }
+    auto it = ahead_.find(seg_first + base);
+    if (it != ahead_.end()) {
+      std::shared_ptr<Ahead> a = it->second;
+      if (!a->done) {
+        a->waiters.push_back([this, from, visit = std::move(visit), done = std::move(done)]() mutable {
+          scan_cold(from, std::move(visit), std::move(done));
+        });
+        return;
+      }
+      ahead_.erase(it);
+      // A read ahead that failed is not an answer: the scan reads for itself.
+      if (a->result > 0) {
+        ahead_used_++;
+        size_t have = static_cast<size_t>(a->result);
+        keep_block(seg_first, base, a->buf, have, a->bound);
+        used_block(seg_first, base);
+        return scan_block(from, seg_first, base, a->buf, have, a->bound, std::move(visit), std::move(done));
+      }
     }
   }
   // What the read returns is only trustworthy up to what was written when
@@ -86,6 +158,8 @@ void LogReader::scan_cold(uint64_t from, RecordVisitor visit, Done done, size_t 
                if (cacheable) keep_block(seg_first, base, buf, have, bound);
                scan_block(from, seg_first, base, buf, have, bound, std::move(visit), std::move(done));
              });
+  // After the scan's own read, so that it is first in line.
+  if (cacheable) used_block(seg_first, base);
 }
 
 void LogReader::scan_block(uint64_t from, uint64_t seg_first, uint64_t base, Buffer buf, size_t have, uint64_t bound,
@@ -151,8 +225,32 @@ void LogReader::stitch(uint64_t at, uint64_t seg_first, uint64_t base, Buffer bu
   const uint8_t* head_bytes = buf->data() + (limits::kColdReadBytes - head);
   BlockCache::Block hit = blocks_.get(seg_first + next_base);
   if (hit.buf) {
+    used_block(seg_first, next_base);
     return stitch_with(at, seg_first, next_base, head_bytes, head, length, hit.buf, hit.bytes, bound, std::move(visit),
                        std::move(done));
+  }
+  auto it = ahead_.find(seg_first + next_base);
+  if (it != ahead_.end()) {
+    std::shared_ptr<Ahead> a = it->second;
+    if (!a->done) {
+      a->waiters.push_back([this, at, seg_first, base, buf = std::move(buf), head, length, bound,
+                            visit = std::move(visit), done = std::move(done)]() mutable {
+        stitch(at, seg_first, base, std::move(buf), head, length, bound, std::move(visit), std::move(done));
+      });
+      return;
+    }
+    ahead_.erase(it);
+    // Its bytes are trusted up to what was written when it was read, which
+    // must hold the whole record (else the record is read afresh).
+    uint64_t trusted = std::min(bound, a->bound);
+    if (a->result > 0 && at + length <= trusted) {
+      ahead_used_++;
+      size_t have = static_cast<size_t>(a->result);
+      keep_block(seg_first, next_base, a->buf, have, a->bound);
+      used_block(seg_first, next_base);
+      return stitch_with(at, seg_first, next_base, head_bytes, head, length, a->buf, have, trusted, std::move(visit),
+                         std::move(done));
+    }
   }
   io::File* file = segs_.file(seg_first);
   if (!file) return done(not_found(at));
@@ -168,6 +266,7 @@ void LogReader::stitch(uint64_t at, uint64_t seg_first, uint64_t base, Buffer bu
                stitch_with(at, seg_first, next_base, head_bytes, head, length, next, have, bound, std::move(visit),
                            std::move(done));
              });
+  used_block(seg_first, next_base);
 }
 
 void LogReader::stitch_with(uint64_t at, uint64_t seg_first, uint64_t next_base, const uint8_t* head_bytes,

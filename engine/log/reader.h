@@ -4,14 +4,23 @@
 // again does not go to the disk again. A record that straddles two blocks
 // is stitched from both rather than read a second time.
 //
+// Read-ahead: a scan that asks for the block after one it read lately is
+// reading in order (a catch-up), and the next few blocks are read for it
+// at once, several reads in flight instead of one at a time; a scan that
+// reaches a block still in flight waits for that read instead of issuing
+// its own.
+//
 // Only written data is read (up to LogPositions::written, captured when
 // each read is issued: a batch that lands while a read is in flight is not
 // trusted from it). Used by one shard's thread; callbacks run on it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "engine/common/callback.h"
 #include "engine/common/limits.h"
@@ -39,7 +48,10 @@ class LogReader {
   void scan(uint64_t from, RecordVisitor visit, Done done);
 
   // A segment was removed: forget its blocks.
-  void forget(uint64_t seg_first) { blocks_.drop(seg_first, seg_first + segs_.segment_bytes()); }
+  void forget(uint64_t seg_first);
+  // Blocks read ahead so far and how many of them a scan used (tests).
+  uint64_t read_ahead_issued() const { return ahead_issued_; }
+  uint64_t read_ahead_used() const { return ahead_used_; }
 
  private:
   using Buffer = std::shared_ptr<const io::AlignedBuffer>;
@@ -65,10 +77,29 @@ class LogReader {
   void keep_block(uint64_t seg_first, uint64_t base, const std::shared_ptr<io::AlignedBuffer>& buf, size_t have,
                   uint64_t bound);
 
+  // A block read ahead: in flight until `done`, then kept until a scan
+  // takes it (or passes it, or its segment goes).
+  struct Ahead {
+    std::shared_ptr<io::AlignedBuffer> buf;
+    uint64_t bound = 0;  // written when it was issued: trusted up to here
+    int result = 0;
+    bool done = false;
+    std::vector<runtime::Task> waiters;  // scans that reached it in flight
+  };
+  // A scan uses the block at `key` (log offset): notes it, and when the one
+  // before it was used lately, reads the next blocks ahead.
+  void used_block(uint64_t seg_first, uint64_t base);
+  void read_ahead(uint64_t seg_first, uint64_t base);
+
   const SegmentSet& segs_;
   const HotCache& hot_;
   const LogPositions& pos_;
   BlockCache blocks_;
+  std::map<uint64_t, std::shared_ptr<Ahead>> ahead_;  // by log offset
+  std::array<uint64_t, 16> recent_{};  // log offsets of the last blocks used, + 1
+  size_t recent_next_ = 0;
+  uint64_t ahead_issued_ = 0;
+  uint64_t ahead_used_ = 0;
 };
 
 }  // namespace redcar::log

@@ -575,6 +575,21 @@ TEST(Log, ColdScanAcrossReadBlocks) {
   }
 }
 
+// Writes `count` records of about `bytes` (up to 700 more) in batches of
+// ten, closes the log and returns them.
+std::vector<Rec> write_records_of(io::MemFs& fs, const LogOptions& opt, int count, size_t bytes) {
+  auto s = open_mem(fs, opt);
+  EXPECT_TRUE(s->open_status.is_ok());
+  for (int i = 0; i < count; ++i) {
+    s->put(bytes + (i * 131) % 700);
+    if (i % 10 == 0) {
+      EXPECT_TRUE(s->sync().is_ok());
+    }
+  }
+  EXPECT_TRUE(s->sync().is_ok());
+  return s->staged;
+}
+
 TEST(Log, ColdScanReadsEachBlockOnce) {
   // Records of 16 KB straddle nearly every 256 KiB read block. Each is
   // joined from its two blocks, so a scan of the whole log reads about the
@@ -584,19 +599,7 @@ TEST(Log, ColdScanReadsEachBlockOnce) {
     io::MemFs fs;
     LogOptions opt = options(4 << 20);
     opt.hot_cache_bytes = hot;
-    std::vector<Rec> all;
-    {
-      auto s = open_mem(fs, opt);
-      ASSERT_TRUE(s->open_status.is_ok());
-      for (int i = 0; i < 600; ++i) {
-        s->put(16000 + (i * 131) % 700);
-        if (i % 10 == 0) {
-          ASSERT_TRUE(s->sync().is_ok());
-        }
-      }
-      ASSERT_TRUE(s->sync().is_ok());
-      all = s->staged;
-    }
+    std::vector<Rec> all = write_records_of(fs, opt, 600, 16000);
     auto s = open_mem(fs, opt);
     ASSERT_TRUE(s->open_status.is_ok());
     const uint64_t spanned = s->log->written_end() - s->log->first_offset();
@@ -606,6 +609,34 @@ TEST(Log, ColdScanReadsEachBlockOnce) {
     const uint64_t read = fs.async_read_bytes() - before;
     EXPECT_LE(read, spanned + spanned / 8) << "read " << read << " bytes for a log of " << spanned;
     EXPECT_TRUE(same(s->scan(all[123].offset), slice(all, 123)));
+  }
+}
+
+TEST(Log, ColdScanInOrderReadsAheadAndStillReadsEachBlockOnce) {
+  // A scan in order (a catch-up) has the next blocks read ahead of it; the
+  // scan takes them instead of reading them again, whether it reaches them
+  // at a block's start or by joining a record that straddles two blocks.
+  for (size_t hot : {size_t{0}, size_t{4} << 20}) {
+    for (size_t record : {size_t{3000}, size_t{16000}}) {
+      SCOPED_TRACE("hot cache " + std::to_string(hot) + ", records of " + std::to_string(record));
+      io::MemFs fs;
+      LogOptions opt = options(4 << 20);
+      opt.hot_cache_bytes = hot;
+      std::vector<Rec> all = write_records_of(fs, opt, static_cast<int>((12u << 20) / record), record);
+      auto s = open_mem(fs, opt);
+      ASSERT_TRUE(s->open_status.is_ok());
+      const uint64_t spanned = s->log->written_end() - s->log->first_offset();
+      const uint64_t before = fs.async_read_bytes();
+      EXPECT_TRUE(same(s->scan(all[0].offset), all));
+      const uint64_t read = fs.async_read_bytes() - before;
+      EXPECT_LE(read, spanned + spanned / 8) << "read " << read << " bytes for a log of " << spanned;
+      const LogReader& r = s->log->reader();
+      EXPECT_GT(r.read_ahead_issued(), spanned / limits::kColdReadBytes / 2);
+      EXPECT_GE(r.read_ahead_used() + 2 * limits::kReadAheadBlocks, r.read_ahead_issued())
+          << "blocks read ahead and never used";
+      // A scan that starts in the middle gets the same records.
+      EXPECT_TRUE(same(s->scan(all[all.size() / 3].offset), slice(all, all.size() / 3)));
+    }
   }
 }
 
