@@ -220,7 +220,7 @@ TEST_F(GrpcClients, PublishToDeliveryReachesEverySubscriber) {
 TEST_F(GrpcClients, CatchUpReadFillsTheStreamOnceAndReadsRanges) {
   Options o = options({"-w", "catch-up-read", "-c", "2", "--prefill", "1000", "--read-count", "100", "--ops", "25"});
   RunResult r = run(o, make_native_client(o));
-  EXPECT_EQ(r.errors, 0u);
+  EXPECT_EQ(r.errors, 0u) << (r.error_counts.empty() ? "" : r.error_counts.begin()->first);
   EXPECT_EQ(r.events, 2500u);
   EXPECT_EQ(r.bytes, 250000u);
   // A second run finds the stream written and reads it as it is.
