@@ -109,6 +109,27 @@ void LogReader::read_ahead(uint64_t seg_first, uint64_t base) {
   }
 }
 
+LogReader::AheadBlock LogReader::take_ahead(uint64_t seg_first, uint64_t base) {
+  auto it = ahead_.find(seg_first + base);
+  if (it == ahead_.end()) return {};
+  std::shared_ptr<Ahead> a = it->second;
+  AheadBlock taken;
+  if (!a->done) {
+    taken.in_flight = a.get();
+    return taken;
+  }
+  ahead_.erase(it);
+  // A read ahead that failed is not an answer: the scan reads for itself.
+  if (a->result <= 0) return taken;
+  ahead_used_++;
+  taken.buf = a->buf;
+  taken.have = static_cast<size_t>(a->result);
+  taken.bound = a->bound;
+  keep_block(seg_first, base, a->buf, taken.have, taken.bound);
+  used_block(seg_first, base);
+  return taken;
+}
+
 void LogReader::scan_cold(uint64_t from, RecordVisitor visit, Done done, size_t min_bytes) {
   uint64_t seg_first = segs_.segment_of(from);
   io::File* file = segs_.file(seg_first);
@@ -124,25 +145,14 @@ void LogReader::scan_cold(uint64_t from, RecordVisitor visit, Done done, size_t 
       used_block(seg_first, base);
       return scan_block(from, seg_first, base, hit.buf, hit.bytes, pos_.written, std::move(visit), std::move(done));
     }
-    auto it = ahead_.find(seg_first + base);
-    if (it != ahead_.end()) {
-      std::shared_ptr<Ahead> a = it->second;
-      if (!a->done) {
-        a->waiters.push_back([this, from, visit = std::move(visit), done = std::move(done)]() mutable {
-          scan_cold(from, std::move(visit), std::move(done));
-        });
-        return;
-      }
-      ahead_.erase(it);
-      // A read ahead that failed is not an answer: the scan reads for itself.
-      if (a->result > 0) {
-        ahead_used_++;
-        size_t have = static_cast<size_t>(a->result);
-        keep_block(seg_first, base, a->buf, have, a->bound);
-        used_block(seg_first, base);
-        return scan_block(from, seg_first, base, a->buf, have, a->bound, std::move(visit), std::move(done));
-      }
+    AheadBlock a = take_ahead(seg_first, base);
+    if (a.in_flight) {
+      a.in_flight->waiters.push_back([this, from, visit = std::move(visit), done = std::move(done)]() mutable {
+        scan_cold(from, std::move(visit), std::move(done));
+      });
+      return;
     }
+    if (a.buf) return scan_block(from, seg_first, base, a.buf, a.have, a.bound, std::move(visit), std::move(done));
   }
   // What the read returns is only trustworthy up to what was written when
   // it was issued: later batches may land while it is in flight.
@@ -229,28 +239,20 @@ void LogReader::stitch(uint64_t at, uint64_t seg_first, uint64_t base, Buffer bu
     return stitch_with(at, seg_first, next_base, head_bytes, head, length, hit.buf, hit.bytes, bound, std::move(visit),
                        std::move(done));
   }
-  auto it = ahead_.find(seg_first + next_base);
-  if (it != ahead_.end()) {
-    std::shared_ptr<Ahead> a = it->second;
-    if (!a->done) {
-      a->waiters.push_back([this, at, seg_first, base, buf = std::move(buf), head, length, bound,
-                            visit = std::move(visit), done = std::move(done)]() mutable {
-        stitch(at, seg_first, base, std::move(buf), head, length, bound, std::move(visit), std::move(done));
-      });
-      return;
-    }
-    ahead_.erase(it);
-    // Its bytes are trusted up to what was written when it was read, which
-    // must hold the whole record (else the record is read afresh).
-    uint64_t trusted = std::min(bound, a->bound);
-    if (a->result > 0 && at + length <= trusted) {
-      ahead_used_++;
-      size_t have = static_cast<size_t>(a->result);
-      keep_block(seg_first, next_base, a->buf, have, a->bound);
-      used_block(seg_first, next_base);
-      return stitch_with(at, seg_first, next_base, head_bytes, head, length, a->buf, have, trusted, std::move(visit),
-                         std::move(done));
-    }
+  AheadBlock a = take_ahead(seg_first, next_base);
+  if (a.in_flight) {
+    a.in_flight->waiters.push_back([this, at, seg_first, base, buf = std::move(buf), head, length, bound,
+                                    visit = std::move(visit), done = std::move(done)]() mutable {
+      stitch(at, seg_first, base, std::move(buf), head, length, bound, std::move(visit), std::move(done));
+    });
+    return;
+  }
+  // Its bytes are trusted up to what was written when it was read, which
+  // must hold the whole record (else the record is read afresh).
+  uint64_t trusted = std::min(bound, a.bound);
+  if (a.buf && at + length <= trusted) {
+    return stitch_with(at, seg_first, next_base, head_bytes, head, length, a.buf, a.have, trusted, std::move(visit),
+                       std::move(done));
   }
   io::File* file = segs_.file(seg_first);
   if (!file) return done(not_found(at));

@@ -90,6 +90,16 @@ class LogReader {
   // before it was used lately, reads the next blocks ahead.
   void used_block(uint64_t seg_first, uint64_t base);
   void read_ahead(uint64_t seg_first, uint64_t base);
+  // The block read ahead at `base`, as a scan reaching it finds it: still in
+  // flight (wait on it), landed (taken out of the table, cached and counted
+  // as used), or nothing to use (none was read, or its read failed).
+  struct AheadBlock {
+    Ahead* in_flight = nullptr;
+    Buffer buf;
+    size_t have = 0;
+    uint64_t bound = 0;
+  };
+  AheadBlock take_ahead(uint64_t seg_first, uint64_t base);
 
   const SegmentSet& segs_;
   const HotCache& hot_;

@@ -91,26 +91,30 @@ void reply_error(Reply& r, std::string_view message);
 void reply_syntax_error(Reply& r);
 void reply_wrong_arity(Reply& r, std::string_view cmd);
 
-// An engine callback that runs `fn(result)` on the session's thread: at
-// once when the engine answers there (a connection on the shard that owns
-// its key), else as one task posted to the session's loop. The reply goes
-// with the task, so that its last reference is let go on the session's
-// thread, where it is recycled, and not on the engine's.
+// Runs `fn()` on the client's thread: at once when already there (a
+// connection on the shard that owns its key), else as one task posted to the
+// client's loop. The reply goes with the task, so that its last reference is
+// let go on the client's thread, where it is recycled, and not on the
+// engine's.
+template <typename F>
+void on_client(ReplyPtr r, F fn) {
+  runtime::Reactor& loop = r->client().loop();
+  if (loop.in_loop_thread()) return fn();
+  loop.post([r = std::move(r), fn = std::move(fn)]() mutable { fn(); });
+}
+
+// An engine callback that runs `fn(result)` on the client's thread.
 template <typename T, typename F>
 Callback<T> back_to(const ReplyPtr& reply, F fn) {
   return [r = ReplyPtr(reply), fn = std::move(fn)](Result<T> res) mutable {
-    runtime::Reactor& loop = r->client().loop();
-    if (loop.in_loop_thread()) return fn(std::move(res));
-    loop.post([r = std::move(r), fn = std::move(fn), res = std::move(res)]() mutable { fn(std::move(res)); });
+    on_client(std::move(r), [fn = std::move(fn), res = std::move(res)]() mutable { fn(std::move(res)); });
   };
 }
 
-// Finishes a reply written on another thread: done() runs on the client's,
-// which is also where the reply's last reference goes.
+// Finishes a reply written on another thread.
 inline void done_on_client(ReplyPtr r) {
-  runtime::Reactor& loop = r->client().loop();
-  if (loop.in_loop_thread()) return r->done();
-  loop.post([r = std::move(r)] { r->done(); });
+  Reply* reply = r.get();
+  on_client(std::move(r), [reply] { reply->done(); });
 }
 
 }  // namespace redcar::resp

@@ -14,8 +14,9 @@ namespace {
 // straight from the store (the reply is this request's alone until done()),
 // and only done() goes back to the client's thread.
 void cmd_get(Context& ctx, const ReplyPtr& r, Args a) {
-  std::string key(a[1]);
-  ctx.engine.kv_get(key, [&ctx, r = ReplyPtr(r), key](Result<std::optional<std::string_view>> res) mutable {
+  // The key goes to the engine, and stays here for a miss.
+  ctx.engine.kv_get(std::string(a[1]), [&ctx, r = ReplyPtr(r), key = std::string(a[1])](
+                                           Result<std::optional<std::string_view>> res) mutable {
     if (res && !*res) {
       // A miss: the name may be a stream.
       return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {

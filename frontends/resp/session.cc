@@ -148,7 +148,9 @@ namespace {
 // XREAD and XREADGROUP block only when asked to: BLOCK among the options,
 // which all come before STREAMS.
 bool asks_to_block(Args args) {
-  for (size_t i = 1; i < args.size() && !iequals(args[i], "streams"); ++i) {
+  // XREADGROUP's group and consumer may be named "block".
+  size_t first = args.size() > 1 && iequals(args[1], "group") ? 4 : 1;
+  for (size_t i = first; i < args.size() && !iequals(args[i], "streams"); ++i) {
     if (iequals(args[i], "block")) return true;
   }
   return false;

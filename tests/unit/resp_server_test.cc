@@ -72,6 +72,11 @@ class RespServerTest : public ::testing::Test {
     }
     return got;
   }
+  // Sends `req` and expects exactly `want` back.
+  static void expect_answers(int fd, const std::string& req, const std::string& want) {
+    send_all(fd, req);
+    EXPECT_EQ(read_n(fd, want.size()), want);
+  }
   // Whether the server closed the connection (end of data within 5 s).
   static bool closed_by_server(int fd) {
     char buf[65536];
@@ -137,8 +142,7 @@ TEST_F(RespServerTest, PipelinedGroupReadsTakeEntriesInTheOrderSent) {
   }
   req += "XACK s g 1-1 2-1\r\nXPENDING s g\r\n";
   want += ":2\r\n*4\r\n:3\r\n$3\r\n3-1\r\n$3\r\n5-1\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n";
-  send_all(fd, req);
-  EXPECT_EQ(read_n(fd, want.size()), want);
+  expect_answers(fd, req, want);
   ::close(fd);
 }
 
@@ -147,15 +151,12 @@ TEST_F(RespServerTest, CommandsBehindABlockedReadWaitForItsAnswer) {
   int fd = connect_client();
   // As in Redis, the XADD runs only once the read has timed out, so the read
   // cannot see it.
-  send_all(fd, "XREAD BLOCK 200 STREAMS b $\r\nXADD b 1-1 f v\r\n");
-  std::string want = "*-1\r\n$3\r\n1-1\r\n";
-  EXPECT_EQ(read_n(fd, want.size()), want);
-  send_all(fd,
-           "XGROUP CREATE q g $ MKSTREAM\r\n"
-           "XREADGROUP GROUP g c BLOCK 200 STREAMS q >\r\nXADD q 1-1 f v\r\n"
-           "XREADGROUP GROUP g c COUNT 5 STREAMS q >\r\n");
-  want = "+OK\r\n*-1\r\n$3\r\n1-1\r\n*1\r\n*2\r\n$1\r\nq\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n";
-  EXPECT_EQ(read_n(fd, want.size()), want);
+  expect_answers(fd, "XREAD BLOCK 200 STREAMS b $\r\nXADD b 1-1 f v\r\n", "*-1\r\n$3\r\n1-1\r\n");
+  expect_answers(fd,
+                 "XGROUP CREATE q g $ MKSTREAM\r\n"
+                 "XREADGROUP GROUP g c BLOCK 200 STREAMS q >\r\nXADD q 1-1 f v\r\n"
+                 "XREADGROUP GROUP g c COUNT 5 STREAMS q >\r\n",
+                 "+OK\r\n*-1\r\n$3\r\n1-1\r\n*1\r\n*2\r\n$1\r\nq\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
   ::close(fd);
 }
 
