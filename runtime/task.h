@@ -4,7 +4,12 @@
 //   Function<R(A...), N>  up to N bytes inline (a few pointers and a
 //                         shared_ptr or two for the default); larger ones
 //                         go to the heap
-//   Task                  Function<void()>: what a reactor runs
+//   Task                  Function<void(), 320>: what a reactor runs. Room
+//                         for a request crossing to another shard with its
+//                         key, its read spec, a visitor and a completion
+//                         (each a Function of its own), so that the crossing
+//                         allocates nothing; reactors keep their queues'
+//                         capacity, so the size costs no allocation either
 //
 // Move-only, unlike std::function, so that a callable may own what cannot be
 // copied (a buffer, another Function) and a copy never happens by accident.
@@ -115,6 +120,6 @@ class Function<R(A...), InlineBytes> {
   const Ops* ops_ = nullptr;
 };
 
-using Task = Function<void()>;
+using Task = Function<void(), 320>;
 
 }  // namespace redcar::runtime

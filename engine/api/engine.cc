@@ -135,6 +135,14 @@ void Engine::read(std::string stream, ReadSpec spec, Callback<ReadResult> cb) {
   });
 }
 
+void Engine::read_views(std::string stream, ReadSpec spec, EventVisitor visit, ReadDone done) {
+  if (stopped_) return done(stopped_status());
+  on_stream(std::move(stream), [spec, visit = std::move(visit), done = std::move(done)](
+                                   shard::Shard& s, std::string& stream) mutable {
+    s.reader().read_views(stream, spec, std::move(visit), std::move(done));
+  });
+}
+
 void Engine::stream_info(std::string stream, Callback<StreamInfo> cb) {
   if (stopped_) return cb(stopped_status());
   on_stream(std::move(stream), [cb = std::move(cb)](shard::Shard& s, std::string& stream) mutable {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/event_view.h"
 #include "engine/common/callback.h"
 #include "engine/common/fsync.h"
 #include "engine/common/limits.h"
@@ -58,6 +59,13 @@ class Engine {
   // key of the key-value view holds its name: one call for XADD.
   void append(std::string stream, std::vector<EventData> events, AppendOptions opt, Callback<AppendResult> cb);
   void read(std::string stream, ReadSpec spec, Callback<ReadResult> cb);
+  // A forward read (spec.reverse is false) that lends each event to `visit`
+  // on the stream's shard thread, in order, until it returns false; then
+  // `done` runs there. What it writes from the views, it writes while the
+  // visit lasts: the hot path of a range read, with no copy of any event.
+  using EventVisitor = runtime::Function<bool(const EventView&), kCallbackInlineBytes>;
+  using ReadDone = runtime::Function<void(Status), kCallbackInlineBytes>;
+  void read_views(std::string stream, ReadSpec spec, EventVisitor visit, ReadDone done);
   void stream_info(std::string stream, Callback<StreamInfo> cb);
   // Streams of every shard whose name starts with `prefix`, sorted.
   void list_streams(std::string prefix, Callback<std::vector<std::string>> cb);

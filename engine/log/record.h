@@ -12,8 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/common/body_codec.h"
 #include "engine/common/limits.h"
 #include "engine/common/status.h"
+#include "runtime/task.h"
 
 namespace redcar::log {
 
@@ -109,8 +111,10 @@ struct RecordView {
   uint32_t padded_length = 0;  // distance to the next record
 };
 
-// Visits records in log order; returns false to stop.
-using RecordVisitor = std::function<bool(const RecordView& rec, uint64_t log_offset)>;
+// Visits records in log order; returns false to stop. Room inline for a
+// reader's bounds, its stream's name and a visitor of its own, so that a
+// scan of cached records allocates nothing.
+using RecordVisitor = runtime::Function<bool(const RecordView& rec, uint64_t log_offset), 256>;
 
 inline constexpr size_t padded(size_t n) { return (n + kRecordAlignBytes - 1) & ~(kRecordAlignBytes - 1); }
 inline size_t record_size(size_t name_bytes, size_t body_bytes) {
@@ -161,80 +165,12 @@ DecodeResult decode_segment_header(const uint8_t* data, SegmentHeader* out);
 
 uint64_t checksum(const void* data, size_t len);
 
-// Body building blocks: LEB128 varints and length-prefixed strings.
-inline size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-inline size_t str_size(std::string_view s) { return varint_size(s.size()) + s.size(); }
-
-// Writes into memory the caller has sized (with varint_size/str_size).
-class RawBodyWriter {
- public:
-  explicit RawBodyWriter(uint8_t* out) : p_(out) {}
-  void varint(uint64_t v) {
-    while (v >= 0x80) {
-      *p_++ = static_cast<uint8_t>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<uint8_t>(v);
-  }
-  void str(std::string_view s) {
-    varint(s.size());
-    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
-    p_ += s.size();
-  }
-  uint8_t* end() const { return p_; }
-
- private:
-  uint8_t* p_;
-};
-
-class BodyWriter {
- public:
-  explicit BodyWriter(std::string* out) : out_(out) {}
-  void varint(uint64_t v);
-  void str(std::string_view s);
-  void byte(uint8_t b) { out_->push_back(static_cast<char>(b)); }
-
- private:
-  std::string* out_;
-};
-
-// Reads what BodyWriter wrote; every read checks the bounds. Inline: it
-// runs for every event a scan or recovery looks into.
-class BodyReader {
- public:
-  explicit BodyReader(std::string_view in) : in_(in) {}
-  bool varint(uint64_t* v) {
-    if (pos_ < in_.size() && !(static_cast<uint8_t>(in_[pos_]) & 0x80)) {
-      *v = static_cast<uint8_t>(in_[pos_++]);  // one byte: most lengths and counts
-      return true;
-    }
-    return varint_slow(v);
-  }
-  bool str(std::string_view* s) {
-    uint64_t n;
-    if (!varint(&n) || n > in_.size() - pos_) return false;
-    *s = in_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool byte(uint8_t* b) {
-    if (pos_ >= in_.size()) return false;
-    *b = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  bool varint_slow(uint64_t* v);
-  std::string_view in_;
-  size_t pos_ = 0;
-};
+// The body building blocks (varints, length-prefixed strings) are common
+// code: event views outside the engine walk bodies too.
+using redcar::BodyReader;
+using redcar::BodyWriter;
+using redcar::RawBodyWriter;
+using redcar::str_size;
+using redcar::varint_size;
 
 }  // namespace redcar::log

@@ -90,6 +90,25 @@ Event make_event(const log::RecordView& rec) {
   return e;
 }
 
+EventView view_event(const log::RecordView& rec) {
+  EventView e;
+  e.stream = rec.name;
+  e.number = rec.header.number;
+  e.id = {rec.header.id_ms, rec.header.id_seq};
+  e.timestamp_us = rec.header.timestamp_us;
+  BodyReader r(rec.body);
+  uint64_t nfields;
+  bool ok = r.str(&e.type) && r.str(&e.data) && r.varint(&nfields) && nfields <= rec.body.size();
+  // The fields are walked once here to find what follows them.
+  std::string_view rest = rec.body.substr(r.position());
+  std::string_view skip;
+  for (uint64_t i = 0; ok && i < nfields; ++i) ok = r.str(&skip) && r.str(&skip);
+  ok = ok && r.str(&e.idempotency_id) && r.str(&e.content_type);
+  REDCAR_CHECK(ok);  // as in make_event
+  e.fields = EventView::Fields(rest, nfields);
+  return e;
+}
+
 // ------------------------------------------------------------------ lists of events
 
 void write_refs(BodyWriter& w, const std::vector<EventRef>& refs) {

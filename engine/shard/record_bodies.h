@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/common/event_view.h"
 #include "engine/common/types.h"
 #include "engine/log/log.h"
 #include "engine/log/record.h"
@@ -33,6 +34,8 @@ bool decode_event_body(std::string_view body, EventData* out);
 bool event_idempotency_id(std::string_view body, std::string_view* id);
 // The event an event record holds; its checksum passed, so it must parse.
 Event make_event(const log::RecordView& rec);
+// The same, lent: views into the record.
+EventView view_event(const log::RecordView& rec);
 
 // --- lists of events by number and ID (event-delete, group records)
 struct EventRef {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "engine/common/assert.h"
 #include "engine/shard/record_bodies.h"
 
 namespace redcar::shard {
@@ -17,21 +18,42 @@ bool ends_stream(const log::RecordView& rec, const std::string& stream) {
 bool is_event_of(const log::RecordView& rec, const std::string& stream) {
   return rec.header.type == RecordType::kEvent && rec.name == stream;
 }
+// Runs `scan(sink, done)` with a sink that copies each event, and gives the
+// copies to `cb` at the end.
+template <typename Scan>
+void copy_events(Scan&& scan, StreamReader::EventsCallback cb) {
+  auto out = std::make_shared<std::vector<Event>>();
+  scan(
+      [out](const log::RecordView& rec) {
+        out->push_back(make_event(rec));
+        return true;
+      },
+      [out, cb = std::move(cb)](Status st) {
+        if (!st) return cb(st);
+        cb(std::move(*out));
+      });
+}
 }  // namespace
 
-void StreamReader::read_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count,
-                                EventsCallback cb) {
+// The forward scans below hand each live event record of the range to a
+// sink (false stops the scan) and then end with `done`: copied into events,
+// or lent as views.
+template <typename Sink>
+void StreamReader::scan_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count, Sink sink,
+                                log::LogReader::Done done) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists || s->next == 0 || s->index.empty()) return cb(std::vector<Event>{});
+  if (!s || !s->exists || s->next == 0 || s->index.empty()) return done(Status::ok());
   from = std::max(from, s->first);
   to = std::min(to, s->next - 1);
-  if (from > to || count == 0) return cb(std::vector<Event>{});
+  if (from > to || count == 0) return done(Status::ok());
   uint64_t pos = s->index_pos_for(from);
   // A position of an earlier incarnation would meet its delete record.
   if (s->resume_number == from && s->resume_pos > pos && s->resume_pos > s->incarnation_offset) pos = s->resume_pos;
-  auto out = std::make_shared<std::vector<Event>>();
-  // The visitor may outlive `s` (a cold read resumes later): look it up again.
-  auto visit = [this, stream, from, to, count, out](const log::RecordView& rec, uint64_t offset) {
+  // The visitor may outlive `s` (a cold read resumes later): look it up
+  // again. It holds its own copy of the name, one that moves (a copy of a
+  // const reference would be const, and copied again at every move).
+  auto visit = [this, stream = std::string(stream), from, to, count, taken = uint64_t{0}, sink = std::move(sink)](
+                   const log::RecordView& rec, uint64_t offset) mutable {
     if (ends_stream(rec, stream)) return false;
     if (!is_event_of(rec, stream)) return true;
     uint64_t n = rec.header.number;
@@ -40,8 +62,8 @@ void StreamReader::read_numbers(const std::string& stream, uint64_t from, uint64
     StreamState* st = table_.find(stream);
     if (!st) return false;
     if (n < st->first || st->deleted.count(n)) return true;
-    out->push_back(make_event(rec));
-    if (out->size() < count) return true;
+    if (!sink(rec)) return false;
+    if (++taken < count) return true;
     // Events of a stream are in log order: n + 1, if it comes, is past n.
     // From n's own record, a position the scan knows how to start at (one
     // past it may be a gap before the next batch, which the hot cache does
@@ -50,30 +72,22 @@ void StreamReader::read_numbers(const std::string& stream, uint64_t from, uint64
     st->resume_pos = offset;
     return false;
   };
-  log_.scan(pos, visit, [out, cb = std::move(cb)](Status st) {
-    if (!st) return cb(st);
-    cb(std::move(*out));
-  });
+  log_.scan(pos, std::move(visit), std::move(done));
 }
 
-void StreamReader::read_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, bool reverse,
-                            EventsCallback cb) {
+template <typename Sink>
+void StreamReader::scan_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, Sink sink,
+                            log::LogReader::Done done) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return cb(std::vector<Event>{});
+  if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return done(Status::ok());
   // The index block that holds the bound the read starts from.
-  auto block_of = [s](StreamId id) {
-    auto it = std::upper_bound(s->index.begin(), s->index.end(), id,
-                               [](const StreamId& v, const IndexEntry& e) { return v < e.id; });
-    return it == s->index.begin() ? size_t{0} : static_cast<size_t>(it - s->index.begin() - 1);
-  };
-  if (reverse) {
-    uint64_t block_end = std::min(s->next, s->index_base + (block_of(hi) + 1) * limits::kIndexStride);
-    return read_ids_reverse(stream, lo, hi, count, block_end, {}, std::move(cb));
-  }
-  uint64_t from = std::max(s->first, s->index_base + block_of(lo) * limits::kIndexStride);
-  auto out = std::make_shared<std::vector<Event>>();
+  auto it = std::upper_bound(s->index.begin(), s->index.end(), lo,
+                             [](const StreamId& v, const IndexEntry& e) { return v < e.id; });
+  size_t block = it == s->index.begin() ? size_t{0} : static_cast<size_t>(it - s->index.begin() - 1);
+  uint64_t from = std::max(s->first, s->index_base + block * limits::kIndexStride);
   uint64_t limit_next = s->next;
-  auto visit = [this, stream, lo, hi, count, from, limit_next, out](const log::RecordView& rec, uint64_t) {
+  auto visit = [this, stream = std::string(stream), lo, hi, count, from, limit_next, taken = uint64_t{0},
+                sink = std::move(sink)](const log::RecordView& rec, uint64_t) mutable {
     if (ends_stream(rec, stream)) return false;
     if (!is_event_of(rec, stream)) return true;
     uint64_t n = rec.header.number;
@@ -85,13 +99,38 @@ void StreamReader::read_ids(const std::string& stream, StreamId lo, StreamId hi,
     StreamState* st = table_.find(stream);
     if (!st) return false;
     if (n < st->first || st->deleted.count(n)) return true;
-    out->push_back(make_event(rec));
-    return out->size() < count;
+    return sink(rec) && ++taken < count;
   };
-  log_.scan(s->index_pos_for(from), visit, [out, cb = std::move(cb)](Status st) {
-    if (!st) return cb(st);
-    cb(std::move(*out));
-  });
+  log_.scan(s->index_pos_for(from), std::move(visit), std::move(done));
+}
+
+void StreamReader::read_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count,
+                                EventsCallback cb) {
+  copy_events(
+      [&](auto sink, auto done) { scan_numbers(stream, from, to, count, std::move(sink), std::move(done)); },
+      std::move(cb));
+}
+
+void StreamReader::read_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, bool reverse,
+                            EventsCallback cb) {
+  if (reverse) {
+    StreamState* s = table_.find(stream);
+    if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return cb(std::vector<Event>{});
+    auto it = std::upper_bound(s->index.begin(), s->index.end(), hi,
+                               [](const StreamId& v, const IndexEntry& e) { return v < e.id; });
+    size_t block = it == s->index.begin() ? size_t{0} : static_cast<size_t>(it - s->index.begin() - 1);
+    uint64_t block_end = std::min(s->next, s->index_base + (block + 1) * limits::kIndexStride);
+    return read_ids_reverse(stream, lo, hi, count, block_end, {}, std::move(cb));
+  }
+  copy_events([&](auto sink, auto done) { scan_ids(stream, lo, hi, count, std::move(sink), std::move(done)); },
+              std::move(cb));
+}
+
+void StreamReader::read_views(const std::string& stream, const ReadSpec& spec, EventVisitor visit, ReadDone done) {
+  REDCAR_CHECK(!spec.reverse);
+  auto sink = [visit = std::move(visit)](const log::RecordView& rec) { return visit(view_event(rec)); };
+  if (spec.by_id) return scan_ids(stream, spec.from_id, spec.to_id, spec.count, std::move(sink), std::move(done));
+  scan_numbers(stream, spec.from_number, spec.to_number, spec.count, std::move(sink), std::move(done));
 }
 
 void StreamReader::read_ids_reverse(const std::string& stream, StreamId lo, StreamId hi, uint64_t count,

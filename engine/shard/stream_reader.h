@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/event_view.h"
 #include "engine/common/callback.h"
 #include "engine/log/log.h"
 #include "engine/shard/stream_table.h"
@@ -18,10 +19,15 @@ namespace redcar::shard {
 class StreamReader {
  public:
   using EventsCallback = runtime::Function<void(Result<std::vector<Event>>), kCallbackInlineBytes + 64>;
+  using EventVisitor = runtime::Function<bool(const EventView&), kCallbackInlineBytes>;
+  using ReadDone = runtime::Function<void(Status), kCallbackInlineBytes>;
 
   StreamReader(StreamTable& table, log::Log& log) : table_(table), log_(log) {}
 
   void read(const std::string& stream, const ReadSpec& spec, Callback<ReadResult> cb);
+  // A forward read whose events are lent to `visit` on the shard's thread,
+  // in order, until it returns false; then `done`. Nothing is copied.
+  void read_views(const std::string& stream, const ReadSpec& spec, EventVisitor visit, ReadDone done);
   // Live events numbered [from, to] (at most `count`), in order.
   void read_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count, EventsCallback cb);
   // Live events with IDs in [lo, hi] (at most `count`), forwards or backwards.
@@ -30,6 +36,12 @@ class StreamReader {
   void number_of_id(const std::string& stream, StreamId id, Callback<uint64_t> cb);
 
  private:
+  template <typename Sink>
+  void scan_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count, Sink sink,
+                    log::LogReader::Done done);
+  template <typename Sink>
+  void scan_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, Sink sink,
+                log::LogReader::Done done);
   void read_numbers_reverse(const std::string& stream, uint64_t from, uint64_t to, uint64_t want, uint64_t span,
                             EventsCallback cb);
   void read_ids_reverse(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, uint64_t block_end,

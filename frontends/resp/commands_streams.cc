@@ -10,24 +10,43 @@
 
 namespace redcar::resp {
 
-void write_entry(ReplyWriter& w, const Event& e) {
+namespace {
+// [id, [field, value, ...]]. XADD writes fields and no type; the event
+// verbs and the native API write a type, a body, and maybe attributes (as
+// fields). `each_field(fn)` calls fn(name, value) for every field.
+template <typename EachField>
+void write_entry_of(ReplyWriter& w, StreamId id, std::string_view type, std::string_view data, size_t fields,
+                    EachField&& each_field) {
   w.array(2);
-  w.bulk(e.id.to_string());
-  const auto& p = e.payload;
-  // XADD writes fields and no type; the event verbs and the native API
-  // write a type, a body, and maybe attributes (as fields).
-  bool typed = !p.type.empty() || p.fields.empty();
-  w.array(p.fields.size() * 2 + (typed ? 4 : 0));
+  w.bulk_id(id.ms, id.seq);
+  bool typed = !type.empty() || fields == 0;
+  w.array(fields * 2 + (typed ? 4 : 0));
   if (typed) {
     w.bulk("type");
-    w.bulk(p.type);
+    w.bulk(type);
     w.bulk("data");
-    w.bulk(p.data);
+    w.bulk(data);
   }
-  for (auto& f : p.fields) {
-    w.bulk(f.name);
-    w.bulk(f.value);
-  }
+  each_field([&w](std::string_view name, std::string_view value) {
+    w.bulk(name);
+    w.bulk(value);
+  });
+}
+}  // namespace
+
+void write_entry(ReplyWriter& w, const Event& e) {
+  const auto& p = e.payload;
+  write_entry_of(w, e.id, p.type, p.data, p.fields.size(), [&p](auto&& fn) {
+    for (auto& f : p.fields) fn(f.name, f.value);
+  });
+}
+
+void write_entry(ReplyWriter& w, const EventView& e) {
+  write_entry_of(w, e.id, e.type, e.data, e.fields.size(), [&e](auto&& fn) {
+    EventView::Fields fields = e.fields;
+    std::string_view name, value;
+    while (fields.next(&name, &value)) fn(name, value);
+  });
 }
 
 void write_entries(ReplyWriter& w, const std::vector<Event>& events) {
@@ -177,11 +196,34 @@ void range(Context& ctx, const ReplyPtr& r, Args a, bool reverse) {
     r->w().array(0);
     return r->done();
   }
-  ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [r](Result<ReadResult> res) {
-    if (!res) write_status_error(r->w(), res.status());
-    else write_entries(r->w(), res->events);
-    r->done();
-  }));
+  if (reverse) {
+    return ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [r](Result<ReadResult> res) {
+      if (!res) write_status_error(r->w(), res.status());
+      else write_entries(r->w(), res->events);
+      r->done();
+    }));
+  }
+  // Forwards, the entries are written from the log as the read lends them,
+  // on the stream's shard; only done() goes back to the client's thread.
+  // The visitor holds no reference: the one `done` holds keeps the reply.
+  r->w().open_array();
+  Reply* out = r.get();
+  ctx.engine.read_views(
+      std::string(a[1]), spec,
+      [out](const EventView& e) {
+        out->w().count_element();
+        write_entry(out->w(), e);
+        return true;
+      },
+      [r = ReplyPtr(r)](Status st) mutable {
+        if (st) {
+          r->w().close_array();
+        } else {
+          r->w().drop_open_array();
+          write_status_error(r->w(), st);
+        }
+        done_on_client(std::move(r));
+      });
 }
 
 void cmd_xrange(Context& ctx, const ReplyPtr& r, Args a) { range(ctx, r, a, false); }

@@ -122,6 +122,30 @@ void ReplyWriter::verbatim(std::string_view format, std::string_view text) {
   out_->append(kCrlf);
 }
 
+void ReplyWriter::bulk_id(uint64_t ms, uint64_t seq) {
+  char id[48];
+  auto r = std::to_chars(id, id + 20, ms);
+  *r.ptr++ = '-';
+  r = std::to_chars(r.ptr, r.ptr + 20, seq);
+  bulk(std::string_view(id, static_cast<size_t>(r.ptr - id)));
+}
+
+void ReplyWriter::open_array() {
+  open_at_ = out_->size();
+  open_count_ = 0;
+}
+
+void ReplyWriter::close_array() {
+  char buf[24];
+  buf[0] = '*';
+  auto r = std::to_chars(buf + 1, buf + sizeof(buf) - 2, open_count_);
+  r.ptr[0] = '\r';
+  r.ptr[1] = '\n';
+  out_->insert(open_at_, buf, static_cast<size_t>(r.ptr + 2 - buf));
+}
+
+void ReplyWriter::drop_open_array() { out_->resize(open_at_); }
+
 void ReplyWriter::bulk_array(std::span<const std::string_view> items) {
   array(items.size());
   for (std::string_view item : items) bulk(item);

@@ -62,6 +62,19 @@ class ReplyWriter {
 
   // An array of bulk strings.
   void bulk_array(std::span<const std::string_view> items);
+  // A stream ID, "<ms>-<seq>", as a bulk string.
+  void bulk_id(uint64_t ms, uint64_t seq);
+
+  // An array whose length is known only after its elements, as when a read
+  // lends its entries one by one: open_array() marks where it starts, each
+  // element is counted, and close_array() puts the header in front of them
+  // (one move of what was written; Redis defers a length the same way). One
+  // open at a time. drop_open_array() takes back what was written since the
+  // open (a read that failed midway).
+  void open_array();
+  void count_element() { ++open_count_; }
+  void close_array();
+  void drop_open_array();
 
  private:
   void header(char type, int64_t value);
@@ -69,6 +82,8 @@ class ReplyWriter {
 
   std::string* out_;
   int protocol_;
+  size_t open_at_ = 0;
+  size_t open_count_ = 0;
 };
 
 }  // namespace redcar::resp

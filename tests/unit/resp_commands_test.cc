@@ -26,6 +26,43 @@ TEST(RespCommands, XaddXlenXrange) {
   EXPECT_EQ(h.raw({"XRANGE", "nothing", "-", "+"}), "*0\r\n");
 }
 
+TEST(RespCommands, XrangeFromTheDiskAnswersAsFromMemoryOrFailsWhole) {
+  RespHarness h;
+  // More than one block of cold reads (256 KiB), with typed events among them.
+  auto c = h.client();
+  std::vector<uint64_t> slots;
+  for (int i = 0; i < 1500; ++i) {
+    if (i % 100 == 7) {
+      EventData d;
+      d.type = "order.placed";
+      d.data = std::string(300, 'j');
+      ASSERT_TRUE(append(h.engine(), "s", {d}));
+    } else {
+      slots.push_back(h.send(c, {"XADD", "s", "*", "f", std::string(300, 'a' + i % 26), "n", std::to_string(i)}));
+    }
+  }
+  for (uint64_t slot : slots) ASSERT_EQ(h.wait(c, slot).type, RespValue::Type::kBulk);
+  const std::string all = h.raw({"XRANGE", "s", "-", "+"});
+  const std::string ten = h.raw({"XRANGE", "s", "-", "+", "COUNT", "10"});
+  ASSERT_EQ(parse_resp(all).size(), 1500u);
+  h.reopen_cold();
+  EXPECT_EQ(h.raw({"XRANGE", "s", "-", "+", "COUNT", "10"}), ten);
+  EXPECT_EQ(h.raw({"XRANGE", "s", "-", "+"}), all);
+  // With the first block cached, the read of the next one fails: the
+  // client gets the error alone, not the entries written before it.
+  h.reopen_cold(4 << 20);
+  EXPECT_EQ(h.raw({"XRANGE", "s", "-", "+", "COUNT", "10"}), ten);
+  io::MemFs::Faults f;
+  f.fail_reads_errno = EIO;
+  h.fs().set_faults(f);
+  std::string failed = h.raw({"XRANGE", "s", "-", "+"});
+  h.fs().set_faults({});
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed[0], '-') << failed.substr(0, 200);
+  EXPECT_EQ(failed.find("\r\n"), failed.size() - 2) << failed.substr(0, 200);
+  EXPECT_EQ(h.raw({"XRANGE", "s", "-", "+"}), all);
+}
+
 TEST(RespCommands, XaddRefusesANameAStringKeyHolds) {
   RespHarness h;
   EXPECT_EQ(h.run({"SET", "k", "v"}).str(), "OK");

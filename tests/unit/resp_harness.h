@@ -192,6 +192,20 @@ class RespHarness {
   }
 
   Engine& engine() { return *engine_; }
+  io::MemFs& fs() { return fs_; }
+
+  // Opens the engine again over the same disk with nothing in its caches,
+  // so that reads go to the disk (and meet its faults). With a hot cache,
+  // there is a cache of blocks read (a quarter of it) too.
+  void reopen_cold(size_t hot_cache_bytes = 0) {
+    engine_->stop();
+    engine_.reset();
+    EngineOptions o = mem_options(fs_);
+    o.hot_cache_bytes = hot_cache_bytes;
+    engine_ = open_engine(o);
+    ASSERT_TRUE(engine_);
+    ctx_ = std::make_unique<resp::Context>(resp::Context{*engine_, options_, table_, pubsub_, stats_});
+  }
 
  private:
   std::shared_ptr<LocalClient> first() {

@@ -149,6 +149,41 @@ TEST(RespWriter, BulkArray) {
   expect_both([](ReplyWriter& w) { w.bulk_array({}); }, "*0\r\n", "*0\r\n");
 }
 
+TEST(RespWriter, BulkId) {
+  expect_both([](ReplyWriter& w) { w.bulk_id(1700000000123, 7); }, "$15\r\n1700000000123-7\r\n",
+              "$15\r\n1700000000123-7\r\n");
+  expect_both([](ReplyWriter& w) { w.bulk_id(UINT64_MAX, UINT64_MAX); },
+              "$41\r\n18446744073709551615-18446744073709551615\r\n",
+              "$41\r\n18446744073709551615-18446744073709551615\r\n");
+}
+
+TEST(RespWriter, AnArrayCountedAfterItsElementsGetsItsHeaderInFront) {
+  std::string out = "+before\r\n";
+  ReplyWriter w(out);
+  w.open_array();
+  for (int i = 0; i < 12; ++i) {
+    w.count_element();
+    w.integer(i);
+  }
+  w.close_array();
+  std::string want = "+before\r\n*12\r\n";
+  for (int i = 0; i < 12; ++i) want += ":" + std::to_string(i) + "\r\n";
+  EXPECT_EQ(out, want);
+  // Nothing counted: an empty array.
+  out.clear();
+  w.open_array();
+  w.close_array();
+  EXPECT_EQ(out, "*0\r\n");
+  // Dropped: what followed the open goes, what preceded it stays.
+  out = "+kept\r\n";
+  w.open_array();
+  w.count_element();
+  w.bulk("gone");
+  w.drop_open_array();
+  w.error("ERR read failed");
+  EXPECT_EQ(out, "+kept\r\n-ERR read failed\r\n");
+}
+
 TEST(RespWriter, AppendsToExistingBufferAndSwitchesProtocol) {
   std::string out = "prefix";
   ReplyWriter w(out);

@@ -942,6 +942,122 @@ TEST_F(StreamsTest, ColdReadsGiveTheSameAnswers) {
   EXPECT_EQ(hot, snapshot(e(), streams));
 }
 
+// Every field of an event, to compare reads that copy with reads that lend.
+std::string describe(const Event& ev) {
+  std::string out = ev.stream + " #" + std::to_string(ev.number) + " " + ev.id.to_string() + " @" +
+                    std::to_string(ev.timestamp_us) + " type=" + ev.payload.type + " data=" + ev.payload.data +
+                    " idem=" + ev.payload.idempotency_id + " ct=" + ev.payload.content_type;
+  for (auto& f : ev.payload.fields) out += " [" + f.name + "=" + f.value + "]";
+  return out;
+}
+
+// A read through read_views, each view copied while it is lent; the visit
+// stops after `stop_after` events.
+Result<std::string> read_lent(Engine& e, const std::string& s, ReadSpec spec, size_t stop_after = SIZE_MAX) {
+  auto out = std::make_shared<std::string>();
+  auto seen = std::make_shared<size_t>(0);
+  auto st = call<bool>([&](auto cb) {
+    e.read_views(
+        s, spec,
+        [out, seen, stop_after](const EventView& v) {
+          Event ev;
+          ev.stream = v.stream;
+          ev.number = v.number;
+          ev.id = v.id;
+          ev.timestamp_us = v.timestamp_us;
+          ev.payload.type = v.type;
+          ev.payload.data = v.data;
+          ev.payload.idempotency_id = v.idempotency_id;
+          ev.payload.content_type = v.content_type;
+          EventView::Fields fields = v.fields;
+          std::string_view name, value;
+          while (fields.next(&name, &value)) ev.payload.fields.push_back({std::string(name), std::string(value)});
+          EXPECT_EQ(ev.payload.fields.size(), v.fields.size());
+          *out += describe(ev) + "\n";
+          return ++*seen < stop_after;
+        },
+        [cb](Status st) {
+          if (!st) return cb(st);
+          cb(true);
+        });
+  });
+  if (!st) return st.status();
+  return *out;
+}
+
+Result<std::string> read_copied(Engine& e, const std::string& s, ReadSpec spec) {
+  auto r = read(e, s, spec);
+  if (!r) return r.status();
+  std::string out;
+  for (auto& ev : r->events) out += describe(ev) + "\n";
+  return out;
+}
+
+TEST_F(StreamsTest, LentReadsGiveWhatCopiedReadsGive) {
+  // Typed events, fields (empty ones, NULs, repeats), idempotency ids,
+  // deleted and trimmed events, by number and by ID, hot and cold.
+  for (uint64_t n = 0; n < 300; ++n) {
+    EventData d;
+    if (n % 3 == 0) {
+      d.type = "t" + std::to_string(n);
+      d.data = std::string("da\0ta", 5) + std::string(n % 200, 'd');
+      d.content_type = "application/json";
+      d.idempotency_id = "idem-" + std::to_string(n);
+    } else {
+      d = fields_event({{"f", std::string(n, 'v')}, {"", ""}, {"k", std::string(3, '\0')}, {"f", "dup"}});
+    }
+    ASSERT_TRUE(append(e(), "v", {d}));
+    ASSERT_TRUE(append1(e(), "other", "o" + std::to_string(n)));
+  }
+  auto some = read(e(), "v", numbers_spec(50, 80));
+  ASSERT_TRUE(some);
+  std::vector<StreamId> del;
+  for (auto& ev : some->events) {
+    if (ev.number % 4 == 0) del.push_back(ev.id);
+  }
+  ASSERT_TRUE(call<uint64_t>([&](auto cb) { e().delete_events("v", del, cb); }));
+  TrimSpec t;
+  t.kind = TrimSpec::Kind::kMaxCount;
+  t.value = 280;
+  ASSERT_TRUE(trim(e(), "v", t));
+  auto mid = read(e(), "v", numbers_spec(120, 120));
+  ASSERT_TRUE(mid);
+  ASSERT_EQ(mid->events.size(), 1u);
+  const StreamId mid_id = mid->events[0].id;
+
+  const std::vector<ReadSpec> specs = {
+      numbers_spec(0),
+      numbers_spec(45, 90, 17),
+      numbers_spec(299, UINT64_MAX, 5),
+      ids_spec(StreamId::min(), StreamId::max()),
+      ids_spec(mid_id, StreamId::max(), 10),
+      ids_spec(StreamId::min(), mid_id, 1000),
+  };
+  auto compare = [&](const char* when) {
+    for (size_t i = 0; i < specs.size(); ++i) {
+      auto lent = read_lent(e(), "v", specs[i]);
+      auto copied = read_copied(e(), "v", specs[i]);
+      ASSERT_TRUE(lent) << when << " spec " << i;
+      ASSERT_TRUE(copied) << when << " spec " << i;
+      EXPECT_FALSE(copied->empty()) << when << " spec " << i;
+      EXPECT_EQ(*lent, *copied) << when << " spec " << i;
+    }
+    // A visitor that says stop gets no more events.
+    auto three = read_lent(e(), "v", numbers_spec(0), 3);
+    auto copied = read_copied(e(), "v", numbers_spec(0, UINT64_MAX, 3));
+    ASSERT_TRUE(three && copied);
+    EXPECT_EQ(*three, *copied) << when;
+    auto none = read_lent(e(), "missing", numbers_spec(0));
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, "") << when;
+  };
+  compare("hot");
+  EngineOptions o = mem_options(fs_);
+  o.hot_cache_bytes = 0;
+  open(o);
+  compare("cold");
+}
+
 TEST_F(StreamsTest, PagedReadsGoOnWhereTheLastPageStopped) {
   // A reader's next page starts where its last one stopped (not at its
   // index block's first event): the pages must still add up to the
