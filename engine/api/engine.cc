@@ -128,6 +128,15 @@ void Engine::append(std::string stream, std::vector<EventData> events, AppendOpt
   });
 }
 
+void Engine::append_lent(std::string stream, const std::vector<EventData>* events, AppendOptions opt,
+                         Callback<AppendResult> cb) {
+  if (stopped_) return cb(stopped_status());
+  on_stream(std::move(stream), [events, opt = std::move(opt), cb = std::move(cb)](shard::Shard& s,
+                                                                                   std::string& stream) mutable {
+    s.writer().append_lent(std::move(stream), events, std::move(opt), std::move(cb));
+  });
+}
+
 void Engine::read(std::string stream, ReadSpec spec, Callback<ReadResult> cb) {
   if (stopped_) return cb(stopped_status());
   on_stream(std::move(stream), [spec, cb = std::move(cb)](shard::Shard& s, std::string& stream) mutable {

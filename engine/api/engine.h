@@ -58,6 +58,11 @@ class Engine {
   // With opt.refuse_over_key, a new stream is refused (kWrongType) when a
   // key of the key-value view holds its name: one call for XADD.
   void append(std::string stream, std::vector<EventData> events, AppendOptions opt, Callback<AppendResult> cb);
+  // The same with events the caller lends: they are read on the stream's
+  // shard while the append is staged, and must stay until `cb` runs. A
+  // front end that reuses one vector per request appends without copying.
+  void append_lent(std::string stream, const std::vector<EventData>* events, AppendOptions opt,
+                   Callback<AppendResult> cb);
   void read(std::string stream, ReadSpec spec, Callback<ReadResult> cb);
   // A forward read (spec.reverse is false) that lends each event to `visit`
   // on the stream's shard thread, in order, until it returns false; then

@@ -12,8 +12,24 @@ Status id_not_after_last() {
 }
 }  // namespace
 
+namespace {
+const std::vector<EventData>& events_of(const std::vector<EventData>& owned) { return owned; }
+const std::vector<EventData>& events_of(const std::vector<EventData>* lent) { return *lent; }
+}  // namespace
+
 void StreamWriter::append(std::string stream, std::vector<EventData> events, AppendOptions opt,
                           Callback<AppendResult> cb) {
+  append_any(std::move(stream), std::move(events), std::move(opt), std::move(cb));
+}
+
+void StreamWriter::append_lent(std::string stream, const std::vector<EventData>* events, AppendOptions opt,
+                               Callback<AppendResult> cb) {
+  append_any(std::move(stream), events, std::move(opt), std::move(cb));
+}
+
+template <typename Events>
+void StreamWriter::append_any(std::string stream, Events held_events, AppendOptions opt, Callback<AppendResult> cb) {
+  const std::vector<EventData>& events = events_of(held_events);
   if (events.empty() || events.size() > limits::kMaxEventsPerAppend) {
     return cb(Status(Code::kInvalidArgument, "an append carries 1 to " +
                                                  std::to_string(limits::kMaxEventsPerAppend) + " events"));
@@ -34,10 +50,10 @@ void StreamWriter::append(std::string stream, std::vector<EventData> events, App
     // then runs again from the top, since the stream may exist by now.
     opt.refuse_over_key = false;
     std::string name = stream;  // not `stream`: the task below takes it, maybe first
-    return key_probe_(std::move(name), [this, stream = std::move(stream), events = std::move(events), opt = std::move(opt),
-                               cb = std::move(cb)](bool held) mutable {
+    return key_probe_(std::move(name), [this, stream = std::move(stream), held_events = std::move(held_events),
+                                        opt = std::move(opt), cb = std::move(cb)](bool held) mutable {
       if (held) return cb(Status(Code::kWrongType, "a key of the key-value view holds the name '" + stream + "'"));
-      append(std::move(stream), std::move(events), std::move(opt), std::move(cb));
+      append_any(std::move(stream), std::move(held_events), std::move(opt), std::move(cb));
     });
   }
   // Idempotent retry: the first event's id names the whole append. Checked

@@ -31,8 +31,17 @@ class StreamWriter {
   void set_key_probe(KeyProbe probe) { key_probe_ = std::move(probe); }
 
   void append(std::string stream, std::vector<EventData> events, AppendOptions opt, Callback<AppendResult> cb);
+  // The same with the caller's events, which stay the caller's and must
+  // last until `cb` runs: they are read while the append is staged.
+  void append_lent(std::string stream, const std::vector<EventData>* events, AppendOptions opt,
+                   Callback<AppendResult> cb);
 
  private:
+  // `Events` is the vector itself (an append that owns its events, which a
+  // detour to the key-value shard takes along) or a pointer to the
+  // caller's.
+  template <typename Events>
+  void append_any(std::string stream, Events events, AppendOptions opt, Callback<AppendResult> cb);
   Status check_sizes(const std::string& stream, const std::vector<EventData>& events, size_t* total) const;
   // The answer to a retried append, if its id is in the window.
   bool answer_retry(const StreamState* s, const std::vector<EventData>& events, Callback<AppendResult>& cb);

@@ -64,7 +64,7 @@ void push_events(const ClientPtr& sess, std::vector<EventPtr> evs, std::function
     w.bulk("event");
     w.bulk(e->stream);
     w.integer(static_cast<int64_t>(e->number));
-    w.bulk(e->id.to_string());
+    w.bulk_id(e->id.ms, e->id.seq);
     w.bulk(e->payload.type);
     w.bulk(e->payload.data);
     if (to && e->number >= *to) {

@@ -150,7 +150,7 @@ void group_answer(const std::shared_ptr<GroupRead>& st, bool timed_out) {
         write_entry(w, *ge.event);
       } else {
         w.array(2);
-        w.bulk(ge.id.to_string());
+        w.bulk_id(ge.id.ms, ge.id.seq);
         w.null_array();
       }
     }
@@ -263,8 +263,8 @@ void cmd_xpending(Context& ctx, const ReplyPtr& r, Args a) {
             w.null_array();
             return;
           }
-          w.bulk(p.lowest.to_string());
-          w.bulk(p.highest.to_string());
+          w.bulk_id(p.lowest.ms, p.lowest.seq);
+          w.bulk_id(p.highest.ms, p.highest.seq);
           w.array(p.per_consumer.size());
           for (auto& [c, n] : p.per_consumer) {
             w.array(2);
@@ -297,7 +297,7 @@ void cmd_xpending(Context& ctx, const ReplyPtr& r, Args a) {
                              w.array(v.size());
                              for (auto& p : v) {
                                w.array(4);
-                               w.bulk(p.id.to_string());
+                               w.bulk_id(p.id.ms, p.id.seq);
                                w.bulk(p.consumer);
                                w.integer(std::max<int64_t>(0, now - p.delivered_ms));
                                w.integer(static_cast<int64_t>(p.delivery_count));
@@ -342,7 +342,7 @@ void cmd_xclaim(Context& ctx, const ReplyPtr& r, Args a) {
   ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
                            if (just) {
                              w.array(c.claimed_ids.size());
-                             for (auto& id : c.claimed_ids) w.bulk(id.to_string());
+                             for (auto& id : c.claimed_ids) w.bulk_id(id.ms, id.seq);
                            } else {
                              write_entries(w, c.events);
                            }
@@ -374,15 +374,15 @@ void cmd_xautoclaim(Context& ctx, const ReplyPtr& r, Args a) {
   GroupNames names{std::string(a[1]), o.group, NoGroupText::kKeyOrGroup};
   ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
                            w.array(3);
-                           w.bulk(c.next_start.to_string());
+                           w.bulk_id(c.next_start.ms, c.next_start.seq);
                            if (just) {
                              w.array(c.claimed_ids.size());
-                             for (auto& id : c.claimed_ids) w.bulk(id.to_string());
+                             for (auto& id : c.claimed_ids) w.bulk_id(id.ms, id.seq);
                            } else {
                              write_entries(w, c.events);
                            }
                            w.array(c.deleted_ids.size());
-                           for (auto& id : c.deleted_ids) w.bulk(id.to_string());
+                           for (auto& id : c.deleted_ids) w.bulk_id(id.ms, id.seq);
                          }));
 }
 
@@ -395,7 +395,7 @@ void write_group_info(ReplyWriter& w, const GroupInfo& g) {
   w.bulk("pending");
   w.integer(static_cast<int64_t>(g.pending));
   w.bulk("last-delivered-id");
-  w.bulk(g.last_delivered.to_string());
+  w.bulk_id(g.last_delivered.ms, g.last_delivered.seq);
   w.bulk("entries-read");
   if (g.has_entries_read) w.integer(static_cast<int64_t>(g.entries_read));
   else w.null();
@@ -445,13 +445,13 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
           w.bulk("radix-tree-nodes");
           w.integer(static_cast<int64_t>(info.length / 100 + 2));
           w.bulk("last-generated-id");
-          w.bulk(info.last_id.to_string());
+          w.bulk_id(info.last_id.ms, info.last_id.seq);
           w.bulk("max-deleted-entry-id");
-          w.bulk(info.max_deleted_id.to_string());
+          w.bulk_id(info.max_deleted_id.ms, info.max_deleted_id.seq);
           w.bulk("entries-added");
           w.integer(static_cast<int64_t>(info.entries_added));
           w.bulk("recorded-first-entry-id");
-          w.bulk(info.first_id.to_string());
+          w.bulk_id(info.first_id.ms, info.first_id.seq);
           w.bulk("groups");
           w.integer(static_cast<int64_t>(info.groups.size()));
           w.bulk("first-entry");

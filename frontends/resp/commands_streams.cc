@@ -149,19 +149,28 @@ void cmd_xadd(Context& ctx, const ReplyPtr& r, Args a) {
     if (!StreamId::parse(id, 0, &opt.id)) return reply_error(*r, kInvalidId);
   }
   if (i >= a.size() || (a.size() - i) % 2 != 0) return reply_wrong_arity(*r, "xadd");
-  EventData ev;
-  ev.fields.reserve((a.size() - i) / 2);
-  for (; i + 1 < a.size(); i += 2) ev.fields.push_back({std::string(a[i]), std::string(a[i + 1])});
+  // The event is written into the reply's own, which keeps the capacity
+  // of its strings from one request to the next, and lent to the engine.
+  std::vector<EventData>& events = r->lent_events();
+  events.resize(1);
+  EventData& ev = events[0];
+  ev.type.clear();
+  ev.data.clear();
+  ev.idempotency_id.clear();
+  ev.content_type.clear();
+  ev.fields.resize((a.size() - i) / 2);
+  for (Field& f : ev.fields) {
+    f.name.assign(a[i++]);
+    f.value.assign(a[i++]);
+  }
   // A new stream may not take a name a string key holds: the engine checks
   // that in the same call.
   opt.refuse_over_key = true;
-  std::vector<EventData> events;
-  events.push_back(std::move(ev));
-  ctx.engine.append(std::string(a[1]), std::move(events), std::move(opt),
+  ctx.engine.append_lent(std::string(a[1]), &events, std::move(opt),
                     back_to<AppendResult>(r, [r](Result<AppendResult> res) {
                       if (!res) write_status_error(r->w(), res.status());
                       else if (res->skipped) r->w().null();
-                      else r->w().bulk(res->first_id.to_string());
+                      else r->w().bulk_id(res->first_id.ms, res->first_id.seq);
                       r->done();
                     }));
 }

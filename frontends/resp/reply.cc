@@ -22,7 +22,7 @@ ReplyPtr Client::make_reply(uint64_t slot) {
   if (!free_replies_.empty()) {
     r = free_replies_.back();
     free_replies_.pop_back();
-    free_bytes_ -= r->buf_.capacity();
+    free_bytes_ -= r->kept_bytes();
   } else {
     r = new Reply();
   }
@@ -40,13 +40,24 @@ void Client::recycle(Reply* r) {
     delete r;
     return;
   }
-  if (r->buf_.capacity() > kMaxKeptBufferBytes || free_bytes_ + r->buf_.capacity() > kMaxKeptBytesPerClient) {
-    std::string().swap(r->buf_);  // the object is kept, its memory is not
+  if (r->kept_bytes() > kMaxKeptBufferBytes || free_bytes_ + r->kept_bytes() > kMaxKeptBytesPerClient) {
+    // The object is kept, its memory is not.
+    std::string().swap(r->buf_);
+    std::vector<EventData>().swap(r->lent_events_);
   }
   r->buf_.clear();
   r->hold = Hold::kNone;
-  free_bytes_ += r->buf_.capacity();
+  free_bytes_ += r->kept_bytes();
   free_replies_.push_back(r);
+}
+
+size_t Reply::kept_bytes() const {
+  size_t n = buf_.capacity();
+  for (const EventData& e : lent_events_) {
+    n += sizeof(EventData) + e.data.capacity() + e.type.capacity();
+    for (const Field& f : e.fields) n += sizeof(Field) + f.name.capacity() + f.value.capacity();
+  }
+  return n;
 }
 
 void Reply::done() {

@@ -13,7 +13,9 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "engine/common/types.h"
 #include "frontends/resp/client.h"
 #include "frontends/resp/resp_writer.h"
 
@@ -30,6 +32,10 @@ class Reply {
   boost::asio::any_io_executor executor() const { return client_->executor(); }
   // What this command's later ones wait for (Session::submit).
   Hold hold = Hold::kNone;
+  // Events a command lends the engine (Engine::append_lent): the reply
+  // outlives the append, and its strings keep their capacity when the reply
+  // is recycled, so that XADD fills them without allocating.
+  std::vector<EventData>& lent_events() { return lent_events_; }
 
  private:
   friend class Client;
@@ -40,8 +46,12 @@ class Reply {
   std::atomic<uint32_t> refs_{0};
   ClientPtr client_;
   uint64_t slot_ = 0;
+  // Capacity held by the buffer and the lent events, kept while recycled.
+  size_t kept_bytes() const;
+
   std::string buf_;
   ReplyWriter writer_;
+  std::vector<EventData> lent_events_;
 };
 
 

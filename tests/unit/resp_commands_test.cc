@@ -63,6 +63,34 @@ TEST(RespCommands, XrangeFromTheDiskAnswersAsFromMemoryOrFailsWhole) {
   EXPECT_EQ(h.raw({"XRANGE", "s", "-", "+"}), all);
 }
 
+TEST(RespCommands, XaddsOfOneClientReuseTheirEventsWithoutMixingThem) {
+  // Each XADD fills the event its recycled reply lends the engine: fewer
+  // fields or shorter values than the last one's must leave nothing behind.
+  RespHarness h;
+  auto c = h.client();
+  // One at a time, so that each takes the reply the last one let go.
+  ASSERT_EQ(h.run(c, {"XADD", "s", "1-1", "a", std::string(500, 'x'), "b", "2", "c", "3"}).str(), "1-1");
+  ASSERT_EQ(h.run(c, {"XADD", "s", "2-1", "z", "1"}).str(), "2-1");
+  ASSERT_EQ(h.run(c, {"XADD", "other", "3-1", "f", ""}).str(), "3-1");
+  ASSERT_EQ(h.run(c, {"XADD", "s", "4-1", "a", "short", "b", std::string(300, 'y')}).str(), "4-1");
+  for (int round = 0; round < 2; ++round) {
+    auto all = h.run(c, {"XRANGE", "s", "-", "+"});
+    ASSERT_EQ(all.size(), 3u);
+    auto fields = [&](size_t k) {
+      std::vector<std::string> out;
+      for (auto& v : all[k][1].items) out.push_back(v.str());
+      return out;
+    };
+    EXPECT_EQ(fields(0), (std::vector<std::string>{"a", std::string(500, 'x'), "b", "2", "c", "3"}));
+    EXPECT_EQ(fields(1), (std::vector<std::string>{"z", "1"}));
+    EXPECT_EQ(fields(2), (std::vector<std::string>{"a", "short", "b", std::string(300, 'y')}));
+    auto other = h.run(c, {"XRANGE", "other", "-", "+"});
+    ASSERT_EQ(other.size(), 1u);
+    EXPECT_EQ(other[0][1][1].str(), "");
+    h.reopen_cold(4 << 20);
+  }
+}
+
 TEST(RespCommands, XaddRefusesANameAStringKeyHolds) {
   RespHarness h;
   EXPECT_EQ(h.run({"SET", "k", "v"}).str(), "OK");
