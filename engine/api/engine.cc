@@ -394,6 +394,11 @@ void Engine::kv_txn(TxnRequest txn, Callback<TxnResult> cb) {
   });
 }
 
+void Engine::kv_txn_lent(const TxnRequest* txn, Callback<TxnResult> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(kv(), [txn, cb = std::move(cb)](shard::Shard& s) mutable { s.kv().txn_lent(*txn, std::move(cb)); });
+}
+
 void Engine::kv_compact(int64_t revision, Callback<int64_t> cb) {
   if (stopped_) return cb(stopped_status());
   run_on(kv(), [revision, cb = std::move(cb)](shard::Shard& s) mutable { s.kv().compact(revision, std::move(cb)); });

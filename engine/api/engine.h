@@ -116,6 +116,9 @@ class Engine {
   void kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb);
   void kv_delete(std::string key, std::string range_end, bool prev_kv, Callback<TxnResult> cb);
   void kv_txn(TxnRequest txn, Callback<TxnResult> cb);
+  // The same with the caller's request: read on the key-value shard before
+  // `cb` runs, and the caller's until then (SET lends its reply's).
+  void kv_txn_lent(const TxnRequest* txn, Callback<TxnResult> cb);
   void kv_compact(int64_t revision, Callback<int64_t> cb);
   void kv_status(Callback<KvStatus> cb);
   // Delivers batches of changes from `start_revision` on, in revision order;

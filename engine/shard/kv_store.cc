@@ -247,30 +247,38 @@ void KvStore::plan_delete(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
   r->deleted = static_cast<int64_t>(keys.size());
 }
 
-void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) {
+KvStore::KvStore(log::Log& log) : log_(log), plan_(std::make_unique<TxnPlan>()) {}
+KvStore::~KvStore() = default;
+
+void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) { txn_lent(req, std::move(cb)); }
+
+void KvStore::txn_lent(const TxnRequest& req, Callback<TxnResult> cb) {
   if (Status s = check_txn(req); !s) return cb(std::move(s));
   TxnResult res;
   res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
-  TxnPlan plan;
+  TxnPlan& plan = *plan_;
   plan.rev = staged_revision_ + 1;
-  for (const auto& op : res.succeeded ? req.success : req.failure) {
-    KvOpResult r;
-    if (Status s = plan_op(op, plan, &r); !s) return cb(std::move(s));
-    res.results.push_back(std::move(r));
+  plan.ops_body.clear();
+  plan.changes = 0;
+  plan.pending.clear();
+  const std::vector<KvOp>& ops = res.succeeded ? req.success : req.failure;
+  res.results.resize(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (Status s = plan_op(ops[i], plan, &res.results[i]); !s) return cb(std::move(s));
   }
   if (plan.changes == 0) {
     res.revision = staged_revision_;
     return cb(std::move(res));
   }
-  std::string body;
-  BodyWriter w(&body);
+  body_.clear();
+  BodyWriter w(&body_);
   w.varint(plan.changes);
-  body += plan.ops_body;
+  body_ += plan.ops_body;
   log::RecordHeader h;
   h.type = RecordType::kKvTxn;
   h.number = static_cast<uint64_t>(plan.rev);
   h.timestamp_us = now_us();
-  auto pos = log_.stage(h, {}, body);
+  auto pos = log_.stage(h, {}, body_);
   if (!pos) return cb(pos.status());
   staged_revision_ = plan.rev;
   for (auto& [k, v] : plan.pending) staged_[k] = std::move(v);

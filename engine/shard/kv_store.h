@@ -39,7 +39,8 @@ class KvStore {
     std::string key;
   };
 
-  explicit KvStore(log::Log& log) : log_(log) {}
+  explicit KvStore(log::Log& log);
+  ~KvStore();
 
   // A key-value record, written (`live`) or recovered.
   void apply(const log::RecordView& rec, bool live);
@@ -50,6 +51,8 @@ class KvStore {
   // The written value of `key` now, seen by `view` during the call only.
   void get(const std::string& key, Callback<std::optional<std::string_view>> view) const;
   void txn(TxnRequest req, Callback<TxnResult> cb);
+  // The same with the caller's request, read before this returns.
+  void txn_lent(const TxnRequest& req, Callback<TxnResult> cb);
   void compact(int64_t revision, Callback<int64_t> cb);
   void status(Callback<KvStatus> cb);
   // Whether a live key holds `key` (staged view: a write in flight counts).
@@ -89,6 +92,11 @@ class KvStore {
   Status stage_restore(std::string_view versions, uint64_t count);
 
   log::Log& log_;
+  // A transaction's plan and record body are built in these, which keep
+  // their capacity from one transaction to the next (txn is not reentrant:
+  // it runs start to end on the shard's thread).
+  std::unique_ptr<TxnPlan> plan_;
+  std::string body_;
   std::map<std::string, std::vector<Version>> keys_;  // written history, oldest first
   std::vector<Change> changes_;                        // written, revision order
   // As in etcd, an empty store is at revision 1 and the first write makes 2.

@@ -44,11 +44,20 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
                                     : "ERR syntax error");
   }
   if (nx && xx) return reply_syntax_error(*r);
-  TxnRequest t;
-  KvOp put;
+  // The request is written into the reply's own, whose strings keep their
+  // capacity from one request to the next, and lent to the engine.
+  TxnRequest& t = r->lent_txn();
+  t.compare.clear();
+  t.failure.clear();
+  t.success.resize(1);
+  KvOp& put = t.success[0];
+  std::string key = std::move(put.range.key), value = std::move(put.value);
+  put = KvOp();
   put.kind = KvOp::Kind::kPut;
-  put.range.key = std::string(a[1]);
-  put.value = std::string(a[2]);
+  put.range.key = std::move(key);
+  put.range.key.assign(a[1]);
+  put.value = std::move(value);
+  put.value.assign(a[2]);
   put.prev_kv = get;
   if (nx || xx) {
     // NX: create revision is 0 (absent); XX: it is not.
@@ -65,8 +74,7 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
       t.failure.push_back(rd);
     }
   }
-  t.success.push_back(std::move(put));
-  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r, get](Result<TxnResult> res) {
+  ctx.engine.kv_txn_lent(&t, back_to<TxnResult>(r, [r, get](Result<TxnResult> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
     } else if (get) {

@@ -44,6 +44,7 @@ void Client::recycle(Reply* r) {
     // The object is kept, its memory is not.
     std::string().swap(r->buf_);
     std::vector<EventData>().swap(r->lent_events_);
+    r->lent_txn_ = TxnRequest();
   }
   r->buf_.clear();
   r->hold = Hold::kNone;
@@ -56,6 +57,9 @@ size_t Reply::kept_bytes() const {
   for (const EventData& e : lent_events_) {
     n += sizeof(EventData) + e.data.capacity() + e.type.capacity();
     for (const Field& f : e.fields) n += sizeof(Field) + f.name.capacity() + f.value.capacity();
+  }
+  for (const auto* ops : {&lent_txn_.success, &lent_txn_.failure}) {
+    for (const KvOp& op : *ops) n += sizeof(KvOp) + op.range.key.capacity() + op.value.capacity();
   }
   return n;
 }

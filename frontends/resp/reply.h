@@ -36,6 +36,8 @@ class Reply {
   // outlives the append, and its strings keep their capacity when the reply
   // is recycled, so that XADD fills them without allocating.
   std::vector<EventData>& lent_events() { return lent_events_; }
+  // The same for a key-value transaction (SET, Engine::kv_txn_lent).
+  TxnRequest& lent_txn() { return lent_txn_; }
 
  private:
   friend class Client;
@@ -52,6 +54,7 @@ class Reply {
   std::string buf_;
   ReplyWriter writer_;
   std::vector<EventData> lent_events_;
+  TxnRequest lent_txn_;
 };
 
 

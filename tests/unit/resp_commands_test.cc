@@ -91,6 +91,28 @@ TEST(RespCommands, XaddsOfOneClientReuseTheirEventsWithoutMixingThem) {
   }
 }
 
+TEST(RespCommands, SetsOfOneClientReuseTheirRequestWithoutMixingThem) {
+  // Each SET fills the request its recycled reply lends the engine: the
+  // conditions and the read of an earlier SET NX ... GET must not stay.
+  RespHarness h;
+  auto c = h.client();
+  EXPECT_EQ(h.run(c, {"SET", "a", std::string(500, 'x')}).str(), "OK");
+  EXPECT_EQ(h.run(c, {"SET", "b", "v", "NX"}).str(), "OK");
+  EXPECT_EQ(h.run(c, {"SET", "b", "w", "NX", "GET"}).str(), "v");
+  EXPECT_TRUE(h.run(c, {"SET", "b", "w", "NX"}).is_null());
+  EXPECT_EQ(h.run(c, {"SET", "c", "z"}).str(), "OK");
+  EXPECT_EQ(h.run(c, {"SET", "b", "u", "XX", "GET"}).str(), "v");
+  EXPECT_EQ(h.run(c, {"SET", "d", "y", "GET"}).type, RespValue::Type::kNull);
+  EXPECT_EQ(h.run(c, {"SET", "a", "short"}).str(), "OK");
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(h.run(c, {"GET", "a"}).str(), "short");
+    EXPECT_EQ(h.run(c, {"GET", "b"}).str(), "u");
+    EXPECT_EQ(h.run(c, {"GET", "c"}).str(), "z");
+    EXPECT_EQ(h.run(c, {"GET", "d"}).str(), "y");
+    h.reopen_cold();
+  }
+}
+
 TEST(RespCommands, XaddRefusesANameAStringKeyHolds) {
   RespHarness h;
   EXPECT_EQ(h.run({"SET", "k", "v"}).str(), "OK");
