@@ -48,34 +48,45 @@ std::string encode_event_body(const EventData& e) {
   return body;
 }
 
-bool event_idempotency_id(std::string_view body, std::string_view* id) {
+namespace {
+
+// The one reader of an event body's layout: the views of `body` into `e`
+// (the header's part of `e` is left alone). False if the body does not parse.
+bool view_event_body(std::string_view body, EventView* e) {
   BodyReader r(body);
-  std::string_view skip;
   uint64_t nfields;
-  if (!r.str(&skip) || !r.str(&skip) || !r.varint(&nfields) || nfields > body.size()) return false;
+  if (!r.str(&e->type) || !r.str(&e->data) || !r.varint(&nfields) || nfields > body.size()) return false;
+  // The fields are walked once here to find what follows them.
+  std::string_view fields = body.substr(r.position());
+  std::string_view skip;
   for (uint64_t i = 0; i < nfields; ++i) {
     if (!r.str(&skip) || !r.str(&skip)) return false;
   }
-  return r.str(id);
+  if (!r.str(&e->idempotency_id) || !r.str(&e->content_type)) return false;
+  e->fields = EventView::Fields(fields, nfields);
+  return true;
+}
+
+}  // namespace
+
+bool event_idempotency_id(std::string_view body, std::string_view* id) {
+  EventView e;
+  if (!view_event_body(body, &e)) return false;
+  *id = e.idempotency_id;
+  return true;
 }
 
 bool decode_event_body(std::string_view body, EventData* out) {
-  BodyReader r(body);
-  std::string_view type, data, idem, ct;
-  uint64_t nfields;
-  if (!r.str(&type) || !r.str(&data) || !r.varint(&nfields) || nfields > body.size()) return false;
-  out->type.assign(type);
-  out->data.assign(data);
+  EventView e;
+  if (!view_event_body(body, &e)) return false;
+  out->type.assign(e.type);
+  out->data.assign(e.data);
   out->fields.clear();
-  out->fields.reserve(nfields);
-  for (uint64_t i = 0; i < nfields; ++i) {
-    std::string_view k, v;
-    if (!r.str(&k) || !r.str(&v)) return false;
-    out->fields.push_back({std::string(k), std::string(v)});
-  }
-  if (!r.str(&idem) || !r.str(&ct)) return false;
-  out->idempotency_id.assign(idem);
-  out->content_type.assign(ct);
+  out->fields.reserve(e.fields.size());
+  std::string_view k, v;
+  while (e.fields.next(&k, &v)) out->fields.push_back({std::string(k), std::string(v)});
+  out->idempotency_id.assign(e.idempotency_id);
+  out->content_type.assign(e.content_type);
   return true;
 }
 
@@ -96,16 +107,8 @@ EventView view_event(const log::RecordView& rec) {
   e.number = rec.header.number;
   e.id = {rec.header.id_ms, rec.header.id_seq};
   e.timestamp_us = rec.header.timestamp_us;
-  BodyReader r(rec.body);
-  uint64_t nfields;
-  bool ok = r.str(&e.type) && r.str(&e.data) && r.varint(&nfields) && nfields <= rec.body.size();
-  // The fields are walked once here to find what follows them.
-  std::string_view rest = rec.body.substr(r.position());
-  std::string_view skip;
-  for (uint64_t i = 0; ok && i < nfields; ++i) ok = r.str(&skip) && r.str(&skip);
-  ok = ok && r.str(&e.idempotency_id) && r.str(&e.content_type);
+  bool ok = view_event_body(rec.body, &e);
   REDCAR_CHECK(ok);  // as in make_event
-  e.fields = EventView::Fields(rest, nfields);
   return e;
 }
 
