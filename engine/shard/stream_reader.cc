@@ -18,6 +18,13 @@ bool ends_stream(const log::RecordView& rec, const std::string& stream) {
 bool is_event_of(const log::RecordView& rec, const std::string& stream) {
   return rec.header.type == RecordType::kEvent && rec.name == stream;
 }
+// The index block whose events hold `id`: the last block that starts at or
+// before it (the first block when `id` comes before them all).
+size_t block_of(const StreamState& s, StreamId id) {
+  auto it = std::upper_bound(s.index.begin(), s.index.end(), id,
+                             [](const StreamId& v, const IndexEntry& e) { return v < e.id; });
+  return it == s.index.begin() ? size_t{0} : static_cast<size_t>(it - s.index.begin() - 1);
+}
 // Runs `scan(sink, done)` with a sink that copies each event, and gives the
 // copies to `cb` at the end.
 template <typename Scan>
@@ -80,10 +87,8 @@ void StreamReader::scan_ids(const std::string& stream, StreamId lo, StreamId hi,
                             log::LogReader::Done done) {
   StreamState* s = table_.find(stream);
   if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return done(Status::ok());
-  // The index block that holds the bound the read starts from.
-  auto it = std::upper_bound(s->index.begin(), s->index.end(), lo,
-                             [](const StreamId& v, const IndexEntry& e) { return v < e.id; });
-  size_t block = it == s->index.begin() ? size_t{0} : static_cast<size_t>(it - s->index.begin() - 1);
+  // The read starts in the index block that holds its lower bound.
+  size_t block = block_of(*s, lo);
   uint64_t from = std::max(s->first, s->index_base + block * limits::kIndexStride);
   uint64_t limit_next = s->next;
   auto visit = [this, stream = std::string(stream), lo, hi, count, from, limit_next, taken = uint64_t{0},
@@ -116,9 +121,7 @@ void StreamReader::read_ids(const std::string& stream, StreamId lo, StreamId hi,
   if (reverse) {
     StreamState* s = table_.find(stream);
     if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return cb(std::vector<Event>{});
-    auto it = std::upper_bound(s->index.begin(), s->index.end(), hi,
-                               [](const StreamId& v, const IndexEntry& e) { return v < e.id; });
-    size_t block = it == s->index.begin() ? size_t{0} : static_cast<size_t>(it - s->index.begin() - 1);
+    size_t block = block_of(*s, hi);
     uint64_t block_end = std::min(s->next, s->index_base + (block + 1) * limits::kIndexStride);
     return read_ids_reverse(stream, lo, hi, count, block_end, {}, std::move(cb));
   }

@@ -10,9 +10,6 @@ namespace {
 Status id_not_after_last() {
   return Status(Code::kInvalidArgument, Reason::kIdNotAfterLast, "the ID is not greater than the stream's last ID");
 }
-}  // namespace
-
-namespace {
 const std::vector<EventData>& events_of(const std::vector<EventData>& owned) { return owned; }
 const std::vector<EventData>& events_of(const std::vector<EventData>* lent) { return *lent; }
 }  // namespace
