@@ -22,7 +22,7 @@ ReplyPtr Client::make_reply(uint64_t slot) {
   if (!free_replies_.empty()) {
     r = free_replies_.back();
     free_replies_.pop_back();
-    free_bytes_ -= r->kept_bytes();
+    free_bytes_ -= r->counted_bytes_;
   } else {
     r = new Reply();
   }
@@ -40,15 +40,18 @@ void Client::recycle(Reply* r) {
     delete r;
     return;
   }
-  if (r->kept_bytes() > kMaxKeptBufferBytes || free_bytes_ + r->kept_bytes() > kMaxKeptBytesPerClient) {
+  size_t kept = r->kept_bytes();
+  if (kept > kMaxKeptBufferBytes || free_bytes_ + kept > kMaxKeptBytesPerClient) {
     // The object is kept, its memory is not.
     std::string().swap(r->buf_);
     std::vector<EventData>().swap(r->lent_events_);
     r->lent_txn_ = TxnRequest();
+    kept = r->kept_bytes();
   }
   r->buf_.clear();
   r->hold = Hold::kNone;
-  free_bytes_ += r->kept_bytes();
+  r->counted_bytes_ = kept;
+  free_bytes_ += kept;
   free_replies_.push_back(r);
 }
 

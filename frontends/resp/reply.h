@@ -50,12 +50,13 @@ class Reply {
   uint64_t slot_ = 0;
   // Capacity held by the buffer and the lent events, kept while recycled.
   size_t kept_bytes() const;
+  // kept_bytes() when the reply went into its client's free list.
+  size_t counted_bytes_ = 0;
 
   std::string buf_;
   ReplyWriter writer_;
   std::vector<EventData> lent_events_;
   TxnRequest lent_txn_;
 };
-
 
 }  // namespace redcar::resp
