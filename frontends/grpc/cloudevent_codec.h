@@ -18,6 +18,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include "engine/common/event_view.h"
 #include "engine/common/types.h"
 #include "io/cloudevents/v1/cloudevents.pb.h"
 #include "redcar/v1/events.pb.h"
@@ -38,7 +39,15 @@ std::string wire_name(const std::string& name);
 // The event's strings are moved out of `in` (an append's request, owned by
 // its call and not read again), so that decoding allocates nothing for them.
 grpc::Status decode_cloudevent(::io::cloudevents::v1::CloudEvent& in, size_t index, EventData* out);
-void encode_cloudevent(const Event& e, ::io::cloudevents::v1::CloudEvent* out);
+// Appends `e` as a RecordedEvent entry of field `field` of the message
+// being written (tag, length, bytes), or with `field` 0 its bytes alone.
+// Written straight from the event, without a protobuf message: from the
+// log's bytes (Read) or an owned event (Subscribe). Appends nothing and is
+// false when `out` would grow past `max_bytes`.
+bool append_recorded(const EventView& e, uint32_t field, std::string* out, size_t max_bytes = SIZE_MAX);
+bool append_recorded(const Event& e, uint32_t field, std::string* out, size_t max_bytes = SIZE_MAX);
+// The same as a message (parsed from those bytes, so that there is one
+// encoding).
 void encode_recorded(const Event& e, ::redcar::v1::RecordedEvent* out);
 
 }  // namespace redcar::grpcfe

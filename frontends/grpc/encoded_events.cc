@@ -1,31 +1,12 @@
 #include "frontends/grpc/encoded_events.h"
 
 #include "frontends/grpc/cloudevent_codec.h"
-#include "redcar/v1/events.pb.h"
 
 namespace redcar::grpcfe {
 
-namespace {
-
-void put_varint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-}  // namespace
-
 std::shared_ptr<const std::string> frame_event(const Event& e) {
-  ::redcar::v1::RecordedEvent rec;
-  encode_recorded(e, &rec);
-  std::string body = rec.SerializeAsString();
   auto out = std::make_shared<std::string>();
-  out->reserve(body.size() + 6);
-  out->push_back(static_cast<char>((1 << 3) | 2));  // field 1, length-delimited
-  put_varint(out.get(), body.size());
-  out->append(body);
+  append_recorded(e, 1, out.get());  // SubscribeResponse.events
   return out;
 }
 
