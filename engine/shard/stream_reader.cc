@@ -69,13 +69,17 @@ void StreamReader::scan_numbers(const std::string& stream, uint64_t from, uint64
     StreamState* st = table_.find(stream);
     if (!st) return false;
     if (n < st->first || st->deleted.count(n)) return true;
-    if (!sink(rec)) return false;
-    if (++taken < count) return true;
     // Events of a stream are in log order: n + 1, if it comes, is past n.
     // From n's own record, a position the scan knows how to start at (one
     // past it may be a gap before the next batch, which the hot cache does
-    // not hold).
-    st->resume_number = n + 1;
+    // not hold). A sink that stops at n may not have taken it (a page that
+    // is full): the next read may start at n itself, also found from here.
+    uint64_t next = n;
+    if (sink(rec)) {
+      if (++taken < count) return true;
+      next = n + 1;
+    }
+    st->resume_number = next;
     st->resume_pos = offset;
     return false;
   };
