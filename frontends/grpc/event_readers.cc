@@ -18,28 +18,55 @@ namespace v1 = ::redcar::v1;
 namespace {
 
 constexpr uint32_t kCaughtUpField = 2;  // SubscribeResponse.caught_up
+constexpr uint32_t kEventsField = 1;    // ReadResponse.events, SubscribeResponse.events
 
-// Events asked of the engine per page at first; later pages aim at
-// kMaxMessageBytes from the sizes seen.
+// Events asked of the engine per page of a backward read at first; later
+// pages aim at kMaxMessageBytes from the sizes seen. (A forward read stops
+// itself when its page is full.)
 constexpr uint64_t kFirstPageEvents = 256;
 
-size_t event_bytes(const Event& e) {
-  size_t n = e.stream.size() + e.payload.type.size() + e.payload.data.size() + e.payload.idempotency_id.size() + 64;
-  for (auto& f : e.payload.fields) n += f.name.size() + f.value.size() + 8;
-  return n;
+// A raw request parsed, or why it is refused.
+template <typename Request>
+bool parse_request(const ServiceContext& ctx, const grpc::ByteBuffer& raw, const char* name, Request* req,
+                   std::string* why) {
+  if (raw.Length() > ctx.options.max_request_bytes) {
+    *why = "request is " + std::to_string(raw.Length()) + " bytes, more than the limit of " +
+           std::to_string(ctx.options.max_request_bytes);
+    return false;
+  }
+  grpc::ByteBuffer copy(raw);
+  if (grpc::SerializationTraits<Request>::Deserialize(&copy, req).ok()) return true;
+  *why = std::string("the request is not a ") + name;
+  return false;
 }
 
-// Reads a page ahead: while one page is being written, the engine reads the
-// next (from disk, for a range no longer cached), so the disk and the
-// network overlap instead of taking turns. At most two pages are held: the
-// one being written and the one read ahead of it. The engine's callbacks
-// (shard threads) and grpc's reactions (its threads) meet under mu_; the
-// reactor finishes only once neither a read nor a write is outstanding, so
-// no callback outlives it.
-class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
+// A message's bytes handed to grpc without a copy: the slice owns them.
+grpc::ByteBuffer message_of(std::unique_ptr<std::string> bytes) {
+  std::string* owned = bytes.release();
+  grpc::Slice slice(owned->data(), owned->size(), +[](void* p) { delete static_cast<std::string*>(p); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// Pages through a range of one stream. Each page is a ReadResponse's bytes,
+// written event by event from what the engine reads: forward, straight from
+// the log's bytes on the stream's shard (Engine::read_views), so an event's
+// data is copied once on its way to the socket; backward, from the events
+// the engine copies out. A page is read ahead: while one page is being
+// written, the engine reads the next (from disk, for a range no longer
+// cached), so the disk and the network overlap instead of taking turns. At
+// most two pages are held: the one being written and the one read ahead.
+//
+// The page being filled belongs to the read in flight (filling_, fill_):
+// the shard's thread fills it without a lock. The rest is shared by the
+// engine's callbacks and grpc's reactions under mu_; the reactor finishes
+// only once neither a read nor a write is outstanding, so no callback
+// outlives it.
+class ReadReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  ReadReactor(ServiceContext& ctx, const v1::ReadRequest& req) : ctx_(ctx) {
-    if (auto st = check_size(req, ctx_.options); !st.ok()) {
+  explicit ReadReactor(grpc::Status refused) { Finish(std::move(refused)); }
+
+  ReadReactor(ServiceContext& ctx, const v1::ReadRequest& req) : ctx_(&ctx) {
+    if (auto st = check_size(req, ctx.options); !st.ok()) {
       Finish(st);
       return;
     }
@@ -76,60 +103,110 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
   void OnDone() override { delete this; }
 
  private:
+  // What the page being filled holds so far.
+  struct Fill {
+    uint64_t taken = 0;
+    uint64_t last = 0;  // the number of the last event taken
+    bool full = false;  // an event was left for the next page
+  };
+
   // Under mu_: the next engine read, from where the last page ended.
   ReadSpec next_spec() const {
     ReadSpec spec;
     spec.from_number = lo_;
     spec.to_number = hi_;
     spec.reverse = backwards_;
-    spec.count = std::min(remaining_, page_events_);
+    spec.count = backwards_ ? std::min(remaining_, page_events_) : remaining_;
     return spec;
   }
 
   void read(ReadSpec spec) {
-    ctx_.engine.read(stream_, spec, [this, asked = spec.count](Result<ReadResult> r) {
+    filling_ = std::make_unique<std::string>();
+    filling_->reserve(kMaxMessageBytes);
+    fill_ = Fill{};
+    if (backwards_) return read_copies(spec);
+    ctx_->engine.read_views(
+        stream_, spec, [this](const EventView& e) { return add(e); },
+        [this](Status st) {
+          std::unique_lock lock(mu_);
+          if (st.is_ok() && first_ && fill_.taken == 0) {
+            // Nothing read: an empty range of a stream, or no stream at all.
+            lock.unlock();
+            return check_exists();
+          }
+          reading_ = false;
+          if (!failed_) {
+            if (!st.is_ok()) failed_ = to_grpc(st);
+            else take_page(fill_.full);
+          }
+          step(std::move(lock));
+        });
+  }
+
+  void read_copies(ReadSpec spec) {
+    ctx_->engine.read(stream_, spec, [this, asked = spec.count](Result<ReadResult> r) {
+      if (r && r->exists) {
+        for (const Event& e : r->events) {
+          if (!add(e)) break;
+        }
+      }
       std::unique_lock lock(mu_);
       reading_ = false;
-      if (!failed_) take(std::move(r), asked);
+      if (!failed_) {
+        if (!r) failed_ = to_grpc(r.status());
+        else if (first_ && !r->exists) failed_ = not_found();
+        else take_page(fill_.full || r->events.size() >= asked);
+      }
       step(std::move(lock));
     });
   }
 
-  // Under mu_: a page read by the engine becomes the page ahead.
-  void take(Result<ReadResult> r, uint64_t asked) {
-    if (!r) {
-      failed_ = to_grpc(r.status());
-      return;
+  // On the stream's shard, without mu_: `e` joins the page unless the page
+  // holds an event already and would grow past kMaxMessageBytes.
+  template <typename E>
+  bool add(const E& e) {
+    if (!append_recorded(e, kEventsField, filling_.get(), fill_.taken > 0 ? kMaxMessageBytes : SIZE_MAX)) {
+      fill_.full = true;
+      return false;
     }
-    if (first_ && !r->exists) {
-      failed_ = grpc::Status(grpc::StatusCode::NOT_FOUND, "stream '" + stream_ + "' not found");
-      return;
-    }
+    fill_.taken++;
+    fill_.last = e.number;
+    return true;
+  }
+
+  void check_exists() {
+    ctx_->engine.stream_info(stream_, [this](Result<StreamInfo> info) {
+      std::unique_lock lock(mu_);
+      reading_ = false;
+      if (!failed_) {
+        if (!info) failed_ = to_grpc(info.status());
+        else if (!info->exists) failed_ = not_found();
+        else end_ = true;
+      }
+      step(std::move(lock));
+    });
+  }
+
+  grpc::Status not_found() const {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "stream '" + stream_ + "' not found");
+  }
+
+  // Under mu_: the page filled becomes the page ahead. `more`: the read
+  // stopped before the end of what there is (its page was full, or a
+  // backward read got all it asked for); otherwise this page is the last.
+  void take_page(bool more) {
     first_ = false;
-    auto& evs = r->events;
-    if (evs.empty()) {
+    if (fill_.taken == 0) {
       end_ = true;
       return;
     }
-    // The page is what fits in a message (at least one event); events
-    // read beyond it are read again for the next page.
-    ahead_.Clear();
-    size_t bytes = 0, taken = 0;
-    for (auto& e : evs) {
-      size_t b = event_bytes(e);
-      if (taken > 0 && bytes + b > kMaxMessageBytes) break;
-      bytes += b;
-      encode_recorded(e, ahead_.add_events());
-      taken++;
-    }
-    have_ahead_ = true;
-    bool cut = taken < evs.size();
-    uint64_t last = evs[taken - 1].number;
-    remaining_ -= taken;
-    end_ = remaining_ == 0 || (!cut && evs.size() < asked) || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
+    ahead_ = std::move(filling_);
+    remaining_ -= fill_.taken;
+    uint64_t last = fill_.last;
+    end_ = remaining_ == 0 || !more || (backwards_ ? last == 0 || last <= lo_ : last >= hi_);
     if (backwards_) hi_ = last - (last > 0 ? 1 : 0);
     else lo_ = last + 1;
-    page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, bytes / taken), 1, 4096);
+    page_events_ = std::clamp<uint64_t>(kMaxMessageBytes / std::max<size_t>(1, ahead_->size() / fill_.taken), 1, 4096);
   }
 
   // Under mu_ (released here): starts what can start now. A page ahead is
@@ -138,41 +215,41 @@ class ReadReactor final : public grpc::ServerWriteReactor<v1::ReadResponse> {
   void step(std::unique_lock<std::mutex> lock) {
     bool write = false, start_read = false;
     ReadSpec spec;
-    if (!failed_ && !writing_ && have_ahead_) {
-      writing_resp_.Swap(&ahead_);
-      have_ahead_ = false;
+    if (!failed_ && !writing_ && ahead_) {
+      writing_msg_ = message_of(std::move(ahead_));
       writing_ = write = true;
     }
-    if (!failed_ && !end_ && !reading_ && !have_ahead_) {
+    if (!failed_ && !end_ && !reading_ && !ahead_) {
       reading_ = start_read = true;
       spec = next_spec();
     }
     std::optional<grpc::Status> finish;
-    if (!reading_ && !writing_ && !finished_ && (failed_ || (end_ && !have_ahead_))) {
+    if (!reading_ && !writing_ && !finished_ && (failed_ || (end_ && !ahead_))) {
       finished_ = true;
       finish = failed_ ? *failed_ : grpc::Status::OK;
     }
     lock.unlock();
-    if (write) StartWrite(&writing_resp_);
+    if (write) StartWrite(&writing_msg_);
     if (start_read) read(spec);
     if (finish) Finish(*finish);
   }
 
-  ServiceContext& ctx_;
+  ServiceContext* ctx_ = nullptr;
   std::string stream_;
+  std::unique_ptr<std::string> filling_;  // the read in flight's page
+  Fill fill_;
   std::mutex mu_;
   uint64_t lo_ = 0, hi_ = UINT64_MAX, remaining_ = UINT64_MAX;
   uint64_t page_events_ = kFirstPageEvents;
   bool backwards_ = false;
   bool first_ = true;
-  bool end_ = false;         // no page after the last one read
-  bool reading_ = false;     // an engine read is outstanding
-  bool writing_ = false;     // writing_resp_ is being written
-  bool have_ahead_ = false;  // ahead_ holds the next page
+  bool end_ = false;      // no page after the last one read
+  bool reading_ = false;  // an engine read is outstanding
+  bool writing_ = false;  // writing_msg_ is being written
   bool finished_ = false;
   std::optional<grpc::Status> failed_;
-  v1::ReadResponse writing_resp_;
-  v1::ReadResponse ahead_;
+  std::unique_ptr<std::string> ahead_;  // the next page, once read
+  grpc::ByteBuffer writing_msg_;
 };
 
 class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
@@ -343,8 +420,11 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::ReadResponse>* start_read(ServiceContext& ctx, grpc::CallbackServerContext*,
-                                                       const v1::ReadRequest& req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* start_read(ServiceContext& ctx, grpc::CallbackServerContext*,
+                                                       const grpc::ByteBuffer* raw) {
+  v1::ReadRequest req;
+  std::string why;
+  if (!parse_request(ctx, *raw, "ReadRequest", &req, &why)) return new ReadReactor(invalid_argument(why));
   return new ReadReactor(ctx, req);
 }
 
@@ -352,19 +432,14 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* start_subscribe(ServiceContext& ctx,
                                                             std::vector<std::unique_ptr<EncodedEvents>>& encoded,
                                                             grpc::CallbackServerContext*, const grpc::ByteBuffer* raw) {
   v1::SubscribeRequest req;
-  grpc::ByteBuffer copy(*raw);
-  bool parsed = raw->Length() <= ctx.options.max_request_bytes &&
-                grpc::SerializationTraits<v1::SubscribeRequest>::Deserialize(&copy, &req).ok();
+  std::string why;
+  bool parsed = parse_request(ctx, *raw, "SubscribeRequest", &req, &why);
   unsigned shard = parsed && req.target_case() == v1::SubscribeRequest::kStream ? ctx.engine.shard_of(req.stream()) : 0;
   auto ex = ctx.engine.context(shard).get_executor();
   auto* r = new SubscribeSession::Reactor(ex, &ctx.live_sessions);
   auto s = std::make_shared<SubscribeSession>(ctx, ex, encoded.at(shard).get(), r);
   r->attach(s);
   if (!parsed) {
-    std::string why = raw->Length() > ctx.options.max_request_bytes
-                          ? "request is " + std::to_string(raw->Length()) + " bytes, more than the limit of " +
-                                std::to_string(ctx.options.max_request_bytes)
-                          : "the request is not a SubscribeRequest";
     boost::asio::post(ex, [s, why] { s->refuse(invalid_argument(why)); });
     return r;
   }

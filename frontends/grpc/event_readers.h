@@ -17,11 +17,12 @@ class EncodedEvents;
 
 inline constexpr size_t kMaxMessageBytes = 1u << 20;
 
-grpc::ServerWriteReactor<::redcar::v1::ReadResponse>* start_read(ServiceContext& ctx, grpc::CallbackServerContext* call,
-                                                                  const ::redcar::v1::ReadRequest& req);
-// Subscribe is served raw (serialized messages): its responses are
-// assembled from encodings shared between subscribers (encoded_events.h),
-// one cache per shard, each used on its shard's thread.
+// Both are served raw (serialized messages). Read's pages are written
+// straight from the log's bytes; Subscribe's responses are assembled from
+// encodings shared between subscribers (encoded_events.h), one cache per
+// shard, each used on its shard's thread.
+grpc::ServerWriteReactor<grpc::ByteBuffer>* start_read(ServiceContext& ctx, grpc::CallbackServerContext* call,
+                                                       const grpc::ByteBuffer* raw);
 grpc::ServerWriteReactor<grpc::ByteBuffer>* start_subscribe(ServiceContext& ctx,
                                                             std::vector<std::unique_ptr<EncodedEvents>>& encoded,
                                                             grpc::CallbackServerContext* call, const grpc::ByteBuffer* raw);

@@ -67,9 +67,9 @@ grpc::ServerReadReactor<v1::AppendRequest>* EventService::AppendStream(grpc::Cal
   return new AppendStreamReactor(ctx_, call, resp);
 }
 
-grpc::ServerWriteReactor<v1::ReadResponse>* EventService::Read(grpc::CallbackServerContext* call,
-                                                               const v1::ReadRequest* req) {
-  return start_read(ctx_, call, *req);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventService::Read(grpc::CallbackServerContext* call,
+                                                               const grpc::ByteBuffer* req) {
+  return start_read(ctx_, call, req);
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventService::Subscribe(grpc::CallbackServerContext* call,

@@ -13,9 +13,9 @@ class ConsumerRegistry;
 
 class EncodedEvents;
 
-// Subscribe is a raw method (see event_readers.h); the others are typed.
-class EventService final
-    : public ::redcar::v1::Events::WithRawCallbackMethod_Subscribe<::redcar::v1::Events::CallbackService> {
+// Read and Subscribe are raw methods (see event_readers.h); the others are typed.
+class EventService final : public ::redcar::v1::Events::WithRawCallbackMethod_Read<
+                               ::redcar::v1::Events::WithRawCallbackMethod_Subscribe<::redcar::v1::Events::CallbackService>> {
  public:
   explicit EventService(ServiceContext& ctx);
   ~EventService() override;
@@ -24,8 +24,8 @@ class EventService final
                                    ::redcar::v1::AppendResponse* resp) override;
   grpc::ServerReadReactor<::redcar::v1::AppendRequest>* AppendStream(
       grpc::CallbackServerContext* call, ::redcar::v1::AppendStreamResponse* resp) override;
-  grpc::ServerWriteReactor<::redcar::v1::ReadResponse>* Read(grpc::CallbackServerContext* call,
-                                                             const ::redcar::v1::ReadRequest* req) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Read(grpc::CallbackServerContext* call,
+                                                   const grpc::ByteBuffer* req) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(grpc::CallbackServerContext* call,
                                                         const grpc::ByteBuffer* req) override;
   grpc::ServerUnaryReactor* ListStreams(grpc::CallbackServerContext* call, const ::redcar::v1::ListStreamsRequest* req,

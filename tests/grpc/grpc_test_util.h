@@ -97,6 +97,8 @@ class Harness {
   }
 
   Engine& engine() { return *engine_; }
+  // The in-memory disk (not with real_disk), for faults.
+  io::MemFs& fs() { return *fs_; }
   uint16_t port() const { return server_->port(); }
   std::string target() const { return "127.0.0.1:" + std::to_string(port()); }
 

@@ -2,7 +2,7 @@
 // through more than a message's worth of events (each page within what a
 // client with grpc's default receive limit accepts), NOT_FOUND for a stream
 // that does not exist, INVALID_ARGUMENT for a range that ends before it
-// starts.
+// starts, and the error of a read that fails on the disk.
 #include "frontends/grpc/event_readers.h"
 #include "tests/grpc/grpc_test_util.h"
 
@@ -137,6 +137,39 @@ TEST_F(ReadTest, EachPageFitsTheDefaultReceiveLimit) {
   auto m = read(*tight, read_request("mixed"));
   ASSERT_TRUE(m.status.ok()) << describe(m.status);
   EXPECT_EQ(numbers_of(m.events), range_of(0, 2030));
+}
+
+TEST_F(ReadTest, AReadThatFailsOnTheDiskEndsWithTheError) {
+  // 8 MiB of events, most of them only in the log. After the first page,
+  // every read of the disk fails: the call ends with the error after whole
+  // pages of the events before it, in order, never with OK.
+  const size_t n = 8192;
+  ASSERT_TRUE(fill(stub(), "big", n, 1024, 128));
+  for (bool fail_at_once : {false, true}) {
+    SCOPED_TRACE(fail_at_once ? "failing from the start" : "failing after the first page");
+    io::MemFs::Faults f;
+    f.fail_reads_errno = EIO;
+    if (fail_at_once) h_.fs().set_faults(f);
+    grpc::ClientContext ctx;
+    set_deadline(&ctx);
+    auto reader = stub().Read(&ctx, read_request("big"));
+    v1::ReadResponse resp;
+    std::vector<uint64_t> got;
+    while (reader->Read(&resp)) {
+      h_.fs().set_faults(f);
+      for (auto& e : resp.events()) got.push_back(e.number());
+    }
+    grpc::Status st = reader->Finish();
+    h_.fs().set_faults({});
+    EXPECT_FALSE(st.ok()) << "read " << got.size() << " of " << n << " events and ended OK";
+    EXPECT_LT(got.size(), n);
+    EXPECT_EQ(got, range_of(0, got.size()));
+    if (fail_at_once) EXPECT_TRUE(got.empty());
+  }
+  // The disk is well again, and so is the read.
+  auto r = read(stub(), read_request("big"));
+  ASSERT_TRUE(r.status.ok()) << describe(r.status);
+  EXPECT_EQ(numbers_of(r.events), range_of(0, n));
 }
 
 TEST_F(ReadTest, MissingStreamIsNotFound) {
