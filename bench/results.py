@@ -383,7 +383,7 @@ class Report:
                                          "facts": runs[0].get("facts") if runs else None}
         self.target("catch-up read of data no longer cached (1 reader, 1000 x 16 KB per Read)", "redcar-bench",
                     f"{spread(mbs)} MB/s", f"fio seq read {num(seq)} MB/s", pct(share),
-                    ">= 70% of fio sequential read", None if share is None else share >= 0.7,
+                    ">= 80% of fio sequential read", None if share is None else share >= 0.8,
                     [("catch-up-read", "redcar")], self.command("catch-up-read", "redcar"))
 
     def recovery_rows(self, kind="recovery"):
