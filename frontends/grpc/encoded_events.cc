@@ -4,13 +4,18 @@
 
 namespace redcar::grpcfe {
 
-std::shared_ptr<const std::string> frame_event(const Event& e) {
-  auto out = std::make_shared<std::string>();
-  append_recorded(e, 1, out.get());  // SubscribeResponse.events
-  return out;
+grpc::Slice owned_slice(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  return grpc::Slice(owned->data(), owned->size(), +[](void* p) { delete static_cast<std::string*>(p); }, owned);
 }
 
-std::shared_ptr<const std::string> EncodedEvents::framed(const EventPtr& e) {
+grpc::Slice frame_event(const Event& e) {
+  std::string out;
+  append_recorded(e, 1, &out);  // SubscribeResponse.events
+  return owned_slice(std::move(out));
+}
+
+grpc::Slice EncodedEvents::framed(const EventPtr& e) {
   auto it = map_.find(e.get());
   if (it != map_.end()) {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
@@ -19,24 +24,20 @@ std::shared_ptr<const std::string> EncodedEvents::framed(const EventPtr& e) {
   auto bytes = frame_event(*e);
   lru_.push_front(e.get());
   map_.emplace(e.get(), Entry{e, bytes, lru_.begin()});
-  bytes_ += bytes->size();
+  bytes_ += bytes.size();
   while (bytes_ > max_bytes_ && lru_.size() > 1) {
     auto old = map_.find(lru_.back());
-    bytes_ -= old->second.bytes->size();
+    bytes_ -= old->second.bytes.size();
     map_.erase(old);
     lru_.pop_back();
   }
   return bytes;
 }
 
-void FramedMessage::add(std::shared_ptr<const std::string> framed) {
-  // The slice refers to the shared bytes and holds a reference to them
-  // until grpc has sent it.
-  auto* hold = new std::shared_ptr<const std::string>(std::move(framed));
-  bytes_ += (*hold)->size();
+void FramedMessage::add(grpc::Slice framed) {
+  bytes_ += framed.size();
   entries_++;
-  slices_.emplace_back(const_cast<char*>((*hold)->data()), (*hold)->size(),
-                       +[](void* p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, hold);
+  slices_.push_back(std::move(framed));
 }
 
 void FramedMessage::add_flag(uint32_t field) {

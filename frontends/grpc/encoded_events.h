@@ -6,8 +6,10 @@
 // EncodedEvents keeps the most recent encodings of one shard (an LRU bounded
 // in bytes), keyed by the engine's event object: live subscribers of a
 // stream are handed the same objects. It is used by that shard's thread
-// alone. FramedMessage assembles a SubscribeResponse from shared encodings
-// as a ByteBuffer whose slices point at them, without copying.
+// alone. An encoding is a grpc slice: every message that carries it holds a
+// reference to the same bytes (grpc's reference count, one atomic step per
+// message, no allocation). FramedMessage assembles a SubscribeResponse from
+// shared encodings as a ByteBuffer of those slices, without copying.
 #pragma once
 
 #include <grpcpp/support/byte_buffer.h>
@@ -30,14 +32,14 @@ class EncodedEvents {
 
   // `e` as one entry of the `events` field (field 1) of a SubscribeResponse:
   // tag, length, RecordedEvent bytes.
-  std::shared_ptr<const std::string> framed(const EventPtr& e);
+  grpc::Slice framed(const EventPtr& e);
   size_t bytes() const { return bytes_; }
   size_t entries() const { return map_.size(); }
 
  private:
   struct Entry {
     EventPtr event;  // keeps the key's address from being reused
-    std::shared_ptr<const std::string> bytes;
+    grpc::Slice bytes;
     std::list<const Event*>::iterator lru;
   };
   size_t max_bytes_;
@@ -47,11 +49,14 @@ class EncodedEvents {
 };
 
 // The framed entry of one event, made without a cache.
-std::shared_ptr<const std::string> frame_event(const Event& e);
+grpc::Slice frame_event(const Event& e);
+
+// A slice that owns `bytes` (moved, not copied) until grpc lets go of it.
+grpc::Slice owned_slice(std::string bytes);
 
 class FramedMessage {
  public:
-  void add(std::shared_ptr<const std::string> framed);
+  void add(grpc::Slice framed);
   // A varint field after the entries (protobuf does not mind the order).
   void add_flag(uint32_t field);
   size_t bytes() const { return bytes_; }

@@ -40,10 +40,9 @@ bool parse_request(const ServiceContext& ctx, const grpc::ByteBuffer& raw, const
   return false;
 }
 
-// A message's bytes handed to grpc without a copy: the slice owns them.
+// A message's bytes handed to grpc without a copy.
 grpc::ByteBuffer message_of(std::unique_ptr<std::string> bytes) {
-  std::string* owned = bytes.release();
-  grpc::Slice slice(owned->data(), owned->size(), +[](void* p) { delete static_cast<std::string*>(p); }, owned);
+  grpc::Slice slice = owned_slice(std::move(*bytes));
   return grpc::ByteBuffer(&slice, 1);
 }
 
@@ -393,7 +392,7 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
     for (auto& e : evs) {
       if (!caught_up_ && e->number >= history_end_) caught_up();
       auto framed = encoded_ ? encoded_->framed(e) : frame_event(*e);
-      if (m.entries() > 0 && m.bytes() + framed->size() > kMaxMessageBytes) next_message();
+      if (m.entries() > 0 && m.bytes() + framed.size() > kMaxMessageBytes) next_message();
       m.add(std::move(framed));
       if (!caught_up_ && e->number + 1 >= history_end_) caught_up();
     }
