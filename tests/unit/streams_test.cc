@@ -1067,7 +1067,9 @@ TEST_F(StreamsTest, LentPagesThatStopAtAFullPageGoOnWithoutReadingAgain) {
   const uint64_t events = 800;
   for (uint64_t n = 0; n < events; ++n) {
     ASSERT_TRUE(append1(e(), "p", std::to_string(n) + ":" + std::string(10000, 'x')));
-    if (n % 7 == 0) ASSERT_TRUE(append1(e(), "other", "o"));
+    if (n % 7 == 0) {
+      ASSERT_TRUE(append1(e(), "other", "o"));
+    }
   }
   // Events of 10 KB: an index block's events span more than a block of
   // the log. The hot cache holds the last eighth of the stream; the log
