@@ -164,7 +164,9 @@ TEST_F(ReadTest, AReadThatFailsOnTheDiskEndsWithTheError) {
     EXPECT_FALSE(st.ok()) << "read " << got.size() << " of " << n << " events and ended OK";
     EXPECT_LT(got.size(), n);
     EXPECT_EQ(got, range_of(0, got.size()));
-    if (fail_at_once) EXPECT_TRUE(got.empty());
+    if (fail_at_once) {
+      EXPECT_TRUE(got.empty());
+    }
   }
   // The disk is well again, and so is the read.
   auto r = read(stub(), read_request("big"));
