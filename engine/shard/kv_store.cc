@@ -182,6 +182,14 @@ struct KvStore::TxnPlan {
   uint64_t changes = 0;
   std::vector<std::pair<std::string, Version>> pending;
 
+  // Empty for a transaction at `r`; the buffers keep their capacity.
+  void reset(int64_t r) {
+    rev = r;
+    ops_body.clear();
+    changes = 0;
+    pending.clear();
+  }
+
   // The staged view with this transaction's own writes on top.
   const Version* view(const KvStore& kv, const std::string& k) const {
     for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
@@ -257,10 +265,7 @@ void KvStore::txn_lent(const TxnRequest& req, Callback<TxnResult> cb) {
   TxnResult res;
   res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
   TxnPlan& plan = *plan_;
-  plan.rev = staged_revision_ + 1;
-  plan.ops_body.clear();
-  plan.changes = 0;
-  plan.pending.clear();
+  plan.reset(staged_revision_ + 1);
   const std::vector<KvOp>& ops = res.succeeded ? req.success : req.failure;
   res.results.resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {

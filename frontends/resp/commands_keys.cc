@@ -31,6 +31,16 @@ void cmd_get(Context& ctx, const ReplyPtr& r, Args a) {
   });
 }
 
+// A lent op made as new, its strings keeping their capacity.
+void reuse(KvOp& op) {
+  std::string key = std::move(op.range.key), value = std::move(op.value);
+  op = KvOp();
+  key.clear();
+  value.clear();
+  op.range.key = std::move(key);
+  op.value = std::move(value);
+}
+
 void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   bool nx = false, xx = false, get = false;
   for (size_t i = 3; i < a.size(); ++i) {
@@ -51,12 +61,9 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   t.failure.clear();
   t.success.resize(1);
   KvOp& put = t.success[0];
-  std::string key = std::move(put.range.key), value = std::move(put.value);
-  put = KvOp();
+  reuse(put);
   put.kind = KvOp::Kind::kPut;
-  put.range.key = std::move(key);
   put.range.key.assign(a[1]);
-  put.value = std::move(value);
   put.value.assign(a[2]);
   put.prev_kv = get;
   if (nx || xx) {

@@ -48,7 +48,8 @@ class Reply {
   std::atomic<uint32_t> refs_{0};
   ClientPtr client_;
   uint64_t slot_ = 0;
-  // Capacity held by the buffer and the lent events, kept while recycled.
+  // Capacity held by the buffer, the lent events and the lent transaction,
+  // kept while recycled.
   size_t kept_bytes() const;
   // kept_bytes() when the reply went into its client's free list.
   size_t counted_bytes_ = 0;
