@@ -115,6 +115,49 @@ TEST_F(SubscribeTest, ToEndsTheCallAfterThatEvent) {
   EXPECT_EQ(future.numbers(), range_of(0, 15));
 }
 
+TEST_F(SubscribeTest, ManySubscribersOfOneStream) {
+  // Subscribers from the start and from the end, all started before a
+  // producer writes: every one sees every number once, in order, with
+  // caught_up where its history ends; cancelling some leaves the rest.
+  const size_t history = 1000, live = 1000;
+  ASSERT_TRUE(fill(stub(), "s", history, 64, 100));
+  std::vector<std::unique_ptr<Subscriber>> from_start, from_end;
+  for (int i = 0; i < 8; ++i) from_start.push_back(std::make_unique<Subscriber>(stub(), subscribe_stream("s")));
+  for (int i = 0; i < 4; ++i) {
+    from_end.push_back(std::make_unique<Subscriber>(stub(), subscribe_stream("s", position(Pos::END))));
+  }
+  for (auto& sub : from_end) ASSERT_TRUE(sub->wait_caught_up());
+  ASSERT_TRUE(fill(stub(), "s", live, 10, 100));
+  for (size_t i = 0; i < from_start.size(); ++i) {
+    SCOPED_TRACE("from the start, subscriber " + std::to_string(i));
+    Subscriber& sub = *from_start[i];
+    ASSERT_TRUE(sub.wait_events(history + live, std::chrono::seconds(60))) << "received " << sub.count();
+    EXPECT_EQ(test::sequence_errors(sub.numbers(), 0, history + live), "");
+    auto cu = sub.caught_up_after();
+    ASSERT_EQ(cu.size(), 1u);
+    EXPECT_GE(cu[0], history);
+  }
+  for (size_t i = 0; i < from_end.size(); ++i) {
+    SCOPED_TRACE("from the end, subscriber " + std::to_string(i));
+    Subscriber& sub = *from_end[i];
+    ASSERT_TRUE(sub.wait_events(live, std::chrono::seconds(60))) << "received " << sub.count();
+    EXPECT_EQ(sub.numbers(), range_of(history, history + live));
+    EXPECT_EQ(sub.caught_up_after(), std::vector<size_t>{0});
+  }
+  for (size_t i = 0; i < from_start.size(); i += 2) from_start[i]->cancel();
+  for (size_t i = 0; i < from_start.size(); i += 2) ASSERT_TRUE(from_start[i]->wait_end());
+  ASSERT_TRUE(fill(stub(), "s", 50));
+  for (size_t i = 1; i < from_start.size(); i += 2) {
+    SCOPED_TRACE("after the cancels, subscriber " + std::to_string(i));
+    ASSERT_TRUE(from_start[i]->wait_events(history + live + 50));
+    EXPECT_EQ(test::sequence_errors(from_start[i]->numbers(), 0, history + live + 50), "");
+    EXPECT_FALSE(from_start[i]->ended()) << describe(from_start[i]->status());
+  }
+  for (size_t i = 0; i < from_start.size(); i += 2) {
+    EXPECT_EQ(from_start[i]->status().error_code(), grpc::StatusCode::CANCELLED) << describe(from_start[i]->status());
+  }
+}
+
 TEST_F(SubscribeTest, PrefixAndAllStreams) {
   // Names spread over both shards.
   const std::vector<std::string> mine = {"p/a", "p/b", "p/c", "p/d"}, others = {"q/x", "r"};
