@@ -107,9 +107,17 @@ class Client : public std::enable_shared_from_this<Client> {
   friend void reply_release(Reply* r) noexcept;
   // The last reference to `r` went, on this client's thread.
   void recycle(Reply* r);
+  // Lets go of the memory a free reply holds beyond itself.
+  void forget_memory(Reply* r);
 
+  // Taken and given back at the end: the front holds the replies longest
+  // unused (a pipeline deeper than the usual one left them), and those
+  // before cold_ hold no memory beyond themselves. When the memory kept
+  // reaches the client's budget it is taken from the front, so that the
+  // replies in steady use keep theirs.
   std::vector<Reply*> free_replies_;
-  size_t free_bytes_ = 0;  // buffer capacity held by free_replies_
+  size_t cold_ = 0;
+  size_t free_bytes_ = 0;  // capacity held by free_replies_
 };
 
 using ClientPtr = std::shared_ptr<Client>;

@@ -1,5 +1,6 @@
 #include "frontends/resp/reply.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace redcar::resp {
@@ -23,6 +24,7 @@ ReplyPtr Client::make_reply(uint64_t slot) {
     r = free_replies_.back();
     free_replies_.pop_back();
     free_bytes_ -= r->counted_bytes_;
+    cold_ = std::min(cold_, free_replies_.size());
   } else {
     r = new Reply();
   }
@@ -41,18 +43,29 @@ void Client::recycle(Reply* r) {
     return;
   }
   size_t kept = r->kept_bytes();
+  while (kept <= kMaxKeptBufferBytes && free_bytes_ + kept > kMaxKeptBytesPerClient && cold_ < free_replies_.size()) {
+    Reply* old = free_replies_[cold_++];
+    free_bytes_ -= old->counted_bytes_;
+    forget_memory(old);
+    free_bytes_ += old->counted_bytes_;
+  }
   if (kept > kMaxKeptBufferBytes || free_bytes_ + kept > kMaxKeptBytesPerClient) {
     // The object is kept, its memory is not.
-    std::string().swap(r->buf_);
-    std::vector<EventData>().swap(r->lent_events_);
-    r->lent_txn_ = TxnRequest();
-    kept = r->kept_bytes();
+    forget_memory(r);
+    kept = r->counted_bytes_;
   }
   r->buf_.clear();
   r->hold = Hold::kNone;
   r->counted_bytes_ = kept;
   free_bytes_ += kept;
   free_replies_.push_back(r);
+}
+
+void Client::forget_memory(Reply* r) {
+  std::string().swap(r->buf_);
+  std::vector<EventData>().swap(r->lent_events_);
+  r->lent_txn_ = TxnRequest();
+  r->counted_bytes_ = r->kept_bytes();
 }
 
 size_t Reply::kept_bytes() const {
