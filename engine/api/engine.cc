@@ -321,6 +321,12 @@ void Engine::group_read(std::string stream, GroupReadOptions opt, Callback<std::
                                 shard::Shard& s, std::string& stream) mutable { s.groups().read(stream, std::move(opt), std::move(cb)); });
 }
 
+void Engine::group_read_lent(GroupReadLent* req, Callback<uint64_t> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(shard_for(req->stream),
+         [req, cb = std::move(cb)](shard::Shard& s) mutable { s.groups().read_lent(req, std::move(cb)); });
+}
+
 void Engine::group_ack(std::string stream, std::string group, std::vector<StreamId> ids, Callback<uint64_t> cb) {
   if (stopped_) return cb(stopped_status());
   on_stream(std::move(stream), [group = std::move(group), ids = std::move(ids),

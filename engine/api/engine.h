@@ -20,6 +20,7 @@
 #include "engine/common/event_view.h"
 #include "engine/common/callback.h"
 #include "engine/common/fsync.h"
+#include "engine/common/group_read_lent.h"
 #include "engine/common/limits.h"
 #include "engine/common/options.h"
 #include "engine/common/status.h"
@@ -101,6 +102,9 @@ class Engine {
   void consumer_create(std::string stream, std::string group, std::string consumer, Callback<bool> cb);
   void consumer_delete(std::string stream, std::string group, std::string consumer, Callback<uint64_t> cb);
   void group_read(std::string stream, GroupReadOptions opt, Callback<std::vector<GroupEntry>> cb);
+  // New entries (never history) lent to req->visit on the stream's shard
+  // (group_read_lent.h); `req` stays the caller's until `cb` has run.
+  void group_read_lent(GroupReadLent* req, Callback<uint64_t> cb);
   void group_ack(std::string stream, std::string group, std::vector<StreamId> ids, Callback<uint64_t> cb);
   void group_pending_summary(std::string stream, std::string group, Callback<PendingSummary> cb);
   void group_pending(std::string stream, PendingQuery q, Callback<std::vector<PendingEntry>> cb);

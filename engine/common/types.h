@@ -159,6 +159,12 @@ struct PendingSummary {
   StreamId highest;
   std::vector<std::pair<std::string, uint64_t>> per_consumer;
 };
+// An event of a stream by both its names: number and ID.
+struct EventRef {
+  uint64_t number = 0;
+  StreamId id;
+  bool operator==(const EventRef&) const = default;
+};
 struct GroupReadOptions {
   std::string group;
   std::string consumer;

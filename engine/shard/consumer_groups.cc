@@ -58,33 +58,53 @@ Status ConsumerGroups::stage(RecordType type, const std::string& stream, uint64_
   rec.header.timestamp_us = at_us;
   rec.name = stream;
   rec.body = bytes;
-  apply_group_record(table_, rec);
+  apply_group_record(table_, rec, body);
   return Status::ok();
 }
 
-void ConsumerGroups::serial(const std::string& stream, const std::string& group, runtime::Function<void(Done), 256> fn) {
-  std::string key = stream + '\0' + group;
-  Queue& q = queues_[key];
-  auto run = [this, key, fn = std::move(fn)]() mutable {
-    fn([this, key] {
-      // Done: start the next waiting operation, on a fresh turn of the loop.
-      auto it = queues_.find(key);
-      if (it == queues_.end()) return;
-      if (it->second.waiting.empty()) {
-        queues_.erase(it);
-        return;
-      }
-      auto next = std::move(it->second.waiting.front());
-      it->second.waiting.pop_front();
-      reactor_.post(std::move(next));
-    });
-  };
-  if (q.busy) {
-    q.waiting.push_back(std::move(run));
+void ConsumerGroups::serial(const std::string& stream, const std::string& group, Serial fn) {
+  queue_key_.assign(stream);
+  queue_key_ += '\0';
+  queue_key_ += group;
+  // Before the entry is made: a group this operation creates is not there yet.
+  if (queues_.size() >= sweep_queues_at_) sweep_queues();
+  auto [it, fresh] = queues_.try_emplace(queue_key_);
+  Queue* q = &it->second;  // a node's address holds until it is erased
+  if (fresh) {
+    q->stream = stream;
+    q->group = group;
+  }
+  if (q->busy) {
+    q->waiting.push_back(std::move(fn));
     return;
   }
-  q.busy = true;
-  run();
+  q->busy = true;
+  start(q, std::move(fn));
+}
+
+void ConsumerGroups::start(Queue* q, Serial fn) {
+  fn([this, q] { next(q); });
+}
+
+// Done: the next waiting operation starts on a fresh turn of the loop.
+void ConsumerGroups::next(Queue* q) {
+  if (q->waiting.empty()) {
+    q->busy = false;
+    if (!find(q->stream, q->group)) queues_.erase(q->stream + '\0' + q->group);
+    return;
+  }
+  Serial fn = std::move(q->waiting.front());
+  q->waiting.erase(q->waiting.begin());
+  reactor_.post([this, q, fn = std::move(fn)]() mutable { start(q, std::move(fn)); });
+}
+
+void ConsumerGroups::sweep_queues() {
+  for (auto it = queues_.begin(); it != queues_.end();) {
+    const Queue& q = it->second;
+    if (!q.busy && !find(q.stream, q.group)) it = queues_.erase(it);
+    else ++it;
+  }
+  sweep_queues_at_ = std::max<size_t>(64, 2 * queues_.size());
 }
 
 template <typename T, typename Fn>
@@ -134,7 +154,7 @@ void ConsumerGroups::create_at(const std::string& stream, const std::string& gro
                                Callback<bool> cb) {
   serial(stream, group, [this, stream, group, last, set_id, cb = std::move(cb)](Done done) mutable {
     reader_.number_of_id(stream, last.next(), [this, stream, group, last, set_id, cb = std::move(cb),
-                                               done](Result<uint64_t> n) mutable {
+                                               done = std::move(done)](Result<uint64_t> n) mutable {
       done();
       if (!n) return cb(n.status());
       StreamState* s = table_.find(stream);
@@ -194,7 +214,8 @@ void ConsumerGroups::read(const std::string& stream, GroupReadOptions opt, Callb
   std::string group = opt.group;
   with_group(stream, group, std::move(cb),
              [this, stream, opt = std::move(opt)](GroupState& g, Done done, Callback<std::vector<GroupEntry>> cb) {
-               ReadFinish finish = [this, stream, opt, done, cb = std::move(cb)](std::vector<EventRef> delivered,
+               ReadFinish finish = [this, stream, opt, done = std::move(done), cb = std::move(cb)](
+                                       std::vector<EventRef> delivered,
                                                                                  std::vector<GroupEntry> out) mutable {
                  // The next queued operation starts on a later turn of the
                  // loop, after this one's record is staged.
@@ -249,9 +270,9 @@ void ConsumerGroups::read_new(const std::string& stream, const GroupState& g, co
                        });
 }
 
-void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptions& opt,
-                                 std::vector<EventRef> delivered, std::vector<GroupEntry> out,
-                                 Callback<std::vector<GroupEntry>> cb) {
+Status ConsumerGroups::stage_delivery(const std::string& stream, const GroupReadOptions& opt,
+                                      std::vector<EventRef>& delivered, bool* staged) {
+  *staged = false;
   // A read that finds nothing changes only when the consumer was last seen:
   // kept in memory, not written (a group's idle members would otherwise
   // write a record per wake-up). A consumer the read creates is written.
@@ -260,7 +281,7 @@ void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptio
       if (auto c = g->consumers.find(opt.consumer); c != g->consumers.end()) {
         c->second.seen_ms = now_ms();
         if (!opt.history) c->second.active_ms = c->second.seen_ms;
-        return cb(std::move(out));
+        return Status::ok();
       }
     }
   }
@@ -269,7 +290,18 @@ void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptio
   GroupBody body{opt.group, opt.consumer, std::move(delivered),
                  (opt.history ? flags::kDeliverHistory : 0) | (opt.no_ack ? flags::kDeliverNoAck : 0)};
   Status st = stage(RecordType::kGroupDeliver, stream, cursor, last, body);
+  delivered = std::move(body.refs);
+  *staged = st.is_ok();
+  return st;
+}
+
+void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptions& opt,
+                                 std::vector<EventRef> delivered, std::vector<GroupEntry> out,
+                                 Callback<std::vector<GroupEntry>> cb) {
+  bool staged;
+  Status st = stage_delivery(stream, opt, delivered, &staged);
   if (!st) return cb(st);
+  if (!staged) return cb(std::move(out));
   // The record applied as it was staged: the entries hold their new counts.
   if (GroupState* g = find(stream, opt.group)) {
     for (auto& ge : out) {
@@ -278,6 +310,60 @@ void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptio
     }
   }
   answer_when_written(log_, std::move(cb), std::move(out));
+}
+
+// XREADGROUP's hot path: read_new with the entries lent to the caller from
+// the log's bytes instead of copied out.
+void ConsumerGroups::read_lent(GroupReadLent* req, Callback<uint64_t> cb) {
+  const std::string& stream = req->stream;
+  StreamState* s = table_.find(stream);
+  if (!s || !s->exists) return cb(no_stream(stream));
+  if (!find(stream, req->opt.group)) return cb(no_group(stream, req->opt.group));
+  serial(stream, req->opt.group, [this, req, cb = std::move(cb)](Done done) mutable {
+    GroupState* g = find(req->stream, req->opt.group);
+    if (!g) {
+      done();
+      return cb(no_group(req->stream, req->opt.group));
+    }
+    if (idle_lent_reads_.empty()) {
+      lent_reads_.push_back(std::make_unique<LentRead>());
+      idle_lent_reads_.push_back(lent_reads_.back().get());
+    }
+    LentRead* lr = idle_lent_reads_.back();
+    idle_lent_reads_.pop_back();
+    *lr = LentRead{req, std::move(done), std::move(cb)};
+    req->delivered.clear();
+    ReadSpec spec;
+    spec.from_number = g->cursor;
+    spec.count = req->opt.count;
+    reader_.read_views(
+        req->stream, spec,
+        [req](const EventView& e) {
+          if (!req->visit(e)) return false;
+          req->delivered.push_back({e.number, e.id});
+          return true;
+        },
+        [this, lr](Status st) { finish_lent(lr, std::move(st)); });
+  });
+}
+
+void ConsumerGroups::finish_lent(LentRead* lr, Status st) {
+  GroupReadLent* req = lr->req;
+  Done done = std::move(lr->done);
+  Callback<uint64_t> cb = std::move(lr->cb);
+  idle_lent_reads_.push_back(lr);
+  // The next queued operation starts on a later turn of the loop, after
+  // this one's record is staged.
+  done();
+  if (!st) {
+    req->delivered.clear();
+    return cb(std::move(st));
+  }
+  bool staged;
+  st = stage_delivery(req->stream, req->opt, req->delivered, &staged);
+  if (!st) return cb(std::move(st));
+  if (!staged) return cb(uint64_t{0});
+  answer_when_written(log_, std::move(cb), uint64_t{req->delivered.size()});
 }
 
 // ------------------------------------------------------------------ XACK, XPENDING, XINFO CONSUMERS

@@ -11,22 +11,20 @@
 // the same entry. Runs on the shard's thread.
 #pragma once
 
-#include <deque>
-#include <functional>
 #include <optional>
-
-#include "runtime/task.h"
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "engine/common/callback.h"
+#include "engine/common/group_read_lent.h"
 #include "engine/log/log.h"
 #include "engine/shard/record_bodies.h"
 #include "engine/shard/retention.h"
 #include "engine/shard/stream_reader.h"
 #include "engine/shard/stream_table.h"
 #include "runtime/reactor.h"
+#include "runtime/task.h"
 
 namespace redcar::shard {
 
@@ -47,6 +45,8 @@ class ConsumerGroups {
   void delete_consumer(const std::string& stream, const std::string& group, const std::string& consumer,
                        Callback<uint64_t> cb);
   void read(const std::string& stream, GroupReadOptions opt, Callback<std::vector<GroupEntry>> cb);
+  // New entries lent to req->visit as they are read (group_read_lent.h).
+  void read_lent(GroupReadLent* req, Callback<uint64_t> cb);
   void ack(const std::string& stream, const std::string& group, const std::vector<StreamId>& ids,
            Callback<uint64_t> cb);
   void pending_summary(const std::string& stream, const std::string& group, Callback<PendingSummary> cb);
@@ -55,10 +55,16 @@ class ConsumerGroups {
   void consumers(const std::string& stream, const std::string& group, Callback<std::vector<ConsumerInfo>> cb);
 
  private:
-  using Done = std::function<void()>;
+  // Ends a serial operation; move-only, and small enough not to allocate.
+  using Done = runtime::Function<void(), 16>;
+  using Serial = runtime::Function<void(Done), 256>;
+  // A group's operations, one at a time. Kept while the group exists, so
+  // that a read does not make and drop a map entry each time; an idle
+  // entry whose group is gone goes at its next done or at a sweep.
   struct Queue {
+    std::string stream, group;
     bool busy = false;
-    std::deque<runtime::Task> waiting;
+    std::vector<Serial> waiting;  // rare: a vector, which costs nothing empty
   };
 
   GroupState* find(const std::string& stream, const std::string& group);
@@ -66,7 +72,11 @@ class ConsumerGroups {
   Status stage(log::RecordType type, const std::string& stream, uint64_t number, StreamId id, const GroupBody& body,
                std::optional<int64_t> ts_us = std::nullopt);
   // Runs fn(done) when no other queued operation of this group runs.
-  void serial(const std::string& stream, const std::string& group, runtime::Function<void(Done), 256> fn);
+  void serial(const std::string& stream, const std::string& group, Serial fn);
+  void start(Queue* q, Serial fn);
+  void next(Queue* q);
+  // Drops idle queues of groups that are gone, when there are many.
+  void sweep_queues();
   // The same, with the group: fn(group, done, cb), or cb(kNoGroup) if the
   // group is gone by its turn.
   template <typename T, typename Fn>
@@ -81,6 +91,13 @@ class ConsumerGroups {
   void read_new(const std::string& stream, const GroupState& g, const GroupReadOptions& opt, ReadFinish finish);
   void finish_read(const std::string& stream, const GroupReadOptions& opt, std::vector<EventRef> delivered,
                    std::vector<GroupEntry> out, Callback<std::vector<GroupEntry>> cb);
+  struct LentRead;
+  void finish_lent(LentRead* lr, Status st);
+  // Stages the delivery of `delivered` (taken and given back with its
+  // capacity). Nothing delivered to a known consumer stages nothing: only
+  // its last-seen time changes. *staged says whether a record was staged.
+  Status stage_delivery(const std::string& stream, const GroupReadOptions& opt, std::vector<EventRef>& delivered,
+                        bool* staged);
 
   void read_candidates(const std::string& stream, ClaimOptions opt, std::vector<EventRef> cand, ClaimResult result,
                        Done done, Callback<ClaimResult> cb);
@@ -94,6 +111,18 @@ class ConsumerGroups {
   log::Log& log_;
   runtime::Reactor& reactor_;
   std::unordered_map<std::string, Queue> queues_;
+  std::string queue_key_;         // serial()'s lookup key, reused
+  // A lent read in flight: its place in the group's queue and its answer,
+  // kept by the engine (in the caller's request the answer would hold the
+  // reply that holds the request). Made once, reused.
+  struct LentRead {
+    GroupReadLent* req = nullptr;
+    Done done;
+    Callback<uint64_t> cb;
+  };
+  std::vector<std::unique_ptr<LentRead>> lent_reads_;
+  std::vector<LentRead*> idle_lent_reads_;
+  size_t sweep_queues_at_ = 64;   // queues_.size() that starts the next sweep
 };
 
 }  // namespace redcar::shard

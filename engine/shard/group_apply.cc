@@ -105,9 +105,13 @@ void claim(GroupState& g, const log::RecordView& rec, const GroupBody& b) {
 }  // namespace
 
 void apply_group_record(StreamTable& table, const log::RecordView& rec) {
-  const RecordType type = rec.header.type;
   GroupBody b;
-  if (!decode_group_body(type, rec.body, &b)) return;
+  if (!decode_group_body(rec.header.type, rec.body, &b)) return;
+  apply_group_record(table, rec, b);
+}
+
+void apply_group_record(StreamTable& table, const log::RecordView& rec, const GroupBody& b) {
+  const RecordType type = rec.header.type;
   if (type == RecordType::kGroupCreate || type == RecordType::kGroupSetId) {
     return create_or_set(table.get(rec.name), rec, b);
   }

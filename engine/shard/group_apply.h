@@ -6,10 +6,15 @@
 #pragma once
 
 #include "engine/log/record.h"
+#include "engine/shard/record_bodies.h"
 #include "engine/shard/stream_table.h"
 
 namespace redcar::shard {
 
 void apply_group_record(StreamTable& table, const log::RecordView& rec);
+// The same with the record's body already decoded (`b` is what rec.body
+// encodes): a record being staged is applied from the body it was encoded
+// from.
+void apply_group_record(StreamTable& table, const log::RecordView& rec, const GroupBody& b);
 
 }  // namespace redcar::shard

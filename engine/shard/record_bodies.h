@@ -38,11 +38,6 @@ Event make_event(const log::RecordView& rec);
 EventView view_event(const log::RecordView& rec);
 
 // --- lists of events by number and ID (event-delete, group records)
-struct EventRef {
-  uint64_t number = 0;
-  StreamId id;
-  bool operator==(const EventRef&) const = default;
-};
 void write_refs(log::BodyWriter& w, const std::vector<EventRef>& refs);
 bool read_refs(log::BodyReader& r, std::vector<EventRef>* refs);
 std::string encode_refs(const std::vector<EventRef>& refs);

@@ -219,12 +219,7 @@ void group_read_round(Context& ctx, const std::shared_ptr<GroupRead>& st) {
   }
 }
 
-void cmd_xreadgroup(Context& ctx, const ReplyPtr& r, Args a) {
-  if (!iequals(a[1], "group")) return reply_syntax_error(*r);
-  auto st = std::make_shared<GroupRead>(r);
-  st->group = std::string(a[2]);
-  st->consumer = std::string(a[3]);
-  if (!parse_stream_read(*r, a, 4, StreamReadKind::kXReadGroup, &st->args)) return;
+void start_group_read(Context& ctx, const std::shared_ptr<GroupRead>& st) {
   st->results.resize(st->args.keys.size());
   if (st->args.block_ms) {
     st->time_out_after(*st->args.block_ms, [st] { group_answer(st, true); });
@@ -232,6 +227,90 @@ void cmd_xreadgroup(Context& ctx, const ReplyPtr& r, Args a) {
     group_follow(ctx, st);
   }
   group_read_round(ctx, st);
+}
+
+void answer_lent_read(Context& ctx, Reply* r, size_t mark, std::optional<int64_t> block, Result<uint64_t> n) {
+  ReplyWriter& w = r->w();
+  const GroupReadLent& q = r->lent_group_read();
+  if (n && *n > 0) {
+    w.close_array();
+    return r->done();
+  }
+  w.take_back(mark);
+  if (!n) {
+    write_group_error(w, n.status(), q.stream, q.opt.group, NoGroupText::kKeyOrGroupInReadGroup);
+    return r->done();
+  }
+  if (!block) {
+    w.null_array();
+    return r->done();
+  }
+  // Nothing new: the blocking path waits, following the stream from before
+  // its first read, so that an entry appended from now on wakes it.
+  auto st = std::make_shared<GroupRead>(ReplyPtr(r));
+  st->group = q.opt.group;
+  st->consumer = q.opt.consumer;
+  st->args.count = q.opt.count;
+  st->args.noack = q.opt.no_ack;
+  st->args.block_ms = block;
+  st->args.keys = {q.stream};
+  st->args.ids = {">"};
+  start_group_read(ctx, st);
+}
+
+// New entries of one stream, the read a consumer's loop makes: the entries
+// are written from the log as the engine lends them, on the stream's shard
+// (as XRANGE's are), into a request the reply lends and reuses, so that the
+// read copies no event and allocates nothing but the pending entries it
+// makes. The answer's header waits until it is known whether anything was
+// delivered (nothing: a null reply, or the blocking path when BLOCK asks).
+void read_new_lent(Context& ctx, const ReplyPtr& r, Args a, const StreamReadArgs& args) {
+  GroupReadLent& q = r->lent_group_read();
+  q.stream.assign(args.keys[0]);
+  q.opt.group.assign(a[2]);
+  q.opt.consumer.assign(a[3]);
+  q.opt.count = args.count;
+  q.opt.no_ack = args.noack;
+  q.opt.history = false;
+  ReplyWriter& w = r->w();
+  const size_t mark = w.written();
+  if (w.protocol() == 3) {
+    w.map(1);
+  } else {
+    w.array(1);
+    w.array(2);
+  }
+  w.bulk(q.stream);
+  w.open_array();
+  Reply* out = r.get();
+  q.visit = [out](const EventView& e) {
+    out->w().count_element();
+    write_entry(out->w(), e);
+    return true;
+  };
+  ctx.engine.group_read_lent(&q, [&ctx, r = ReplyPtr(r), mark, block = args.block_ms](Result<uint64_t> n) mutable {
+    Reply* reply = r.get();
+    on_client(std::move(r), [&ctx, reply, mark, block, n = std::move(n)]() mutable {
+      answer_lent_read(ctx, reply, mark, block, std::move(n));
+    });
+  });
+}
+
+void cmd_xreadgroup(Context& ctx, const ReplyPtr& r, Args a) {
+  if (!iequals(a[1], "group")) return reply_syntax_error(*r);
+  // Parsed into arguments kept by the client's thread, whose strings are
+  // reused from one request to the next.
+  thread_local StreamReadArgs args;
+  args.count = UINT64_MAX;
+  args.block_ms.reset();
+  args.noack = false;
+  if (!parse_stream_read(*r, a, 4, StreamReadKind::kXReadGroup, &args)) return;
+  if (args.keys.size() == 1 && args.ids[0] == ">") return read_new_lent(ctx, r, a, args);
+  auto st = std::make_shared<GroupRead>(r);
+  st->group = std::string(a[2]);
+  st->consumer = std::string(a[3]);
+  st->args = args;
+  start_group_read(ctx, st);
 }
 
 bool parse_ids(Args a, size_t from, size_t to, std::vector<StreamId>* out) {

@@ -65,6 +65,7 @@ void Client::forget_memory(Reply* r) {
   std::string().swap(r->buf_);
   std::vector<EventData>().swap(r->lent_events_);
   r->lent_txn_ = TxnRequest();
+  r->lent_group_read_ = GroupReadLent();
   r->counted_bytes_ = r->kept_bytes();
 }
 
@@ -77,6 +78,9 @@ size_t Reply::kept_bytes() const {
   for (const auto* ops : {&lent_txn_.success, &lent_txn_.failure}) {
     for (const KvOp& op : *ops) n += sizeof(KvOp) + op.range.key.capacity() + op.value.capacity();
   }
+  const GroupReadLent& g = lent_group_read_;
+  n += g.stream.capacity() + g.opt.group.capacity() + g.opt.consumer.capacity() +
+       g.delivered.capacity() * sizeof(EventRef);
   return n;
 }
 

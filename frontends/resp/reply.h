@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/common/group_read_lent.h"
 #include "engine/common/types.h"
 #include "frontends/resp/client.h"
 #include "frontends/resp/resp_writer.h"
@@ -38,6 +39,8 @@ class Reply {
   std::vector<EventData>& lent_events() { return lent_events_; }
   // The same for a key-value transaction (SET, Engine::kv_txn_lent).
   TxnRequest& lent_txn() { return lent_txn_; }
+  // The same for a group read (XREADGROUP, Engine::group_read_lent).
+  GroupReadLent& lent_group_read() { return lent_group_read_; }
 
  private:
   friend class Client;
@@ -48,8 +51,7 @@ class Reply {
   std::atomic<uint32_t> refs_{0};
   ClientPtr client_;
   uint64_t slot_ = 0;
-  // Capacity held by the buffer, the lent events and the lent transaction,
-  // kept while recycled.
+  // Capacity held by the buffer and the lent requests, kept while recycled.
   size_t kept_bytes() const;
   // kept_bytes() when the reply went into its client's free list.
   size_t counted_bytes_ = 0;
@@ -58,6 +60,7 @@ class Reply {
   ReplyWriter writer_;
   std::vector<EventData> lent_events_;
   TxnRequest lent_txn_;
+  GroupReadLent lent_group_read_;
 };
 
 }  // namespace redcar::resp

@@ -76,6 +76,11 @@ class ReplyWriter {
   void close_array();
   void drop_open_array();
 
+  // Where the reply's bytes end now, and taking back what was written since
+  // (an answer started before it is known, as XREADGROUP's lent read).
+  size_t written() const { return out_->size(); }
+  void take_back(size_t mark) { out_->resize(mark); }
+
  private:
   void header(char type, int64_t value);
   void line_without_crlf(char type, std::string_view text);

@@ -37,14 +37,18 @@ bool parse_stream_read(Reply& r, Args a, size_t first, StreamReadKind kind, Stre
   }
   const std::string_view special = group ? ">" : "$";
   size_t n = rest / 2;
+  // Assigned in place: arguments parsed into the same StreamReadArgs again
+  // reuse its strings.
+  out->keys.resize(n);
+  out->ids.resize(n);
   for (size_t k = 0; k < n; ++k) {
     std::string_view id = a[i + n + k];
     StreamId parsed;
     if (id != special && !StreamId::parse(id, 0, &parsed)) {
       return fail("ERR Invalid stream ID specified as stream command argument");
     }
-    out->keys.emplace_back(a[i + k]);
-    out->ids.emplace_back(id);
+    out->keys[k].assign(a[i + k]);
+    out->ids[k].assign(id);
   }
   return true;
 }

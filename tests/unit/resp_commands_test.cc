@@ -26,22 +26,28 @@ TEST(RespCommands, XaddXlenXrange) {
   EXPECT_EQ(h.raw({"XRANGE", "nothing", "-", "+"}), "*0\r\n");
 }
 
-TEST(RespCommands, XrangeFromTheDiskAnswersAsFromMemoryOrFailsWhole) {
-  RespHarness h;
-  // More than one block of cold reads (256 KiB), with typed events among them.
+// `n` entries of 300 B in `stream`, one in a hundred a typed event (as the
+// native API writes them) among XADD's field entries.
+void fill_mixed(RespHarness& h, const std::string& stream, int n) {
   auto c = h.client();
   std::vector<uint64_t> slots;
-  for (int i = 0; i < 1500; ++i) {
+  for (int i = 0; i < n; ++i) {
     if (i % 100 == 7) {
       EventData d;
       d.type = "order.placed";
       d.data = std::string(300, 'j');
-      ASSERT_TRUE(append(h.engine(), "s", {d}));
+      ASSERT_TRUE(append(h.engine(), stream, {d}));
     } else {
-      slots.push_back(h.send(c, {"XADD", "s", "*", "f", std::string(300, 'a' + i % 26), "n", std::to_string(i)}));
+      slots.push_back(h.send(c, {"XADD", stream, "*", "f", std::string(300, 'a' + i % 26), "n", std::to_string(i)}));
     }
   }
   for (uint64_t slot : slots) ASSERT_EQ(h.wait(c, slot).type, RespValue::Type::kBulk);
+}
+
+TEST(RespCommands, XrangeFromTheDiskAnswersAsFromMemoryOrFailsWhole) {
+  RespHarness h;
+  // More than one block of cold reads (256 KiB), with typed events among them.
+  ASSERT_NO_FATAL_FAILURE(fill_mixed(h, "s", 1500));
   const std::string all = h.raw({"XRANGE", "s", "-", "+"});
   const std::string ten = h.raw({"XRANGE", "s", "-", "+", "COUNT", "10"});
   ASSERT_EQ(parse_resp(all).size(), 1500u);
@@ -61,6 +67,121 @@ TEST(RespCommands, XrangeFromTheDiskAnswersAsFromMemoryOrFailsWhole) {
   EXPECT_EQ(failed[0], '-') << failed.substr(0, 200);
   EXPECT_EQ(failed.find("\r\n"), failed.size() - 2) << failed.substr(0, 200);
   EXPECT_EQ(h.raw({"XRANGE", "s", "-", "+"}), all);
+}
+
+// What XREADGROUP of new entries from one stream answers, built from what
+// XRANGE answers for the same entries (the same bytes per entry).
+// (XREADGROUP's array of entries is XRANGE's whole answer.)
+std::string group_answer(const std::string& key, const std::string& xrange_reply, int protocol = 2) {
+  std::string head = protocol == 3 ? "%1\r\n" : "*1\r\n*2\r\n";
+  head += "$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+  return head + xrange_reply;
+}
+
+TEST(RespCommands, XreadgroupOfNewEntriesAnswersWhatXrangeShowsHotOrCold) {
+  // XREADGROUP of one stream's new entries writes them from the log as the
+  // engine lends them: byte for byte what XRANGE writes for the same entries,
+  // from memory and from disk, and delivered once each, in order.
+  RespHarness h;
+  auto c = h.client();
+  ASSERT_NO_FATAL_FAILURE(fill_mixed(h, "s", 1200));
+  ASSERT_EQ(h.run({"XGROUP", "CREATE", "s", "g", "0"}).str(), "OK");
+  auto ids = h.run({"XRANGE", "s", "-", "+"});
+  ASSERT_EQ(ids.size(), 1200u);
+  auto range = [&](size_t from, size_t n) {
+    return h.raw({"XRANGE", "s", ids[from][0].str(), ids[from + n - 1][0].str()});
+  };
+  size_t next = 0;
+  auto expect_next = [&](const std::string& consumer, size_t n, bool cold) {
+    SCOPED_TRACE(consumer + (cold ? ", cold" : ", hot") + ", from " + std::to_string(next));
+    EXPECT_EQ(h.raw({"XREADGROUP", "GROUP", "g", consumer, "COUNT", std::to_string(n), "STREAMS", "s", ">"}),
+              group_answer("s", range(next, n)));
+    next += n;
+  };
+  expect_next("a", 10, false);
+  expect_next("b", 1, false);
+  expect_next("a", 150, false);
+  h.reopen_cold();
+  expect_next("b", 10, true);
+  expect_next("a", 500, true);  // more than a block of the log
+  // Each once: as many pending as were delivered, per consumer.
+  auto pending = h.run({"XPENDING", "s", "g"});
+  EXPECT_EQ(pending[0].integer(), static_cast<int64_t>(next));
+  ASSERT_EQ(pending[3].size(), 2u);
+  EXPECT_EQ(pending[3][0][1].str(), "660");  // a: 10 + 150 + 500
+  EXPECT_EQ(pending[3][1][1].str(), "11");   // b: 1 + 10
+  // NOACK delivers without pending entries; RESP3 answers a map.
+  ASSERT_EQ(h.run(c, {"HELLO", "3"}).type, RespValue::Type::kMap);
+  EXPECT_EQ(h.raw(c, {"XREADGROUP", "GROUP", "g", "c", "COUNT", "5", "NOACK", "STREAMS", "s", ">"}),
+            group_answer("s", range(next, 5), 3));
+  next += 5;
+  EXPECT_EQ(h.run({"XPENDING", "s", "g"})[0].integer(), 671);
+  // The rest, then nothing: a null (RESP3's, on this client; RESP2's on
+  // another).
+  EXPECT_EQ(h.raw(c, {"XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">"}),
+            group_answer("s", range(next, 1200 - next), 3));
+  EXPECT_EQ(h.raw(c, {"XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">"}), "_\r\n");
+  EXPECT_EQ(h.raw(h.client(), {"XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">"}), "*-1\r\n");
+}
+
+TEST(RespCommands, XreadgroupThatFailsOnTheDiskAnswersTheErrorAndDeliversNothing) {
+  RespHarness h;
+  auto c = h.client();
+  std::vector<uint64_t> slots;
+  for (int i = 0; i < 1500; ++i) {
+    slots.push_back(h.send(c, {"XADD", "s", std::to_string(i + 1) + "-1", "f", std::string(300, 'a' + i % 26)}));
+  }
+  for (uint64_t slot : slots) ASSERT_EQ(h.wait(c, slot).type, RespValue::Type::kBulk);
+  ASSERT_EQ(h.run({"XGROUP", "CREATE", "s", "g", "0"}).str(), "OK");
+  const std::string all = h.raw({"XRANGE", "s", "-", "+"});
+  // The first block cached, the next read fails: the error alone, and no
+  // entry counts as delivered, so the next read gets them all.
+  h.reopen_cold(4 << 20);
+  ASSERT_EQ(h.run({"XRANGE", "s", "-", "+", "COUNT", "10"}).size(), 10u);
+  io::MemFs::Faults f;
+  f.fail_reads_errno = EIO;
+  h.fs().set_faults(f);
+  std::string failed = h.raw({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"});
+  h.fs().set_faults({});
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed[0], '-') << failed.substr(0, 200);
+  EXPECT_EQ(failed.find("\r\n"), failed.size() - 2) << failed.substr(0, 200);
+  EXPECT_EQ(h.run({"XPENDING", "s", "g"})[0].integer(), 0);
+  EXPECT_EQ(h.raw({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"}), group_answer("s", all));
+  EXPECT_EQ(h.run({"XPENDING", "s", "g"})[0].integer(), 1500);
+}
+
+TEST(RespCommands, XreadgroupsOfOneClientReuseTheirRequestWithoutMixingThem) {
+  // Each XREADGROUP fills the request its recycled reply lends the engine:
+  // a shorter stream, group or consumer name than the last one's, or no
+  // NOACK after one, must leave nothing of it behind.
+  RespHarness h;
+  auto c = h.client();
+  const std::string long_stream(100, 's'), long_group(60, 'g'), long_consumer(80, 'c');
+  ASSERT_EQ(h.run(c, {"XADD", long_stream, "1-1", "f", "long"}).str(), "1-1");
+  ASSERT_EQ(h.run(c, {"XADD", "s", "1-1", "f", "short"}).str(), "1-1");
+  ASSERT_EQ(h.run(c, {"XADD", "s", "2-1", "f", "short2"}).str(), "2-1");
+  ASSERT_EQ(h.run(c, {"XGROUP", "CREATE", long_stream, long_group, "0"}).str(), "OK");
+  ASSERT_EQ(h.run(c, {"XGROUP", "CREATE", "s", "g", "0"}).str(), "OK");
+  auto first = h.run(c, {"XREADGROUP", "GROUP", long_group, long_consumer, "NOACK", "STREAMS", long_stream, ">"});
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0][0].str(), long_stream);
+  EXPECT_EQ(first[0][1][0][1][1].str(), "long");
+  auto second = h.run(c, {"XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "s", ">"});
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0][0].str(), "s");
+  ASSERT_EQ(second[0][1].size(), 1u);
+  EXPECT_EQ(second[0][1][0][1][1].str(), "short");
+  auto third = h.run(c, {"XREADGROUP", "GROUP", "g", "d", "STREAMS", "s", ">"});
+  ASSERT_EQ(third[0][1].size(), 1u);
+  EXPECT_EQ(third[0][1][0][0].str(), "2-1");
+  // Pending: none in the NOACK group; in g, one each for c and d.
+  EXPECT_EQ(h.run(c, {"XPENDING", long_stream, long_group})[0].integer(), 0);
+  auto pending = h.run(c, {"XPENDING", "s", "g"});
+  EXPECT_EQ(pending[0].integer(), 2);
+  ASSERT_EQ(pending[3].size(), 2u);
+  EXPECT_EQ(pending[3][0][0].str(), "c");
+  EXPECT_EQ(pending[3][1][0].str(), "d");
 }
 
 TEST(RespCommands, XaddsOfOneClientReuseTheirEventsWithoutMixingThem) {

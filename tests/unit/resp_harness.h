@@ -186,8 +186,8 @@ class RespHarness {
     return wait(c, send(c, std::move(args)));
   }
   RespValue run(std::vector<std::string> args) { return run(first(), std::move(args)); }
-  std::string raw(std::vector<std::string> args) {
-    auto c = first();
+  std::string raw(std::vector<std::string> args) { return raw(first(), std::move(args)); }
+  std::string raw(const std::shared_ptr<LocalClient>& c, std::vector<std::string> args) {
     return wait_raw(c, send(c, std::move(args)));
   }
 
