@@ -215,11 +215,12 @@ void ConsumerGroups::read(const std::string& stream, GroupReadOptions opt, Callb
   with_group(stream, group, std::move(cb),
              [this, stream, opt = std::move(opt)](GroupState& g, Done done, Callback<std::vector<GroupEntry>> cb) {
                ReadFinish finish = [this, stream, opt, done = std::move(done), cb = std::move(cb)](
-                                       std::vector<EventRef> delivered,
-                                                                                 std::vector<GroupEntry> out) mutable {
+                                       Status read, std::vector<EventRef> delivered,
+                                       std::vector<GroupEntry> out) mutable {
                  // The next queued operation starts on a later turn of the
                  // loop, after this one's record is staged.
                  done();
+                 if (!read) return cb(std::move(read));
                  finish_read(stream, opt, std::move(delivered), std::move(out), std::move(cb));
                };
                if (opt.history) return read_history(stream, g, opt, std::move(finish));
@@ -234,22 +235,21 @@ void ConsumerGroups::read_history(const std::string& stream, const GroupState& g
   for (auto it = g.pel.upper_bound(opt.after); it != g.pel.end() && mine.size() < opt.count; ++it) {
     if (it->second.consumer == opt.consumer) mine.push_back({it->second.number, it->first});
   }
-  if (mine.empty()) return finish({}, {});
+  if (mine.empty()) return finish(Status::ok(), {}, {});
   uint64_t lo = mine.front().number, hi = mine.back().number;
   reader_.read_numbers(stream, lo, hi, UINT64_MAX,
                        [mine, finish = std::move(finish)](Result<std::vector<Event>> evs) mutable {
+                         if (!evs) return finish(evs.status(), {}, {});
                          std::vector<GroupEntry> out;
                          size_t j = 0;
                          for (const EventRef& ref : mine) {
                            GroupEntry ge;
                            ge.id = ref.id;
-                           if (evs) {
-                             while (j < evs->size() && (*evs)[j].number < ref.number) ++j;
-                             if (j < evs->size() && (*evs)[j].number == ref.number) ge.event = (*evs)[j];
-                           }
+                           while (j < evs->size() && (*evs)[j].number < ref.number) ++j;
+                           if (j < evs->size() && (*evs)[j].number == ref.number) ge.event = (*evs)[j];
                            out.push_back(std::move(ge));
                          }
-                         finish(std::move(mine), std::move(out));
+                         finish(Status::ok(), std::move(mine), std::move(out));
                        });
 }
 
@@ -258,15 +258,14 @@ void ConsumerGroups::read_new(const std::string& stream, const GroupState& g, co
                               ReadFinish finish) {
   reader_.read_numbers(stream, g.cursor, UINT64_MAX, opt.count,
                        [finish = std::move(finish)](Result<std::vector<Event>> evs) mutable {
+                         if (!evs) return finish(evs.status(), {}, {});
                          std::vector<EventRef> delivered;
                          std::vector<GroupEntry> out;
-                         if (evs) {
-                           for (auto& e : *evs) {
-                             delivered.push_back({e.number, e.id});
-                             out.push_back({e.id, std::move(e)});
-                           }
+                         for (auto& e : *evs) {
+                           delivered.push_back({e.number, e.id});
+                           out.push_back({e.id, std::move(e)});
                          }
-                         finish(std::move(delivered), std::move(out));
+                         finish(Status::ok(), std::move(delivered), std::move(out));
                        });
 }
 

@@ -86,7 +86,10 @@ class ConsumerGroups {
   void create_at(const std::string& stream, const std::string& group, StreamId last, bool set_id,
                  Callback<bool> cb);
 
-  using ReadFinish = runtime::Function<void(std::vector<EventRef> delivered, std::vector<GroupEntry> out), 256>;
+  // A read that failed on the disk finishes with its status, and delivers
+  // nothing.
+  using ReadFinish =
+      runtime::Function<void(Status read, std::vector<EventRef> delivered, std::vector<GroupEntry> out), 256>;
   void read_history(const std::string& stream, const GroupState& g, const GroupReadOptions& opt, ReadFinish finish);
   void read_new(const std::string& stream, const GroupState& g, const GroupReadOptions& opt, ReadFinish finish);
   void finish_read(const std::string& stream, const GroupReadOptions& opt, std::vector<EventRef> delivered,

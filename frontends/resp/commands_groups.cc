@@ -305,11 +305,17 @@ void cmd_xreadgroup(Context& ctx, const ReplyPtr& r, Args a) {
   args.block_ms.reset();
   args.noack = false;
   if (!parse_stream_read(*r, a, 4, StreamReadKind::kXReadGroup, &args)) return;
-  if (args.keys.size() == 1 && args.ids[0] == ">") return read_new_lent(ctx, r, a, args);
+  if (args.keys.size() == 1 && args.ids[0] == ">") {
+    read_new_lent(ctx, r, a, args);
+    // A huge name is not kept for the thread's life.
+    if (args.keys[0].capacity() > 1024) args = StreamReadArgs();
+    return;
+  }
   auto st = std::make_shared<GroupRead>(r);
   st->group = std::string(a[2]);
   st->consumer = std::string(a[3]);
-  st->args = args;
+  st->args = std::move(args);  // the general path's; the next request parses into fresh ones
+  args = StreamReadArgs();
   start_group_read(ctx, st);
 }
 

@@ -43,7 +43,8 @@ void Client::recycle(Reply* r) {
     return;
   }
   size_t kept = r->kept_bytes();
-  while (kept <= kMaxKeptBufferBytes && free_bytes_ + kept > kMaxKeptBytesPerClient && cold_ < free_replies_.size()) {
+  while (kept <= kMaxKeptBufferBytes && free_bytes_ + kept > kMaxKeptBytesPerClient &&
+         cold_ < free_replies_.size()) {
     Reply* old = free_replies_[cold_++];
     free_bytes_ -= old->counted_bytes_;
     forget_memory(old);
@@ -65,7 +66,9 @@ void Client::forget_memory(Reply* r) {
   std::string().swap(r->buf_);
   std::vector<EventData>().swap(r->lent_events_);
   r->lent_txn_ = TxnRequest();
-  r->lent_group_read_ = GroupReadLent();
+  // Swapped, not assigned: a string assigned a short one keeps its buffer.
+  GroupReadLent fresh;
+  std::swap(r->lent_group_read_, fresh);
   r->counted_bytes_ = r->kept_bytes();
 }
 
