@@ -65,6 +65,13 @@ class ReplyPtr {
   Reply* p_ = nullptr;
 };
 
+// Recycled replies: enough for a deep pipeline. Their memory is kept up to
+// a total per client, and none past a large answer's size: a pipeline of
+// big replies must not leave megabytes behind on every connection.
+inline constexpr size_t kMaxFreeReplies = 1024;
+inline constexpr size_t kMaxKeptBufferBytes = 16 * 1024;
+inline constexpr size_t kMaxKeptBytesPerClient = 256 * 1024;
+
 class Client : public std::enable_shared_from_this<Client> {
  public:
   virtual ~Client();
@@ -102,6 +109,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // A reply for `slot`, from the free list when it has one. On the client's
   // thread only.
   ReplyPtr make_reply(uint64_t slot);
+  // The memory the free replies keep (at most kMaxKeptBytesPerClient).
+  size_t free_bytes() const { return free_bytes_; }
 
  private:
   friend void reply_release(Reply* r) noexcept;

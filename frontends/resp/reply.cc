@@ -5,15 +5,6 @@
 
 namespace redcar::resp {
 
-namespace {
-// Enough for a deep pipeline. Buffers are kept up to a total per client,
-// and none past a large answer's size: a pipeline of big replies must not
-// leave megabytes behind on every connection.
-constexpr size_t kMaxFreeReplies = 1024;
-constexpr size_t kMaxKeptBufferBytes = 16 * 1024;
-constexpr size_t kMaxKeptBytesPerClient = 256 * 1024;
-}  // namespace
-
 Client::~Client() {
   for (Reply* r : free_replies_) delete r;
 }

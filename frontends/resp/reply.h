@@ -41,6 +41,8 @@ class Reply {
   TxnRequest& lent_txn() { return lent_txn_; }
   // The same for a group read (XREADGROUP, Engine::group_read_lent).
   GroupReadLent& lent_group_read() { return lent_group_read_; }
+  // Capacity held by the buffer and the lent requests, kept while recycled.
+  size_t kept_bytes() const;
 
  private:
   friend class Client;
@@ -51,8 +53,6 @@ class Reply {
   std::atomic<uint32_t> refs_{0};
   ClientPtr client_;
   uint64_t slot_ = 0;
-  // Capacity held by the buffer and the lent requests, kept while recycled.
-  size_t kept_bytes() const;
   // kept_bytes() when the reply went into its client's free list.
   size_t counted_bytes_ = 0;
 
