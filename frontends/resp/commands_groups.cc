@@ -219,7 +219,13 @@ void group_read_round(Context& ctx, const std::shared_ptr<GroupRead>& st) {
   }
 }
 
-void start_group_read(Context& ctx, const std::shared_ptr<GroupRead>& st) {
+// The general path: any streams, new entries or history, blocking or not.
+void start_group_read(Context& ctx, ReplyPtr r, std::string_view group, std::string_view consumer,
+                      StreamReadArgs args) {
+  auto st = std::make_shared<GroupRead>(std::move(r));
+  st->group = group;
+  st->consumer = consumer;
+  st->args = std::move(args);
   st->results.resize(st->args.keys.size());
   if (st->args.block_ms) {
     st->time_out_after(*st->args.block_ms, [st] { group_answer(st, true); });
@@ -247,15 +253,13 @@ void answer_lent_read(Context& ctx, Reply* r, size_t mark, std::optional<int64_t
   }
   // Nothing new: the blocking path waits, following the stream from before
   // its first read, so that an entry appended from now on wakes it.
-  auto st = std::make_shared<GroupRead>(ReplyPtr(r));
-  st->group = q.opt.group;
-  st->consumer = q.opt.consumer;
-  st->args.count = q.opt.count;
-  st->args.noack = q.opt.no_ack;
-  st->args.block_ms = block;
-  st->args.keys = {q.stream};
-  st->args.ids = {">"};
-  start_group_read(ctx, st);
+  StreamReadArgs args;
+  args.count = q.opt.count;
+  args.noack = q.opt.no_ack;
+  args.block_ms = block;
+  args.keys = {q.stream};
+  args.ids = {">"};
+  start_group_read(ctx, ReplyPtr(r), q.opt.group, q.opt.consumer, std::move(args));
 }
 
 // New entries of one stream, the read a consumer's loop makes: the entries
@@ -311,12 +315,9 @@ void cmd_xreadgroup(Context& ctx, const ReplyPtr& r, Args a) {
     if (args.keys[0].capacity() > 1024) args = StreamReadArgs();
     return;
   }
-  auto st = std::make_shared<GroupRead>(r);
-  st->group = std::string(a[2]);
-  st->consumer = std::string(a[3]);
-  st->args = std::move(args);  // the general path's; the next request parses into fresh ones
+  // The general path takes the arguments; the next request parses into fresh ones.
+  start_group_read(ctx, r, a[2], a[3], std::move(args));
   args = StreamReadArgs();
-  start_group_read(ctx, st);
 }
 
 bool parse_ids(Args a, size_t from, size_t to, std::vector<StreamId>* out) {
