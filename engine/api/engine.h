@@ -47,6 +47,8 @@ class Engine {
   // Finishes what is staged, then stops every shard. Idempotent.
   void stop();
 
+  // What the engine was opened with (the shard count as chosen).
+  const EngineOptions& options() const { return opt_; }
   unsigned shard_count() const;
   unsigned shard_of(std::string_view stream) const;
   unsigned kv_shard() const { return 0; }

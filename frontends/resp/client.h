@@ -88,7 +88,31 @@ class Client : public std::enable_shared_from_this<Client> {
   // Pub/sub: channels and patterns this client listens to.
   std::vector<std::string> channels;
   std::vector<std::string> patterns;
-  bool subscribed() const { return !channels.empty() || !patterns.empty(); }
+  std::vector<std::string> shard_channels;  // SSUBSCRIBE
+  bool subscribed() const { return !channels.empty() || !patterns.empty() || !shard_channels.empty(); }
+
+  // What CLIENT LIST and CLIENT INFO show besides.
+  std::string local;  // the address it connected to
+  std::string lib_name, lib_ver;  // CLIENT SETINFO
+  std::string_view last_command = "NULL";  // a name in the command table
+  int64_t last_active_ms = 0;  // steady clock
+  // CLIENT REPLY: OFF answers nothing; SKIP answers nothing to the next
+  // command.
+  enum class ReplyMode : uint8_t { kOn, kOff, kSkipNext };
+  ReplyMode reply_mode = ReplyMode::kOn;
+  bool no_evict = false;
+  bool no_touch = false;
+  virtual int fd() const { return -1; }
+  virtual size_t input_bytes() const { return 0; }
+  virtual size_t output_bytes() const { return 0; }
+  // Waiting in a blocking command.
+  virtual bool blocked() const { return false; }
+  // CLIENT KILL: the connection closes; or, for the client that asked,
+  // once its answer has gone out.
+  virtual void kill() = 0;
+  virtual void kill_after_reply() { kill(); }
+  // A CLIENT PAUSE ended (or was lifted): what waited for it may run.
+  virtual void pause_ended() {}
 
   // Sends out-of-band data (pub/sub messages, event pushes) after the
   // replies already queued.

@@ -79,12 +79,26 @@ void reply_error(Reply& r, std::string_view message) {
 
 void reply_syntax_error(Reply& r) { reply_error(r, "ERR syntax error"); }
 
+void reply_help(Reply& r, std::span<const char* const> lines) {
+  r.w().array(lines.size());
+  for (const char* line : lines) r.w().simple(line);
+  r.done();
+}
+
+void reply_unknown_subcommand(Reply& r, std::string_view command, std::string_view sub) {
+  std::string upper(command);
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  reply_error(r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) + "'. Try " + upper +
+                     " HELP.");
+}
+
 void reply_wrong_arity(Reply& r, std::string_view cmd) {
   reply_error(r, "ERR wrong number of arguments for '" + std::string(cmd) + "' command");
 }
 
 void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd) {
   Client& s = reply->client();
+  reply->start(ctx, cmd ? ctx.commands.slot_of(*cmd, args) : Reply::kNoCommand, args);
   if (!cmd) {
     // Redis's wording: arguments are listed until the list passes 128 bytes.
     std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) + "', with args beginning with: ";
@@ -97,10 +111,15 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
   }
   if ((cmd->arity > 0 && static_cast<int>(args.size()) != cmd->arity) ||
       (cmd->arity < 0 && static_cast<int>(args.size()) < -cmd->arity)) {
+    reply->mark_rejected();
     return reply_wrong_arity(*reply, lower(args[0]));
   }
-  if (!s.authenticated && !(cmd->flags & kNoAuth)) return reply_error(*reply, "NOAUTH Authentication required.");
+  if (!s.authenticated && !(cmd->flags & kNoAuth)) {
+    reply->mark_rejected();
+    return reply_error(*reply, "NOAUTH Authentication required.");
+  }
   if (s.subscribed() && s.protocol == 2 && !(cmd->flags & kPubSubOk)) {
+    reply->mark_rejected();
     return reply_error(*reply, "ERR Can't execute '" + lower(args[0]) +
                                    "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
   }
@@ -113,7 +132,48 @@ CommandTable::CommandTable() {
   add_stream_commands(commands_);
   add_group_commands(commands_);
   add_pubsub_commands(commands_);
-  for (size_t i = 0; i < commands_.size(); ++i) by_name_[lower(commands_[i].name)] = i;
+  add_client_commands(commands_);
+  add_info_commands(commands_);
+  for (size_t i = 0; i < commands_.size(); ++i) {
+    by_name_[lower(commands_[i].name)] = i;
+    slot_names_.push_back(lower(commands_[i].name));
+    slot_parent_.push_back(i);
+  }
+  for (size_t i = 0; i < commands_.size(); ++i) {
+    std::string_view subs = commands_[i].subcommands;
+    while (!subs.empty()) {
+      size_t sp = subs.find(' ');
+      std::string_view sub = subs.substr(0, sp);
+      subs = sp == std::string_view::npos ? std::string_view() : subs.substr(sp + 1);
+      std::string name = slot_names_[i] + "|" + std::string(sub);
+      sub_slots_[name] = slot_names_.size();
+      slot_names_.push_back(std::move(name));
+      slot_parent_.push_back(i);
+    }
+  }
+}
+
+uint32_t CommandTable::slot_of(const Command& cmd, Args args) const {
+  auto index = static_cast<uint32_t>(&cmd - commands_.data());
+  if (cmd.subcommands.empty() || args.size() < 2 || args[1].size() > 32 || slot_names_[index].size() > 32) {
+    return index;
+  }
+  char buf[72];
+  std::string_view parent = slot_names_[index];
+  size_t n = parent.copy(buf, sizeof(buf));
+  buf[n++] = '|';
+  for (char c : args[1]) buf[n++] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto it = sub_slots_.find(std::string_view(buf, n));
+  return it == sub_slots_.end() ? index : static_cast<uint32_t>(it->second);
+}
+
+std::vector<size_t> CommandTable::subcommand_slots(const Command& cmd) const {
+  std::vector<size_t> out;
+  size_t index = static_cast<size_t>(&cmd - commands_.data());
+  for (size_t s = commands_.size(); s < slot_names_.size(); ++s) {
+    if (slot_parent_[s] == index) out.push_back(s);
+  }
+  return out;
 }
 
 const Command* CommandTable::find(std::string_view name) const {

@@ -6,6 +6,7 @@
 // client of the command tests drive them the same way.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,8 @@ enum CommandFlags : uint32_t {
   // staged, one at a time per group in the order they arrive: it may run
   // while earlier group operations of the connection are in flight.
   kGroupStaged = 64,
+  // Not a write, but held back by CLIENT PAUSE WRITE as one (PUBLISH, WAIT).
+  kPausedAsWrite = 128,
 };
 
 struct Command {
@@ -44,6 +47,10 @@ struct Command {
   int first_key = 0;
   int last_key = 0;
   int key_step = 0;
+  // A container's subcommands, space-separated and in lower case ("get set
+  // resetstat"): each is named "parent|sub" where Redis 7 names it — CLIENT
+  // LIST's cmd=, INFO commandstats and latencystats, COMMAND LIST.
+  std::string_view subcommands = {};
 };
 
 class CommandTable {
@@ -51,6 +58,17 @@ class CommandTable {
   CommandTable();
   const Command* find(std::string_view name) const;
   const std::vector<Command>& all() const { return commands_; }
+
+  // What is counted apart (CommandStats): every command, then every
+  // subcommand. The slot of a call is its subcommand's when it names a known
+  // one, else its command's.
+  size_t slot_count() const { return slot_names_.size(); }
+  const std::string& slot_name(size_t slot) const { return slot_names_[slot]; }
+  uint32_t slot_of(const Command& cmd, Args args) const;
+  // The subcommand slots of a command, in the order declared.
+  std::vector<size_t> subcommand_slots(const Command& cmd) const;
+  // A slot's parent command (itself for a command).
+  const Command& parent_of(size_t slot) const { return commands_[slot_parent_[slot]]; }
 
  private:
   // Looked up by string_view without building a string.
@@ -60,6 +78,10 @@ class CommandTable {
   };
   std::vector<Command> commands_;
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> by_name_;
+  std::vector<std::string> slot_names_;  // "get", ..., "client|list", ...
+  std::vector<size_t> slot_parent_;
+  // "client|list" -> its slot.
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> sub_slots_;
 };
 
 // Runs one command; `cmd` is its table entry (null: unknown command).
@@ -71,6 +93,8 @@ void add_stream_commands(std::vector<Command>& out);
 void add_key_commands(std::vector<Command>& out);
 void add_group_commands(std::vector<Command>& out);
 void add_pubsub_commands(std::vector<Command>& out);
+void add_client_commands(std::vector<Command>& out);
+void add_info_commands(std::vector<Command>& out);
 
 // Helpers shared by the families.
 std::string lower(std::string_view s);
@@ -87,8 +111,15 @@ enum class NoGroupText : uint8_t {
   kGroupForKey,            // XGROUP SETID / CREATECONSUMER / DELCONSUMER, XINFO CONSUMERS
 };
 void write_group_error(ReplyWriter& w, const Status& s, std::string_view key, std::string_view group, NoGroupText text);
+// How many keys there are (strings and streams), on the client's thread.
+void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done);
 void reply_error(Reply& r, std::string_view message);
 void reply_syntax_error(Reply& r);
+// A HELP subcommand's answer: one status line per line of text.
+void reply_help(Reply& r, std::span<const char* const> lines);
+// Redis's words for a subcommand it does not know, or given the wrong
+// number of arguments (`command` as the client spelled it).
+void reply_unknown_subcommand(Reply& r, std::string_view command, std::string_view sub);
 void reply_wrong_arity(Reply& r, std::string_view cmd);
 
 // Runs `fn()` on the client's thread: at once when already there (a

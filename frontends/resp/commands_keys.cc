@@ -17,10 +17,13 @@ void cmd_get(Context& ctx, const ReplyPtr& r, Args a) {
   // The key goes to the engine, and stays here for a miss.
   ctx.engine.kv_get(std::string(a[1]), [&ctx, r = ReplyPtr(r), key = std::string(a[1])](
                                            Result<std::optional<std::string_view>> res) mutable {
+    if (res && *res) ctx.state.command_stats.lookup(true);
     if (res && !*res) {
-      // A miss: the name may be a stream.
-      return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
-        if (info && info->exists) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
+      // A miss: the name may be a stream (a hit of the wrong type).
+      return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r](Result<StreamInfo> info) {
+        bool stream = info && info->exists;
+        ctx.state.command_stats.lookup(stream);
+        if (stream) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
         else r->w().null();
         r->done();
       }));
@@ -129,12 +132,13 @@ void cmd_mget(Context& ctx, const ReplyPtr& r, Args a) {
     rd.range.key = std::string(a[i]);
     t.success.push_back(std::move(rd));
   }
-  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [&ctx, r](Result<TxnResult> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
     } else {
       r->w().array(res->results.size());
       for (auto& op : res->results) {
+        ctx.state.command_stats.lookup(!op.range.kvs.empty());
         if (op.range.kvs.empty()) r->w().null();
         else r->w().bulk(op.range.kvs[0].value);
       }
@@ -286,9 +290,9 @@ void cmd_keys(Context& ctx, const ReplyPtr& r, Args a) {
 }
 
 void cmd_dbsize(Context& ctx, const ReplyPtr& r, Args) {
-  all_keys(ctx, r, "*", [r](Result<std::vector<std::string>> keys) {
-    if (!keys) write_status_error(r->w(), keys.status());
-    else r->w().integer(static_cast<int64_t>(keys->size()));
+  count_keys(ctx, r, [r](Result<uint64_t> n) {
+    if (!n) write_status_error(r->w(), n.status());
+    else r->w().integer(static_cast<int64_t>(*n));
     r->done();
   });
 }
@@ -334,6 +338,20 @@ void cmd_scan(Context& ctx, const ReplyPtr& r, Args a) {
 }
 
 }  // namespace
+
+// A key holds a string or a stream, never both (a new stream is refused
+// over a key), so the two counts add up.
+void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done) {
+  ctx.engine.kv_status(back_to<KvStatus>(r, [&ctx, r, done = std::move(done)](Result<KvStatus> kv) mutable {
+    if (!kv) return done(kv.status());
+    uint64_t strings = kv->keys;
+    ctx.engine.list_streams("", back_to<std::vector<std::string>>(
+                                    r, [strings, done = std::move(done)](Result<std::vector<std::string>> s) {
+                                      if (!s) return done(s.status());
+                                      done(strings + s->size());
+                                    }));
+  }));
+}
 
 void add_key_commands(std::vector<Command>& out) {
   out.push_back({"GET", 2, kReadOnly, cmd_get, 1, 1, 1});

@@ -1,8 +1,13 @@
-// Connection and server commands: PING, ECHO, HELLO, AUTH, SELECT, CLIENT,
-// INFO, COMMAND, CONFIG, DBSIZE, QUIT (handled by the session).
+// Connection and server commands: PING, ECHO, HELLO, AUTH, SELECT, RESET,
+// COMMAND, CONFIG, TIME, LASTSAVE, SAVE, BGSAVE, BGREWRITEAOF, WAIT, DEBUG;
+// QUIT is the session's. CLIENT is in commands_client.cc, INFO, SLOWLOG
+// and LATENCY in commands_info.cc.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <optional>
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
@@ -103,103 +108,78 @@ void cmd_select(Context&, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_client(Context& ctx, const ReplyPtr& r, Args a) {
-  Client& sess = r->client();
-  std::string sub = lower(a[1]);
-  if (sub == "setname" && a.size() == 3) {
-    if (a[2].find(' ') != std::string_view::npos) {
-      return reply_error(*r, "ERR Client names cannot contain spaces, newlines or special characters.");
-    }
-    sess.name = std::string(a[2]);
-    r->w().simple("OK");
-  } else if (sub == "getname" && a.size() == 2) {
-    if (sess.name.empty()) r->w().null();
-    else r->w().bulk(sess.name);
-  } else if (sub == "id" && a.size() == 2) {
-    r->w().integer(static_cast<int64_t>(sess.id));
-  } else if (sub == "setinfo" && a.size() == 4) {
-    r->w().simple("OK");
-  } else if (sub == "info" && a.size() == 2) {
-    r->w().bulk("id=" + std::to_string(sess.id) + " addr=" + sess.peer + " name=" + sess.name + " db=0 resp=" +
-                std::to_string(sess.protocol) + "\n");
-  } else {
-    return reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try CLIENT HELP.");
-  }
-  (void)ctx;
-  r->done();
-}
+// XREAD and XREADGROUP name their keys after STREAMS (the first half of
+// what follows): Redis's "movablekeys".
+bool movable_keys(const Command& c) { return c.name == "XREAD" || c.name == "XREADGROUP"; }
 
-void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::string want = a.size() > 1 ? lower(a[1]) : "default";
-  auto show = [&](const char* section) { return want == "default" || want == "all" || want == "everything" || want == section; };
-  std::string out;
-  if (show("server")) {
-    out += "# Server\r\nredis_version:7.0.0\r\nredcar_version:0.1.0\r\nredis_mode:standalone\r\nos:Linux\r\n";
-    out += "process_id:" + std::to_string(::getpid()) + "\r\n";
-    out += "tcp_port:" + std::to_string(ctx.stats.port) + "\r\n";
-    out += "uptime_in_seconds:" + std::to_string((now - ctx.stats.started_ms) / 1000) + "\r\n";
-    out += "shards:" + std::to_string(ctx.engine.shard_count()) + "\r\n\r\n";
-  }
-  if (show("clients")) {
-    out += "# Clients\r\nconnected_clients:" + std::to_string(ctx.stats.connected_clients.load()) + "\r\n";
-    out += "maxclients:" + std::to_string(ctx.options.max_clients) + "\r\n\r\n";
-  }
-  if (show("persistence")) {
-    out += "# Persistence\r\nloading:0\r\naof_enabled:1\r\nrdb_bgsave_in_progress:0\r\n";
-    uint64_t segments = 0, records = 0;
-    double secs = 0;
-    for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) {
-      const auto& rep = ctx.engine.recovery_report(i);
-      segments += rep.segments;
-      records += rep.records;
-      secs = std::max(secs, rep.seconds);
+// The positions of the keys in a call of `c` (COMMAND GETKEYS).
+std::vector<size_t> key_positions(const Command& c, Args a) {
+  std::vector<size_t> out;
+  if (movable_keys(c)) {
+    for (size_t i = 1; i < a.size(); ++i) {
+      if (!iequals(a[i], "streams")) continue;
+      size_t n = (a.size() - i - 1) / 2;
+      for (size_t k = 0; k < n; ++k) out.push_back(i + 1 + k);
+      break;
     }
-    out += "recovered_segments:" + std::to_string(segments) + "\r\nrecovered_records:" + std::to_string(records) +
-           "\r\nrecovery_seconds:" + std::to_string(secs) + "\r\n\r\n";
+    return out;
   }
-  if (show("stats")) {
-    out += "# Stats\r\ntotal_connections_received:" + std::to_string(ctx.stats.connections_received.load()) + "\r\n";
-    out += "total_commands_processed:" + std::to_string(ctx.stats.commands_processed.load()) + "\r\n";
-    out += "rejected_connections:" + std::to_string(ctx.stats.rejected_connections.load()) + "\r\n";
-    out += "pubsub_channels:" + std::to_string(ctx.pubsub.channel_count()) + "\r\n\r\n";
+  if (c.first_key <= 0) return out;
+  int64_t last = c.last_key < 0 ? static_cast<int64_t>(a.size()) + c.last_key : c.last_key;
+  for (int64_t i = c.first_key; i <= last && i < static_cast<int64_t>(a.size()); i += std::max(1, c.key_step)) {
+    out.push_back(static_cast<size_t>(i));
   }
-  if (show("keyspace")) out += "# Keyspace\r\n";
-  if (r->protocol() == 3) r->w().verbatim("txt", out);
-  else r->w().bulk(out);
-  r->done();
+  return out;
 }
 
 void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
   auto& w = r->w();
-  auto describe = [&](const Command& c) {
+  const CommandTable& table = ctx.commands;
+  // A subcommand (slot) is described as its parent, named "parent|sub",
+  // with the arity of a call that names it.
+  std::function<void(const Command&, size_t)> describe = [&](const Command& c, size_t slot) {
+    bool sub = slot >= table.all().size();
     w.array(10);
-    w.bulk(lower(c.name));
-    w.integer(c.arity);
-    size_t nflags = ((c.flags & kWrite) ? 1 : 0) + ((c.flags & kReadOnly) ? 1 : 0);
-    w.set(nflags);
-    if (c.flags & kWrite) w.simple("write");
-    if (c.flags & kReadOnly) w.simple("readonly");
+    w.bulk(table.slot_name(slot));
+    w.integer(sub ? -2 : c.arity);
+    std::vector<const char*> flags;
+    if (c.flags & kWrite) flags.push_back("write");
+    if (c.flags & kReadOnly) flags.push_back("readonly");
+    if (c.flags & kNoAuth) flags.push_back("no_auth");
+    if (c.flags & kBlocking) flags.push_back("blocking");
+    if (movable_keys(c)) flags.push_back("movablekeys");
+    w.set(flags.size());
+    for (const char* f : flags) w.simple(f);
     w.integer(c.first_key);
     w.integer(c.last_key);
     w.integer(c.key_step);
     w.set(0);  // ACL categories
     w.array(0);  // tips
     w.array(0);  // key specs
-    w.array(0);  // subcommands
+    auto subs = sub ? std::vector<size_t>() : table.subcommand_slots(c);
+    w.array(subs.size());
+    for (size_t s : subs) describe(c, s);
+  };
+  auto slot_of_command = [&](const Command& c) { return static_cast<size_t>(&c - table.all().data()); };
+  // "name" or "parent|sub" to a slot (or none).
+  auto find_slot = [&](std::string_view name) -> std::optional<size_t> {
+    std::string n = lower(name);
+    for (size_t i = 0; i < table.slot_count(); ++i) {
+      if (table.slot_name(i) == n) return i;
+    }
+    return std::nullopt;
   };
   std::string sub = a.size() > 1 ? lower(a[1]) : "";
   const auto& all = ctx.commands.all();
   if (sub.empty()) {
     w.array(all.size());
-    for (auto& c : all) describe(c);
+    for (auto& c : all) describe(c, slot_of_command(c));
   } else if (sub == "count") {
     w.integer(static_cast<int64_t>(all.size()));
   } else if (sub == "info") {
     w.array(a.size() - 2);
     for (size_t i = 2; i < a.size(); ++i) {
-      const Command* c = ctx.commands.find(a[i]);
-      if (c) describe(*c);
+      if (auto slot = find_slot(a[i])) describe(table.parent_of(*slot), *slot);
       else w.null_array();
     }
   } else if (sub == "docs") {
@@ -222,43 +202,260 @@ void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
       w.bulk("group");
       w.bulk(c->name[0] == 'X' || c->name[0] == 'x' ? "stream" : "generic");
     }
+  } else if (sub == "getkeys" && a.size() >= 3) {
+    Args call = a.subspan(2);
+    const Command* c = ctx.commands.find(call[0]);
+    if (!c) return reply_error(*r, "ERR Invalid command specified");
+    if ((c->arity > 0 && static_cast<int>(call.size()) != c->arity) ||
+        (c->arity < 0 && static_cast<int>(call.size()) < -c->arity)) {
+      return reply_error(*r, "ERR Invalid number of arguments specified for command");
+    }
+    auto keys = key_positions(*c, call);
+    if (keys.empty()) return reply_error(*r, "ERR The command has no key arguments");
+    w.array(keys.size());
+    for (size_t i : keys) w.bulk(call[i]);
+  } else if (sub == "list") {
+    std::string pattern;
+    if (a.size() == 5 && iequals(a[2], "filterby") && iequals(a[3], "pattern")) {
+      pattern = std::string(a[4]);
+    } else if (a.size() == 5 && iequals(a[2], "filterby") && (iequals(a[3], "module") || iequals(a[3], "aclcat"))) {
+      pattern = "\x01";  // no modules, and ACL categories are not kept yet: nothing matches
+    } else if (a.size() != 2) {
+      return reply_syntax_error(*r);
+    }
+    std::vector<std::string> names;
+    for (size_t i = 0; i < table.slot_count(); ++i) {
+      const std::string& n = table.slot_name(i);
+      if (pattern.empty() || glob_match(pattern, n, true)) names.push_back(n);
+    }
+    w.array(names.size());
+    for (auto& n : names) w.bulk(n);
+  } else if (sub == "help" && a.size() == 2) {
+    static const char* kHelp[] = {
+        "COMMAND [<subcommand> [<arg> ...]]:",
+        "(no subcommand) -- every command's name, arity, flags and key positions",
+        "COUNT -- how many commands there are",
+        "INFO <command> ... | DOCS [<command> ...] -- the named commands' descriptions",
+        "GETKEYS <command> <arg> ... -- the keys a call would use",
+        "LIST [FILTERBY PATTERN <pattern>] -- the commands' names",
+        "HELP -- this text",
+    };
+    return reply_help(*r, kHelp);
   } else {
     return reply_error(*r, "ERR unknown subcommand '" + std::string(a[1]) + "'. Try COMMAND HELP.");
   }
   r->done();
 }
 
+// CONFIG GET pattern [pattern ...] | SET name value [name value ...] |
+// RESETSTAT | REWRITE | HELP (config.h says which settings there are).
 void cmd_config(Context& ctx, const ReplyPtr& r, Args a) {
   std::string sub = lower(a[1]);
+  Config& config = ctx.state.config;
   if (sub == "get" && a.size() >= 3) {
-    std::vector<std::pair<std::string, std::string>> vals = {
-        {"appendonly", "yes"},
-        {"appendfsync", "always"},
-        {"save", ""},
-        {"databases", "1"},
-        {"maxclients", std::to_string(ctx.options.max_clients)},
-        {"proto-max-bulk-len", std::to_string(ctx.options.parse.max_bulk_bytes)},
-        {"requirepass", ""},
-    };
-    std::vector<std::pair<std::string, std::string>> hits;
-    for (size_t i = 2; i < a.size(); ++i) {
-      for (auto& kv : vals) {
-        if (glob_match(lower(a[i]), kv.first) &&
-            std::none_of(hits.begin(), hits.end(), [&](auto& h) { return h.first == kv.first; })) {
-          hits.push_back(kv);
-        }
-      }
-    }
+    auto hits = config.matching(std::vector<std::string>(a.begin() + 2, a.end()));
     r->w().map(hits.size());
-    for (auto& [k, v] : hits) {
-      r->w().bulk(k);
-      r->w().bulk(v);
+    for (const auto* s : hits) {
+      r->w().bulk(s->name);
+      r->w().bulk(s->get());
     }
-  } else if (sub == "set" || sub == "resetstat" || sub == "rewrite") {
-    r->w().simple("OK");
-  } else {
-    return reply_error(*r, "ERR unknown subcommand '" + std::string(a[1]) + "'. Try CONFIG HELP.");
+    return r->done();
   }
+  if (sub == "set" && a.size() >= 4 && a.size() % 2 == 0) {
+    // Every name is checked before any value is set: one bad pair sets none.
+    std::vector<std::pair<const Config::Setting*, std::string_view>> pairs;
+    for (size_t i = 2; i + 1 < a.size(); i += 2) {
+      const Config::Setting* s = config.find(a[i]);
+      if (!s) return reply_error(*r, "ERR Unknown option or number of arguments for CONFIG SET - '" + std::string(a[i]) + "'");
+      for (auto& [seen, v] : pairs) {
+        if (seen == s) return reply_error(*r, "ERR CONFIG SET failed (possibly related to argument '" + s->name + "') - duplicate parameter");
+      }
+      if (!s->set) return reply_error(*r, "ERR CONFIG SET failed (possibly related to argument '" + s->name + "') - can't set immutable config");
+      pairs.emplace_back(s, a[i + 1]);
+    }
+    // A value refused part way puts back the ones set before it.
+    std::vector<std::pair<const Config::Setting*, std::string>> before;
+    for (auto& [s, v] : pairs) {
+      std::string old = s->get();
+      if (std::string err = s->set(v); !err.empty()) {
+        for (auto it = before.rbegin(); it != before.rend(); ++it) it->first->set(it->second);
+        return reply_error(*r, "ERR CONFIG SET failed (possibly related to argument '" + s->name + "') - " + err);
+      }
+      before.emplace_back(s, std::move(old));
+    }
+    r->w().simple("OK");
+    return r->done();
+  }
+  if (sub == "resetstat" && a.size() == 2) {
+    ctx.state.command_stats.reset();
+    r->w().simple("OK");
+    return r->done();
+  }
+  if (sub == "rewrite" && a.size() == 2) {
+    return reply_error(*r, "ERR The server is running without a config file that CONFIG REWRITE may change: "
+                           "redcar's settings come from its command line or --config, which it never rewrites");
+  }
+  if (sub == "help" && a.size() == 2) {
+    static const char* kHelp[] = {
+        "CONFIG <subcommand> [<arg> ...]:",
+        "GET <pattern> ... -- the settings whose names match, with their values",
+        "SET <name> <value> ... -- change settings redcar honours at run time (all or none)",
+        "RESETSTAT -- INFO's command, error and traffic counters start again from zero",
+        "HELP -- this text",
+    };
+    return reply_help(*r, kHelp);
+  }
+  reply_unknown_subcommand(*r, a[0], a[1]);
+}
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Answers `r` after `ms` on its client's loop, with `write`.
+template <typename Write>
+void answer_after(const ReplyPtr& r, int64_t ms, Write write) {
+  auto deadline = runtime::Reactor::Clock::now() + std::chrono::milliseconds(ms);
+  r->client().loop().schedule(deadline, [r, write = std::move(write)]() mutable {
+    write(*r);
+    r->done();
+  });
+}
+
+void cmd_time(Context&, const ReplyPtr& r, Args) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  r->w().array(2);
+  r->w().bulk(std::to_string(us / 1000000));
+  r->w().bulk(std::to_string(us % 1000000));
+  r->done();
+}
+
+void cmd_lastsave(Context& ctx, const ReplyPtr& r, Args) {
+  r->w().integer(ctx.state.last_save.load());
+  r->done();
+}
+
+// SAVE: everything acknowledged is already in the log, durable under
+// --fsync always; under interval it is once the next sync has run (two
+// intervals from now at the latest); under never nothing is synced before a
+// clean stop, and SAVE says so rather than pretend.
+void cmd_save(Context& ctx, const ReplyPtr& r, Args a) {
+  bool background = iequals(a[0], "bgsave");
+  if (a.size() > 2 || (a.size() == 2 && !(background && iequals(a[1], "schedule")))) return reply_syntax_error(*r);
+  ServerState& st = ctx.state;
+  if (st.fsync == FsyncMode::kNever) {
+    return reply_error(*r, "ERR redcar runs with --fsync never: the log is synced only at a clean stop");
+  }
+  auto answer = [&st, background](Reply& rr) {
+    st.last_save = unix_seconds();
+    rr.w().simple(background ? "Background saving started" : "OK");
+  };
+  if (st.fsync == FsyncMode::kAlways || background) {
+    answer(*r);
+    return r->done();
+  }
+  answer_after(r, 2 * ctx.engine.options().fsync_interval_ms, answer);
+}
+
+void cmd_bgrewriteaof(Context&, const ReplyPtr& r, Args) {
+  // The log is compacted by retention and restating, not rewritten on
+  // request.
+  r->w().simple("Background append only file rewriting started");
+  r->done();
+}
+
+// WAIT numreplicas timeout: there are no replicas, so it answers 0 — at
+// once when none is asked for, else when the timeout ends (never for 0),
+// as Redis does when its replicas do not answer.
+void cmd_wait(Context&, const ReplyPtr& r, Args a) {
+  int64_t replicas, timeout;
+  if (!parse_int(a[1], &replicas)) return reply_error(*r, "ERR value is not an integer or out of range");
+  if (!parse_int(a[2], &timeout)) return reply_error(*r, "ERR timeout is not an integer or out of range");
+  if (timeout < 0) return reply_error(*r, "ERR timeout is negative");
+  if (replicas <= 0) {
+    r->w().integer(0);
+    return r->done();
+  }
+  if (timeout == 0) {
+    // Held until the client goes: the reply is kept by a close hook.
+    r->client().on_close.push_back([r] {});
+    return;
+  }
+  answer_after(r, timeout, [](Reply& rr) { rr.w().integer(0); });
+}
+
+// DEBUG SLEEP seconds | OBJECT key | HELP. SLEEP delays this client's
+// answer (Redis stops its whole server; redcar's other clients go on).
+void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
+  std::string sub = lower(a[1]);
+  if (sub == "sleep" && a.size() == 3) {
+    char* end = nullptr;
+    std::string text(a[2]);
+    double secs = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || secs < 0) {
+      return reply_error(*r, "ERR value is not a valid float");
+    }
+    return answer_after(r, static_cast<int64_t>(secs * 1000), [](Reply& rr) { rr.w().simple("OK"); });
+  }
+  if (sub == "object" && a.size() == 3) {
+    std::string key(a[2]);
+    return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, key](Result<StreamInfo> info) {
+      if (!info) return reply_error(*r, "ERR " + info.status().message());
+      if (info->exists) {
+        r->w().simple("Value at:0x0 refcount:1 encoding:stream serializedlength:" + std::to_string(info->length) +
+                      " lru:0 lru_seconds_idle:0");
+        return r->done();
+      }
+      ctx.engine.kv_get(key, [r](Result<std::optional<std::string_view>> v) mutable {
+        std::string line;
+        if (v && *v) {
+          int64_t n;
+          std::string_view s = **v;
+          const char* enc = parse_int(s, &n) ? "int" : s.size() <= 44 ? "embstr" : "raw";
+          line = std::string("Value at:0x0 refcount:1 encoding:") + enc +
+                 " serializedlength:" + std::to_string(s.size()) + " lru:0 lru_seconds_idle:0";
+        }
+        Status err = v ? Status::ok() : v.status();
+        on_client(r, [r, line = std::move(line), err] {
+          if (!err.is_ok()) return reply_error(*r, "ERR " + err.message());
+          if (line.empty()) return reply_error(*r, "ERR no such key");
+          r->w().simple(line);
+          r->done();
+        });
+      });
+    }));
+  }
+  if (sub == "help" && a.size() == 2) {
+    static const char* kHelp[] = {
+        "DEBUG <subcommand> [<arg> ...]:",
+        "SLEEP <seconds> -- answer this connection after the time given (other connections go on)",
+        "OBJECT <key> -- how the key is held",
+        "HELP -- this text",
+    };
+    return reply_help(*r, kHelp);
+  }
+  reply_unknown_subcommand(*r, a[0], a[1]);
+}
+
+// RESET: the connection as new — no subscriptions, RESP2, no name, replies
+// on, and (with a password) not authenticated.
+void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
+  Client& c = r->client();
+  for (auto& ch : c.channels) ctx.pubsub.unsubscribe(c, ch, PubSub::Kind::kChannel);
+  for (auto& p : c.patterns) ctx.pubsub.unsubscribe(c, p, PubSub::Kind::kPattern);
+  for (auto& ch : c.shard_channels) ctx.pubsub.unsubscribe(c, ch, PubSub::Kind::kShard);
+  c.channels.clear();
+  c.patterns.clear();
+  c.shard_channels.clear();
+  c.protocol = 2;
+  c.name.clear();
+  c.reply_mode = Client::ReplyMode::kOn;
+  c.no_evict = false;
+  c.no_touch = false;
+  c.authenticated = ctx.options.requirepass.empty();
+  r->set_silent(false);
+  r->w().set_protocol(2);
+  r->w().simple("RESET");
   r->done();
 }
 
@@ -270,10 +467,16 @@ void add_server_commands(std::vector<Command>& out) {
   out.push_back({"AUTH", -2, kNoAuth, cmd_auth});
   out.push_back({"HELLO", -1, kNoAuth, cmd_hello});
   out.push_back({"SELECT", 2, 0, cmd_select});
-  out.push_back({"CLIENT", -2, 0, cmd_client});
-  out.push_back({"INFO", -1, 0, cmd_info});
-  out.push_back({"COMMAND", -1, 0, cmd_command});
-  out.push_back({"CONFIG", -2, 0, cmd_config});
+  out.push_back({"COMMAND", -1, 0, cmd_command, 0, 0, 0, "count docs getkeys help info list"});
+  out.push_back({"CONFIG", -2, 0, cmd_config, 0, 0, 0, "get help resetstat rewrite set"});
+  out.push_back({"TIME", 1, 0, cmd_time});
+  out.push_back({"LASTSAVE", 1, 0, cmd_lastsave});
+  out.push_back({"SAVE", 1, 0, cmd_save});
+  out.push_back({"BGSAVE", -1, 0, cmd_save});
+  out.push_back({"BGREWRITEAOF", 1, 0, cmd_bgrewriteaof});
+  out.push_back({"WAIT", 3, kPausedAsWrite, cmd_wait});
+  out.push_back({"DEBUG", -2, 0, cmd_debug});
+  out.push_back({"RESET", 1, kNoAuth | kPubSubOk, cmd_reset});
 }
 
 }  // namespace redcar::resp

@@ -15,15 +15,15 @@ namespace {
 // itself (RESP2 and RESP3 differ in the first byte only); pattern
 // subscribers get their own frame, which names the pattern.
 struct Message {
-  Message(const std::string& ch, const std::string& msg) : channel(ch), message(msg) {
+  Message(const std::string& ch, const std::string& msg, const char* kind) : channel(ch), message(msg) {
     ReplyWriter w2(resp2, 2);
     w2.push(3);
-    w2.bulk("message");
+    w2.bulk(kind);
     w2.bulk(channel);
     w2.bulk(message);
     ReplyWriter w3(resp3, 3);
     w3.push(3);
-    w3.bulk("message");
+    w3.bulk(kind);
     w3.bulk(channel);
     w3.bulk(message);
   }
@@ -59,7 +59,7 @@ void deliver(const Message& m, const std::vector<Target>& targets) {
 
 }  // namespace
 
-size_t PubSub::publish(const std::string& channel, const std::string& message) {
+size_t PubSub::publish(const std::string& channel, const std::string& message, Kind kind) {
   // The subscribers by the loop they live on (one per shard, so a short
   // list): each loop gets its own in one task, and only the message is
   // shared, so that a subscriber is let go on its own thread.
@@ -74,12 +74,14 @@ size_t PubSub::publish(const std::string& channel, const std::string& message) {
   };
   {
     std::lock_guard lk(mu_);
-    if (auto it = channels_.find(channel); it != channels_.end()) {
+    const auto& named = kind == Kind::kShard ? shard_channels_ : channels_;
+    if (auto it = named.find(channel); it != named.end()) {
       for (auto& [id, w] : it->second) {
         if (auto c = w.lock()) add(std::move(c), {});
       }
     }
     for (auto& [pat, subs] : patterns_) {
+      if (kind == Kind::kShard) break;
       if (!glob_match(pat, channel)) continue;
       for (auto& [id, w] : subs) {
         if (auto c = w.lock()) add(std::move(c), pat);
@@ -89,7 +91,7 @@ size_t PubSub::publish(const std::string& channel, const std::string& message) {
   if (receivers == 0) return 0;
   // Those of the publisher's own loop are written at once, as Redis writes
   // into its subscribers' buffers before it answers.
-  auto msg = std::make_shared<const Message>(channel, message);
+  auto msg = std::make_shared<const Message>(channel, message, kind == Kind::kShard ? "smessage" : "message");
   for (auto& [loop, targets] : by_loop) {
     if (loop->in_loop_thread()) {
       deliver(*msg, targets);
@@ -100,9 +102,17 @@ size_t PubSub::publish(const std::string& channel, const std::string& message) {
   return receivers;
 }
 
-void PubSub::subscribe(const ClientPtr& c, const std::string& channel, bool pattern) {
+std::map<std::string, PubSub::Subscribers>& PubSub::of(Kind kind) {
+  return kind == Kind::kPattern ? patterns_ : kind == Kind::kShard ? shard_channels_ : channels_;
+}
+
+const std::map<std::string, PubSub::Subscribers>& PubSub::of(Kind kind) const {
+  return kind == Kind::kPattern ? patterns_ : kind == Kind::kShard ? shard_channels_ : channels_;
+}
+
+void PubSub::subscribe(const ClientPtr& c, const std::string& channel, Kind kind) {
   std::lock_guard lk(mu_);
-  (pattern ? patterns_ : channels_)[channel][c->id] = c;
+  of(kind)[channel][c->id] = c;
 }
 
 void PubSub::drop(std::map<std::string, Subscribers>& m, const std::string& name, uint64_t id) {
@@ -112,20 +122,47 @@ void PubSub::drop(std::map<std::string, Subscribers>& m, const std::string& name
   if (it->second.empty()) m.erase(it);
 }
 
-void PubSub::unsubscribe(const Client& c, const std::string& channel, bool pattern) {
+void PubSub::unsubscribe(const Client& c, const std::string& channel, Kind kind) {
   std::lock_guard lk(mu_);
-  drop(pattern ? patterns_ : channels_, channel, c.id);
+  drop(of(kind), channel, c.id);
 }
 
 void PubSub::forget(const Client& c) {
   std::lock_guard lk(mu_);
   for (auto& ch : c.channels) drop(channels_, ch, c.id);
   for (auto& p : c.patterns) drop(patterns_, p, c.id);
+  for (auto& ch : c.shard_channels) drop(shard_channels_, ch, c.id);
 }
 
 size_t PubSub::channel_count() const {
   std::lock_guard lk(mu_);
   return channels_.size();
+}
+
+size_t PubSub::pattern_count() const {
+  std::lock_guard lk(mu_);
+  return patterns_.size();
+}
+
+size_t PubSub::shard_channel_count() const {
+  std::lock_guard lk(mu_);
+  return shard_channels_.size();
+}
+
+std::vector<std::string> PubSub::active(Kind kind, const std::string& pattern) const {
+  std::lock_guard lk(mu_);
+  std::vector<std::string> out;
+  for (auto& [name, subs] : of(kind)) {
+    if (pattern.empty() || glob_match(pattern, name)) out.push_back(name);
+  }
+  return out;
+}
+
+size_t PubSub::subscribers(Kind kind, const std::string& channel) const {
+  std::lock_guard lk(mu_);
+  const auto& m = of(kind);
+  auto it = m.find(channel);
+  return it == m.end() ? 0 : it->second.size();
 }
 
 bool glob_match(std::string_view p, std::string_view s, bool nocase) {

@@ -1,7 +1,11 @@
 #include "frontends/resp/reply.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
+
+#include "frontends/resp/command_table.h"
+#include "frontends/resp/context.h"
 
 namespace redcar::resp {
 
@@ -48,6 +52,10 @@ void Client::recycle(Reply* r) {
   }
   r->buf_.clear();
   r->hold = Hold::kNone;
+  r->ctx_ = nullptr;
+  r->command_ = Reply::kNoCommand;
+  r->rejected_ = false;
+  r->silent_ = false;
   r->counted_bytes_ = kept;
   free_bytes_ += kept;
   free_replies_.push_back(r);
@@ -60,6 +68,7 @@ void Client::forget_memory(Reply* r) {
   // Swapped, not assigned: a string assigned a short one keeps its buffer.
   GroupReadLent fresh;
   std::swap(r->lent_group_read_, fresh);
+  std::vector<std::string>().swap(r->slow_args_);
   r->counted_bytes_ = r->kept_bytes();
 }
 
@@ -75,12 +84,77 @@ size_t Reply::kept_bytes() const {
   const GroupReadLent& g = lent_group_read_;
   n += g.stream.capacity() + g.opt.group.capacity() + g.opt.consumer.capacity() +
        g.delivered.capacity() * sizeof(EventRef);
+  for (const std::string& a : slow_args_) n += sizeof(std::string) + a.capacity();
   return n;
+}
+
+namespace {
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void Reply::start(Context& ctx, uint32_t command, std::span<const std::string_view> args) {
+  ctx_ = &ctx;
+  command_ = command;
+  started_ns_ = steady_ns();
+  Client& c = *client_;
+  c.last_active_ms = started_ns_ / 1000000;
+  if (command != kNoCommand) c.last_command = ctx.commands.slot_name(command);
+  if (c.reply_mode != Client::ReplyMode::kOn) {
+    silent_ = true;
+    if (c.reply_mode == Client::ReplyMode::kSkipNext) c.reply_mode = Client::ReplyMode::kOn;
+  }
+  slow_argc_ = 0;
+  if (ctx.state.slowlog.slower_than_usec.load(std::memory_order_relaxed) < 0) return;
+  slow_argc_ = args.size();
+  size_t shown = std::min(args.size(), kSlowlogMaxArgs);
+  if (slow_args_.size() < shown) slow_args_.resize(shown);
+  for (size_t i = 0; i < shown; ++i) {
+    std::string_view a = args[i];
+    slow_args_[i].assign(a.substr(0, kSlowlogMaxArgBytes));
+    if (a.size() > kSlowlogMaxArgBytes) {
+      slow_args_[i] += "... (" + std::to_string(a.size() - kSlowlogMaxArgBytes) + " more bytes)";
+    }
+  }
+}
+
+void Reply::account(Hold held) {
+  Context& ctx = *std::exchange(ctx_, nullptr);
+  CommandStats& stats = ctx.state.command_stats;
+  bool failed = !buf_.empty() && (buf_[0] == '-' || buf_[0] == '!');
+  if (failed) {
+    // "-TEXT\r\n", or RESP3's "!LEN\r\nTEXT\r\n".
+    std::string_view text(buf_);
+    if (text[0] == '!') text.remove_prefix(std::min(text.size(), text.find('\n') + 1));
+    else text.remove_prefix(1);
+    stats.error(text);
+  }
+  if (command_ == kNoCommand) return;
+  if (rejected_) return stats.rejected(command_);
+  uint64_t usec = static_cast<uint64_t>(std::max<int64_t>(0, steady_ns() - started_ns_)) / 1000;
+  stats.ran(command_, usec, failed);
+  // A blocking read's wait is the client's choice, not slowness.
+  if (held == Hold::kBlocking) return;
+  if (ctx.state.latency.monitors(usec / 1000)) ctx.state.latency.add("command", usec / 1000);
+  if (slow_argc_ == 0 || !ctx.state.slowlog.logs(usec)) return;
+  Slowlog::Entry e;
+  e.unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  e.usec = usec;
+  size_t shown = slow_argc_ > kSlowlogMaxArgs ? kSlowlogMaxArgs - 1 : slow_argc_;
+  e.args.assign(slow_args_.begin(), slow_args_.begin() + static_cast<std::ptrdiff_t>(shown));
+  if (shown < slow_argc_) e.args.push_back("... (" + std::to_string(slow_argc_ - shown) + " more arguments)");
+  e.peer = client_->peer;
+  e.name = client_->name;
+  ctx.state.slowlog.add(std::move(e));
 }
 
 void Reply::done() {
   Hold held = std::exchange(hold, Hold::kNone);
-  client_->complete(slot_, buf_, held);
+  if (ctx_) account(held);
+  client_->complete(slot_, silent_ ? std::string_view() : std::string_view(buf_), held);
   buf_.clear();
 }
 

@@ -20,7 +20,12 @@
 #include "frontends/resp/client.h"
 #include "frontends/resp/resp_writer.h"
 
+#include <span>
+#include <string_view>
+
 namespace redcar::resp {
+
+struct Context;
 
 class Reply {
  public:
@@ -44,6 +49,16 @@ class Reply {
   // Capacity held by the buffer and the lent requests, kept while recycled.
   size_t kept_bytes() const;
 
+  // dispatch(): the command this reply answers (`command`: its slot in
+  // the table, CommandTable::slot_of, or none), counted when done() — its time, whether it
+  // failed, the slow log — and its client's CLIENT REPLY mode applied.
+  static constexpr uint32_t kNoCommand = UINT32_MAX;
+  void start(Context& ctx, uint32_t command, std::span<const std::string_view> args);
+  // Refused before it ran (arity, authentication, context).
+  void mark_rejected() { rejected_ = true; }
+  // CLIENT REPLY: whether the answer is sent.
+  void set_silent(bool silent) { silent_ = silent; }
+
  private:
   friend class Client;
   friend void reply_add_ref(Reply* r) noexcept;
@@ -56,8 +71,21 @@ class Reply {
   // kept_bytes() when the reply went into its client's free list.
   size_t counted_bytes_ = 0;
 
+  // Counts what done() completes (start() set it).
+  void account(Hold held);
+
   std::string buf_;
   ReplyWriter writer_;
+  Context* ctx_ = nullptr;  // set by start(), taken by done()
+  uint32_t command_ = kNoCommand;
+  bool rejected_ = false;
+  bool silent_ = false;
+  int64_t started_ns_ = 0;
+  // The command's arguments as the slow log would show them, filled in
+  // place (their strings keep their capacity when recycled): a command is
+  // known to be slow only once it is done, and its arguments are gone then.
+  std::vector<std::string> slow_args_;
+  size_t slow_argc_ = 0;
   std::vector<EventData> lent_events_;
   TxnRequest lent_txn_;
   GroupReadLent lent_group_read_;

@@ -19,7 +19,8 @@ constexpr unsigned kBufferCount = 1024;
 constexpr unsigned kBufferBytes = 16384;
 }  // namespace
 
-Server::Server(Engine& engine, ServerOptions options) : engine_(engine), opt_(std::move(options)) {}
+Server::Server(Engine& engine, ServerOptions options)
+    : engine_(engine), opt_(std::move(options)), state_(opt_, engine.options(), table_.slot_count()) {}
 
 Server::~Server() { stop(); }
 
@@ -77,15 +78,24 @@ Status Server::start() {
   rc = opened.get_future().get();
   if (rc == -EINVAL) return Status(Code::kInvalidArgument, "bad RESP host '" + host + "'");
   if (rc < 0) return Status::from_errno(rc, "RESP listener on " + opt_.address);
+  engine_.context(0).post([this] {
+    sampler_ = std::make_unique<runtime::Timer>(engine_.context(0));
+    sample();
+  });
   stats_.port = listener_->port();
   stats_.started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   return Status::ok();
 }
 
+void Server::sample() {
+  state_.sample();
+  sampler_->start(std::chrono::milliseconds(100), [this] { sample(); });
+}
+
 void Server::accepted(int fd) {
   stats_.connections_received++;
-  if (static_cast<size_t>(stats_.connected_clients.load()) >= opt_.max_clients) {
+  if (stats_.connected_clients.load() >= state_.max_clients.load(std::memory_order_relaxed)) {
     stats_.rejected_connections++;
     // Redis's own words, then close: the client knows why.
     static const std::string kMsg = "-ERR max number of clients reached\r\n";
@@ -104,6 +114,7 @@ void Server::accepted(int fd) {
       std::lock_guard lk(mu_);
       sessions_[id] = s;
     }
+    state_.clients.add(s);
     s->start();
   });
 }
@@ -132,7 +143,10 @@ void Server::stop() {
     all_closed_.wait_for(lk, std::chrono::seconds(10), [this] { return sessions_.empty(); });
   }
   on_each_shard([this](unsigned i) {
-    if (i == 0) listener_.reset();
+    if (i == 0) {
+      listener_.reset();
+      sampler_.reset();
+    }
     buffers_[i].reset();
   });
 }
@@ -140,6 +154,7 @@ void Server::stop() {
 void Server::session_closed(Session* s) {
   stats_.connected_clients--;
   pubsub_.forget(*s);
+  state_.clients.remove(s->id);
   std::lock_guard lk(mu_);
   sessions_.erase(s->id);
   if (sessions_.empty()) all_closed_.notify_all();

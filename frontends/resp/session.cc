@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/common/assert.h"
@@ -14,10 +15,13 @@ namespace redcar::resp {
 
 namespace {
 
-std::string peer_of(int fd) {
+// The far end of the socket, or with `local` its own end.
+std::string address_of(int fd, bool local = false) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  int rc = local ? ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                 : ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) return {};
   char host[INET6_ADDRSTRLEN] = {};
   uint16_t port = 0;
   if (ss.ss_family == AF_INET6) {
@@ -41,7 +45,9 @@ Session::Session(Server& server, runtime::Reactor& reactor, runtime::BufferRing&
       conn_(std::make_shared<runtime::TcpConnection>(reactor, buffers, fd)),
       parser_(server.options().parse) {
   this->id = id;
-  peer = peer_of(fd);
+  fd_ = fd;
+  peer = address_of(fd);
+  local = address_of(fd, true);
   if (tls) tls_ = std::make_unique<TlsChannel>(tls);
   created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
@@ -61,6 +67,7 @@ void Session::close() {
 void Session::on_closed(int) {
   if (closed_) return;
   closed_ = true;
+  pause_timer_.cancel();
   auto hooks = std::move(on_close);
   on_close.clear();
   for (auto& h : hooks) h();
@@ -81,6 +88,7 @@ void Session::on_data(std::span<const uint8_t> bytes) {
   } else {
     in_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   }
+  server_.state().command_stats.bytes_in(bytes.size());
   process();
 }
 
@@ -126,7 +134,6 @@ void Session::process() {
     }
     pos += r.consumed;
     if (args_.empty()) continue;
-    server_.stats().commands_processed++;
     ReplyPtr reply = make_reply(next_slot_++);
     add_slot({});
     if (args_.size() == 1 && iequals(args_[0], "quit")) {
@@ -180,9 +187,32 @@ bool Session::may_run(const Command* cmd) const {
   return (flags & kGroupStaged) || held_[static_cast<size_t>(Hold::kGroupOp)] == 0;
 }
 
+bool Session::paused(const Command* cmd) {
+  bool write = cmd && (cmd->flags & (kWrite | kPausedAsWrite));
+  int64_t until = server_.state().clients.paused_until(write);
+  if (until == 0) return false;
+  if (!pause_timer_.pending()) {
+    int64_t left = std::max<int64_t>(1, until - ClientRegistry::now_ms());
+    pause_timer_.start(std::chrono::milliseconds(left), [this] { run_deferred(); });
+  }
+  return true;
+}
+
+void Session::kill_after_reply() {
+  // As QUIT: nothing more is read, and the socket closes once every reply
+  // queued so far has been sent.
+  quit_after_flush_ = true;
+  drain_slots();
+}
+
+void Session::pause_ended() {
+  pause_timer_.cancel();
+  run_deferred();
+}
+
 void Session::submit(const ReplyPtr& reply, Args args) {
   const Command* cmd = server_.commands().find(args[0]);
-  if (!deferred_.empty() || !may_run(cmd)) {
+  if (!deferred_.empty() || !may_run(cmd) || paused(cmd)) {
     Deferred d;
     d.reply = reply;
     d.cmd = cmd;
@@ -206,9 +236,13 @@ void Session::released(Hold held) {
   size_t& n = held_[static_cast<size_t>(held)];
   REDCAR_CHECK(n > 0);
   --n;
+  run_deferred();
+}
+
+void Session::run_deferred() {
   if (running_deferred_) return;
   running_deferred_ = true;
-  while (!deferred_.empty() && !closed_ && may_run(deferred_.front().cmd)) {
+  while (!deferred_.empty() && !closed_ && may_run(deferred_.front().cmd) && !paused(deferred_.front().cmd)) {
     Deferred taken = std::move(deferred_.front());
     deferred_.pop_front();
     deferred_views_.assign(taken.args.begin(), taken.args.end());
@@ -229,6 +263,7 @@ void Session::complete(uint64_t slot, std::string_view bytes, Hold held) {
 
 void Session::fill_slot(uint64_t slot, std::string_view bytes) {
   if (closed_) return;
+  server_.state().command_stats.bytes_out(bytes.size());
   size_t i = slot - first_slot_;
   if (i >= slots_.size()) return;
   if (i == 0) {
@@ -260,6 +295,7 @@ void Session::drain_slots(bool moved) {
 
 void Session::push(std::string_view bytes) {
   if (closed_) return;
+  server_.state().command_stats.bytes_out(bytes.size());
   if (slots_.empty()) {
     wire() += bytes;
     flush();

@@ -27,6 +27,7 @@
 #include "frontends/resp/resp_writer.h"
 #include "frontends/resp/tls_channel.h"
 #include "runtime/tcp.h"
+#include "runtime/timer.h"
 
 namespace redcar::resp {
 
@@ -46,7 +47,13 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   bool closed() const override { return closed_; }
   runtime::Reactor& loop() override { return reactor_; }
   void complete(uint64_t slot, std::string_view bytes, Hold held) override;
-  size_t output_bytes() const { return conn_->output_bytes() + plain_out_.size(); }
+  size_t output_bytes() const override { return conn_->output_bytes() + plain_out_.size(); }
+  int fd() const override { return fd_; }
+  size_t input_bytes() const override { return in_.size(); }
+  bool blocked() const override { return held_[static_cast<size_t>(Hold::kBlocking)] > 0; }
+  void kill() override { close(); }
+  void kill_after_reply() override;
+  void pause_ended() override;
 
   void on_data(std::span<const uint8_t> bytes) override;
   void on_drained() override;
@@ -60,6 +67,10 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   bool may_run(const Command* cmd) const;
   // A command that held later ones back has answered; runs what may now.
   void released(Hold held);
+  void run_deferred();
+  // Whether CLIENT PAUSE holds `cmd` back now; if so, a timer runs what
+  // waits when the pause ends.
+  bool paused(const Command* cmd);
   void fill_slot(uint64_t slot, std::string_view bytes);
   // Sends the replies at the front that are complete; `moved`: one already
   // went, so flush even if no other is ready.
@@ -104,6 +115,8 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   std::deque<Deferred> deferred_;
   std::vector<std::string_view> deferred_views_;
   bool quit_after_flush_ = false;
+  int fd_ = -1;
+  runtime::Timer pause_timer_{reactor_};
   bool closed_ = false;
 };
 

@@ -109,8 +109,10 @@ class LocalClient final : public resp::Client {
   bool closed() const override { return closed_; }
   void complete(uint64_t slot, std::string_view bytes, resp::Hold) override { replies[slot] = std::string(bytes); }
 
+  void kill() override { leave(); }
   // The client leaves: its blocking commands and subscriptions end.
   void leave() {
+    if (closed_) return;
     closed_ = true;
     auto hooks = std::move(on_close);
     on_close.clear();
@@ -130,7 +132,8 @@ class RespHarness {
  public:
   explicit RespHarness(resp::ServerOptions options = {}) : options_(std::move(options)) {
     engine_ = open_engine(mem_options(fs_));
-    ctx_ = std::make_unique<resp::Context>(resp::Context{*engine_, options_, table_, pubsub_, stats_});
+    state_ = std::make_unique<resp::ServerState>(options_, engine_->options(), table_.slot_count());
+    ctx_ = std::make_unique<resp::Context>(resp::Context{*engine_, options_, table_, pubsub_, stats_, *state_});
   }
   ~RespHarness() {
     for (auto& c : clients_) c->leave();
@@ -142,7 +145,10 @@ class RespHarness {
     auto c = std::make_shared<LocalClient>();
     c->id = clients_.size() + 1;
     c->authenticated = options_.requirepass.empty();
+    c->peer = "127.0.0.1:" + std::to_string(40000 + c->id);
+    c->local = "127.0.0.1:6480";
     clients_.push_back(c);
+    state_->clients.add(c);
     return c;
   }
 
@@ -168,6 +174,7 @@ class RespHarness {
         ADD_FAILURE() << "no reply in " << timeout.count() << " ms";
         return {};
       }
+      turn_others(c);
       c->reactor->run_for(std::chrono::milliseconds(5));
     }
     return c->replies[slot];
@@ -177,6 +184,7 @@ class RespHarness {
   bool answered_within(const std::shared_ptr<LocalClient>& c, uint64_t slot, int for_ms) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(for_ms);
     while (std::chrono::steady_clock::now() < until && !c->replies.count(slot)) {
+      turn_others(c);
       c->reactor->run_for(std::chrono::milliseconds(2));
     }
     return c->replies.count(slot) > 0;
@@ -192,6 +200,7 @@ class RespHarness {
   }
 
   Engine& engine() { return *engine_; }
+  resp::ServerState& state() { return *state_; }
   io::MemFs& fs() { return fs_; }
 
   // Opens the engine again over the same disk with nothing in its caches,
@@ -204,10 +213,18 @@ class RespHarness {
     o.hot_cache_bytes = hot_cache_bytes;
     engine_ = open_engine(o);
     ASSERT_TRUE(engine_);
-    ctx_ = std::make_unique<resp::Context>(resp::Context{*engine_, options_, table_, pubsub_, stats_});
+    ctx_ = std::make_unique<resp::Context>(resp::Context{*engine_, options_, table_, pubsub_, stats_, *state_});
   }
 
  private:
+  // The other clients' loops run what was posted to them (a command that
+  // visits every client, CLIENT LIST or KILL, waits for each).
+  void turn_others(const std::shared_ptr<LocalClient>& c) {
+    for (auto& o : clients_) {
+      if (o != c) o->reactor->poll();
+    }
+  }
+
   std::shared_ptr<LocalClient> first() {
     if (clients_.empty()) client();
     return clients_.front();
@@ -219,6 +236,7 @@ class RespHarness {
   resp::CommandTable table_;
   resp::PubSub pubsub_;
   resp::ServerStats stats_;
+  std::unique_ptr<resp::ServerState> state_;
   std::unique_ptr<resp::Context> ctx_;
   std::vector<std::shared_ptr<LocalClient>> clients_;
 };

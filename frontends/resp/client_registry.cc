@@ -1,0 +1,130 @@
+#include "frontends/resp/client_registry.h"
+
+#include <chrono>
+#include <unordered_map>
+#include <vector>
+
+namespace redcar::resp {
+
+int64_t ClientRegistry::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void ClientRegistry::add(const ClientPtr& c) {
+  std::lock_guard lk(mu_);
+  clients_[c->id] = c;
+}
+
+void ClientRegistry::remove(uint64_t id) {
+  std::lock_guard lk(mu_);
+  clients_.erase(id);
+}
+
+size_t ClientRegistry::size() const {
+  std::lock_guard lk(mu_);
+  return clients_.size();
+}
+
+void ClientRegistry::visit_all(std::function<void(Client&)> visit, runtime::Reactor& home,
+                               std::function<void()> then) const {
+  std::unordered_map<runtime::Reactor*, std::vector<std::weak_ptr<Client>>> by_loop;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, w] : clients_) {
+      if (auto c = w.lock()) by_loop[&c->loop()].push_back(w);
+    }
+  }
+  if (by_loop.empty()) return home.post(std::move(then));
+  struct Round {
+    std::atomic<size_t> loops_left;
+    std::function<void(Client&)> visit;
+    std::function<void()> then;
+    runtime::Reactor* home;
+  };
+  auto round = std::make_shared<Round>();
+  round->loops_left = by_loop.size();
+  round->visit = std::move(visit);
+  round->then = std::move(then);
+  round->home = &home;
+  for (auto& [loop, list] : by_loop) {
+    loop->post([round, list = std::move(list)] {
+      for (auto& w : list) {
+        auto c = w.lock();
+        if (c && !c->closed()) round->visit(*c);
+      }
+      if (round->loops_left.fetch_sub(1) == 1) round->home->post([round] { round->then(); });
+    });
+  }
+}
+
+void ClientRegistry::pause(int64_t until_ms, bool writes_only) {
+  std::lock_guard lk(mu_);
+  int64_t now = now_ms();
+  int64_t cur = pause_until_ms_.load();
+  bool active = cur > now;
+  pause_writes_only_.store(active ? (pause_writes_only_.load() && writes_only) : writes_only);
+  pause_until_ms_.store(active ? std::max(cur, until_ms) : until_ms, std::memory_order_release);
+}
+
+void ClientRegistry::unpause() {
+  std::vector<std::weak_ptr<Client>> all;
+  {
+    std::lock_guard lk(mu_);
+    pause_until_ms_.store(0, std::memory_order_release);
+    pause_writes_only_.store(false);
+    for (auto& [id, w] : clients_) all.push_back(w);
+  }
+  for (auto& w : all) {
+    if (auto c = w.lock()) c->loop().post([w] {
+        if (auto c = w.lock()) c->pause_ended();
+      });
+  }
+}
+
+std::string client_line(const Client& c) {
+  int64_t now_wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  int64_t age = c.created_ms ? (now_wall - c.created_ms) / 1000 : 0;
+  int64_t idle = c.last_active_ms ? (ClientRegistry::now_ms() - c.last_active_ms) / 1000 : age;
+  std::string flags;
+  if (c.subscribed()) flags += 'P';
+  if (c.blocked()) flags += 'b';
+  if (c.no_evict) flags += 'e';
+  if (c.no_touch) flags += 'T';
+  if (c.closed()) flags += 'A';
+  if (flags.empty()) flags = "N";
+  std::string cmd(c.last_command);
+  for (auto& ch : cmd) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  size_t out = c.output_bytes();
+  std::string s;
+  s.reserve(320);
+  s += "id=" + std::to_string(c.id);
+  s += " addr=" + c.peer;
+  s += " laddr=" + c.local;
+  s += " fd=" + std::to_string(c.fd());
+  s += " name=" + c.name;
+  s += " age=" + std::to_string(age);
+  s += " idle=" + std::to_string(idle);
+  s += " flags=" + flags;
+  s += " db=0";
+  s += " sub=" + std::to_string(c.channels.size());
+  s += " psub=" + std::to_string(c.patterns.size());
+  s += " ssub=" + std::to_string(c.shard_channels.size());
+  s += " multi=-1";
+  s += " qbuf=" + std::to_string(c.input_bytes());
+  s += " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0";
+  s += " obl=" + std::to_string(out);
+  s += " oll=0";
+  s += " omem=" + std::to_string(out);
+  s += " tot-mem=" + std::to_string(out + c.input_bytes());
+  s += " events=r";
+  s += " cmd=" + cmd;
+  s += " user=default redir=-1";
+  s += " resp=" + std::to_string(c.protocol);
+  s += " lib-name=" + c.lib_name;
+  s += " lib-ver=" + c.lib_ver;
+  return s;
+}
+
+}  // namespace redcar::resp
