@@ -405,6 +405,13 @@ void Engine::kv_txn_lent(const TxnRequest* txn, Callback<TxnResult> cb) {
   run_on(kv(), [txn, cb = std::move(cb)](shard::Shard& s) mutable { s.kv().txn_lent(*txn, std::move(cb)); });
 }
 
+void Engine::kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(kv(), [key = std::move(key), fn = std::move(fn), cb = std::move(cb)](shard::Shard& s) mutable {
+    s.kv().update(key, fn, std::move(cb));
+  });
+}
+
 void Engine::kv_compact(int64_t revision, Callback<int64_t> cb) {
   if (stopped_) return cb(stopped_status());
   run_on(kv(), [revision, cb = std::move(cb)](shard::Shard& s) mutable { s.kv().compact(revision, std::move(cb)); });

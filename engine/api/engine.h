@@ -125,6 +125,12 @@ class Engine {
   // The same with the caller's request: read on the key-value shard before
   // `cb` runs, and the caller's until then (SET lends its reply's).
   void kv_txn_lent(const TxnRequest* txn, Callback<TxnResult> cb);
+  // A read-modify-write of `key` (INCR, APPEND, GETDEL...): `fn` runs on
+  // the key-value shard, shown the key's value in the staged view, and what
+  // it returns is written as one transaction before any other is planned,
+  // so no other write comes between the read and the write. `cb` gets the
+  // value before and after once the write is durable (at once if none).
+  void kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> cb);
   void kv_compact(int64_t revision, Callback<int64_t> cb);
   void kv_status(Callback<KvStatus> cb);
   // Delivers batches of changes from `start_revision` on, in revision order;

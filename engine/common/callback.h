@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "engine/common/status.h"
@@ -24,6 +26,9 @@ inline constexpr size_t kCallbackInlineBytes = 88;
 template <typename T>
 using Callback = runtime::Function<void(Result<T>), kCallbackInlineBytes>;
 using StatusCallback = std::function<void(Status)>;
+// Engine::kv_update's function: shown a key's value (nullopt: no key), it
+// says what to write, or refuses with a Status its caller words.
+using KvUpdater = runtime::Function<Result<KvUpdate>(std::optional<std::string_view>), kCallbackInlineBytes>;
 
 // Wraps a callback so that it runs on `ex` rather than on the shard. When
 // the shard's thread is `ex`'s thread, it runs at once: no hop.

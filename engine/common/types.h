@@ -254,6 +254,18 @@ struct TxnRequest {
   std::vector<KvOp> success;
   std::vector<KvOp> failure;
 };
+// A read-modify-write of one key (Engine::kv_update): what its function
+// decided to do with the value it was shown.
+struct KvUpdate {
+  enum class Write : uint8_t { kNone, kPut, kDelete };
+  Write write = Write::kNone;
+  std::string value;  // kPut
+};
+struct KvUpdateResult {
+  std::optional<std::string> before;  // the value the function was shown
+  std::optional<std::string> after;   // the value the key has now
+  int64_t revision = 0;               // of the write (or the store's, if none)
+};
 struct TxnResult {
   bool succeeded = true;
   int64_t revision = 0;

@@ -294,6 +294,36 @@ void KvStore::txn_lent(const TxnRequest& req, Callback<TxnResult> cb) {
   });
 }
 
+void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateResult> cb) {
+  const Version* cur = staged_lookup(key);
+  KvUpdateResult res;
+  if (cur) res.before = cur->value;
+  Result<KvUpdate> decided = fn(res.before ? std::optional<std::string_view>(*res.before) : std::nullopt);
+  if (!decided) return cb(decided.status());
+  if (decided->write == KvUpdate::Write::kNone) {
+    res.after = res.before;
+    res.revision = staged_revision_;
+    return cb(std::move(res));
+  }
+  // One put or delete, planned now (txn_lent plans before it returns), so
+  // nothing is staged between the read above and this write.
+  TxnRequest t;
+  KvOp& op = t.success.emplace_back();
+  op.range.key = key;
+  if (decided->write == KvUpdate::Write::kPut) {
+    op.kind = KvOp::Kind::kPut;
+    op.value = std::move(decided->value);
+    res.after = op.value;
+  } else {
+    op.kind = KvOp::Kind::kDelete;
+  }
+  txn_lent(t, [res = std::move(res), cb = std::move(cb)](Result<TxnResult> done) mutable {
+    if (!done) return cb(done.status());
+    res.revision = done->revision;
+    cb(std::move(res));
+  });
+}
+
 void KvStore::compact(int64_t revision, Callback<int64_t> cb) {
   if (revision <= compact_revision_) {
     return cb(Status(Code::kCompacted, "revision " + std::to_string(revision) + " has been compacted")

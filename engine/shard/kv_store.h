@@ -53,6 +53,9 @@ class KvStore {
   void txn(TxnRequest req, Callback<TxnResult> cb);
   // The same with the caller's request, read before this returns.
   void txn_lent(const TxnRequest& req, Callback<TxnResult> cb);
+  // A read-modify-write of one key (Engine::kv_update), planned at once
+  // against the staged view.
+  void update(const std::string& key, KvUpdater& fn, Callback<KvUpdateResult> cb);
   void compact(int64_t revision, Callback<int64_t> cb);
   void status(Callback<KvStatus> cb);
   // Whether a live key holds `key` (staged view: a write in flight counts).

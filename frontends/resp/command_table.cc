@@ -129,6 +129,7 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
 CommandTable::CommandTable() {
   add_server_commands(commands_);
   add_key_commands(commands_);
+  add_string_commands(commands_);
   add_stream_commands(commands_);
   add_group_commands(commands_);
   add_pubsub_commands(commands_);

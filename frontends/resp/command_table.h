@@ -95,6 +95,7 @@ void add_group_commands(std::vector<Command>& out);
 void add_pubsub_commands(std::vector<Command>& out);
 void add_client_commands(std::vector<Command>& out);
 void add_info_commands(std::vector<Command>& out);
+void add_string_commands(std::vector<Command>& out);
 
 // Helpers shared by the families.
 std::string lower(std::string_view s);

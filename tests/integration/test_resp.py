@@ -375,6 +375,65 @@ class KeyTests(RespTestCase):
         self.assertRedisError(wrong, self.r.get, st)
 
 
+class StringTests(RespTestCase):
+    def test_counters(self):
+        n = self.k("n")
+        self.assertEqual(1, self.r.incr(n))
+        self.assertEqual(11, self.r.incrby(n, 10))
+        self.assertEqual(10, self.r.decr(n))
+        self.assertEqual(3, self.r.decrby(n, 7))
+        self.assertAlmostEqual(3.5, float(self.r.incrbyfloat(n, 0.5)))
+        self.assertRedisError("ERR value is not an integer or out of range", self.r.incr, n)
+        self.r.set(n, "9223372036854775807")
+        self.assertRedisError("ERR increment or decrement would overflow", self.r.incr, n)
+
+    def test_counters_of_many_clients_lose_nothing(self):
+        key = self.k()
+        errors = []
+
+        def bump():
+            c = self.srv.client(single_connection_client=True)
+            try:
+                pipe = c.pipeline(transaction=False)
+                for _ in range(250):
+                    pipe.incr(key)
+                pipe.execute()
+            except Exception as e:  # reported below, on the test's thread
+                errors.append(e)
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=bump) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual([], errors)
+        self.assertEqual(b"1000", self.r.get(key))
+
+    def test_append_strlen_ranges(self):
+        k = self.k()
+        self.assertEqual(5, self.r.append(k, "Hello"))
+        self.assertEqual(11, self.r.append(k, " World"))
+        self.assertEqual(11, self.r.strlen(k))
+        self.assertEqual(b"World", self.r.getrange(k, -5, -1))
+        self.assertEqual(11, self.r.setrange(k, 6, "Redis"))
+        self.assertEqual(b"Hello Redis", self.r.get(k))
+        self.assertEqual(0, self.r.strlen(self.k("none")))
+
+    def test_getset_getdel_setnx_msetnx(self):
+        k, a, b = self.k(), self.k("a"), self.k("b")
+        self.assertIsNone(self.r.getset(k, "1"))
+        self.assertEqual(b"1", self.r.getset(k, "2"))
+        self.assertEqual(b"2", self.r.getdel(k))
+        self.assertEqual(0, self.r.exists(k))
+        self.assertTrue(self.r.setnx(k, "x"))
+        self.assertFalse(self.r.setnx(k, "y"))
+        self.assertTrue(self.r.msetnx({a: "1", b: "2"}))
+        self.assertFalse(self.r.msetnx({b: "3", self.k("c"): "4"}))
+        self.assertEqual([b"1", b"2", None], self.r.mget(a, b, self.k("c")))
+
+
 # --- streams --------------------------------------------------------------
 
 

@@ -1,0 +1,320 @@
+// String commands beyond GET and SET: counters (INCR, DECR, INCRBY, DECRBY,
+// INCRBYFLOAT), APPEND, STRLEN, GETRANGE, SETRANGE, GETSET, GETDEL, SETNX
+// and MSETNX. A read-modify-write is one Engine::kv_update: its function
+// runs on the key-value shard against the key's staged value, so two
+// clients' INCRs of one key never both read the same number, and pipelined
+// ones need not wait for each other's flush. Texts of the errors are
+// Redis 7.0's.
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+#include "frontends/resp/command_table.h"
+#include "frontends/resp/context.h"
+
+namespace redcar::resp {
+namespace {
+
+constexpr const char* kNotInteger = "value is not an integer or out of range";
+constexpr const char* kNotFloat = "value is not a valid float";
+constexpr const char* kTooBig = "string exceeds maximum allowed size (proto-max-bulk-len)";
+
+// The errors an update refuses with: the front end's own words, carried by
+// the Status it returns (write_status_error puts "ERR " in front).
+Status refuse(const char* text) { return Status(Code::kInvalidArgument, text); }
+
+// Redis's integer rule: the whole string, optional '-', no '+', no spaces,
+// no leading zeros, within 64 bits.
+bool strict_int(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) return false;
+  if (s == "-") return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_float(std::string_view s, long double* out) {
+  if (s.empty() || s.size() > 5000 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || errno == ERANGE || std::isnan(v)) return false;
+  *out = v;
+  return true;
+}
+
+// A long double as INCRBYFLOAT answers it: 17 significant digits, no
+// exponent, no trailing zeros.
+std::string format_float(long double v) {
+  char buf[5500];
+  int n = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
+  std::string s(buf, static_cast<size_t>(std::max(0, n)));
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  // More digits than a long double holds are noise: keep 17 significant.
+  size_t digits = 0, i = 0;
+  for (; i < s.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(s[i])) && (digits > 0 || s[i] != '0')) ++digits;
+    if (digits > 17) break;
+  }
+  if (i < s.size()) {
+    size_t dot = s.find('.');
+    if (dot != std::string::npos && i > dot) {
+      s.resize(i);
+      while (!s.empty() && s.back() == '0') s.pop_back();
+      if (!s.empty() && s.back() == '.') s.pop_back();
+    }
+  }
+  return s;
+}
+
+void incr_by(Context& ctx, const ReplyPtr& r, std::string_view key, int64_t delta) {
+  ctx.engine.kv_update(
+      std::string(key),
+      [delta](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+        int64_t v = 0;
+        if (cur && !strict_int(*cur, &v)) return refuse(kNotInteger);
+        int64_t next;
+        if (__builtin_add_overflow(v, delta, &next)) return refuse("increment or decrement would overflow");
+        KvUpdate u;
+        u.write = KvUpdate::Write::kPut;
+        u.value = std::to_string(next);
+        return u;
+      },
+      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        int64_t v = 0;
+        strict_int(*res->after, &v);
+        r->w().integer(v);
+        r->done();
+      }));
+}
+
+void cmd_incr(Context& ctx, const ReplyPtr& r, Args a) { incr_by(ctx, r, a[1], 1); }
+void cmd_decr(Context& ctx, const ReplyPtr& r, Args a) { incr_by(ctx, r, a[1], -1); }
+
+void cmd_incrby(Context& ctx, const ReplyPtr& r, Args a) {
+  int64_t d;
+  if (!strict_int(a[2], &d)) return reply_error(*r, std::string("ERR ") + kNotInteger);
+  incr_by(ctx, r, a[1], d);
+}
+
+void cmd_decrby(Context& ctx, const ReplyPtr& r, Args a) {
+  int64_t d;
+  if (!strict_int(a[2], &d)) return reply_error(*r, std::string("ERR ") + kNotInteger);
+  if (d == std::numeric_limits<int64_t>::min()) return reply_error(*r, "ERR decrement would overflow");
+  incr_by(ctx, r, a[1], -d);
+}
+
+void cmd_incrbyfloat(Context& ctx, const ReplyPtr& r, Args a) {
+  long double d;
+  if (!parse_float(a[2], &d)) return reply_error(*r, std::string("ERR ") + kNotFloat);
+  ctx.engine.kv_update(
+      std::string(a[1]),
+      [d](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+        long double v = 0;
+        if (cur && !parse_float(*cur, &v)) return refuse(kNotFloat);
+        long double next = v + d;
+        if (std::isnan(next) || std::isinf(next)) return refuse("increment would produce NaN or Infinity");
+        KvUpdate u;
+        u.write = KvUpdate::Write::kPut;
+        u.value = format_float(next);
+        return u;
+      },
+      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        r->w().bulk(*res->after);
+        r->done();
+      }));
+}
+
+void cmd_append(Context& ctx, const ReplyPtr& r, Args a) {
+  size_t limit = ctx.options.parse.max_bulk_bytes;
+  ctx.engine.kv_update(
+      std::string(a[1]),
+      [tail = std::string(a[2]), limit](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+        size_t have = cur ? cur->size() : 0;
+        if (have + tail.size() > limit) return refuse(kTooBig);
+        KvUpdate u;
+        u.write = KvUpdate::Write::kPut;
+        u.value.reserve(have + tail.size());
+        if (cur) u.value.assign(*cur);
+        u.value += tail;
+        return u;
+      },
+      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        r->w().integer(static_cast<int64_t>(res->after->size()));
+        r->done();
+      }));
+}
+
+// Runs `fn(value or null)` on the client's thread with a copy of the key's
+// value; a missing key that names a stream answers WRONGTYPE, as GET does.
+template <typename Fn>
+void read_string(Context& ctx, const ReplyPtr& r, std::string key, Fn fn) {
+  ctx.engine.kv_get(key, [&ctx, r, key, fn = std::move(fn)](Result<std::optional<std::string_view>> res) mutable {
+    if (!res) {
+      return on_client(r, [r, s = res.status()] {
+        write_status_error(r->w(), s);
+        r->done();
+      });
+    }
+    if (*res) {
+      std::string value(**res);
+      return on_client(r, [fn = std::move(fn), value = std::move(value)]() mutable { fn(&value); });
+    }
+    ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r, fn = std::move(fn)](Result<StreamInfo> info) mutable {
+      if (info && info->exists) return reply_error(*r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+      fn(nullptr);
+    }));
+  });
+}
+
+void cmd_strlen(Context& ctx, const ReplyPtr& r, Args a) {
+  read_string(ctx, r, std::string(a[1]), [r](const std::string* v) {
+    r->w().integer(v ? static_cast<int64_t>(v->size()) : 0);
+    r->done();
+  });
+}
+
+void cmd_getrange(Context& ctx, const ReplyPtr& r, Args a) {
+  int64_t start, end;
+  if (!parse_int(a[2], &start) || !parse_int(a[3], &end)) return reply_error(*r, std::string("ERR ") + kNotInteger);
+  read_string(ctx, r, std::string(a[1]), [r, start, end](const std::string* v) mutable {
+    int64_t len = v ? static_cast<int64_t>(v->size()) : 0;
+    // Redis's rules: both negative and start past end is empty; negative
+    // counts from the end; clamp to the string.
+    if (start < 0 && end < 0 && start > end) len = 0;
+    if (start < 0) start = std::max<int64_t>(0, len + start);
+    if (end < 0) end = std::max<int64_t>(0, len + end);
+    if (end >= len) end = len - 1;
+    if (len == 0 || start > end) r->w().bulk("");
+    else r->w().bulk(std::string_view(*v).substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1)));
+    r->done();
+  });
+}
+
+void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
+  int64_t offset;
+  if (!parse_int(a[2], &offset)) return reply_error(*r, std::string("ERR ") + kNotInteger);
+  if (offset < 0) return reply_error(*r, "ERR offset is out of range");
+  size_t limit = ctx.options.parse.max_bulk_bytes;
+  if (static_cast<uint64_t>(offset) + a[3].size() > limit) return reply_error(*r, std::string("ERR ") + kTooBig);
+  ctx.engine.kv_update(
+      std::string(a[1]),
+      [off = static_cast<size_t>(offset), part = std::string(a[3])](std::optional<std::string_view> cur)
+          -> Result<KvUpdate> {
+        KvUpdate u;
+        // Nothing to write into nothing leaves no key behind.
+        if (part.empty()) return u;
+        u.write = KvUpdate::Write::kPut;
+        if (cur) u.value.assign(*cur);
+        if (u.value.size() < off + part.size()) u.value.resize(off + part.size(), '\0');
+        u.value.replace(off, part.size(), part);
+        return u;
+      },
+      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        r->w().integer(res->after ? static_cast<int64_t>(res->after->size()) : 0);
+        r->done();
+      }));
+}
+
+// GETSET and GETDEL: write (or delete) and answer what was there.
+void swap_value(Context& ctx, const ReplyPtr& r, std::string_view key, std::optional<std::string> value) {
+  ctx.engine.kv_update(
+      std::string(key),
+      [value = std::move(value)](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+        KvUpdate u;
+        if (value) {
+          u.write = KvUpdate::Write::kPut;
+          u.value = *value;
+        } else if (cur) {
+          u.write = KvUpdate::Write::kDelete;
+        }
+        return u;
+      },
+      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        if (res->before) r->w().bulk(*res->before);
+        else r->w().null();
+        r->done();
+      }));
+}
+
+void cmd_getset(Context& ctx, const ReplyPtr& r, Args a) { swap_value(ctx, r, a[1], std::string(a[2])); }
+void cmd_getdel(Context& ctx, const ReplyPtr& r, Args a) { swap_value(ctx, r, a[1], std::nullopt); }
+
+void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
+  ctx.engine.kv_update(
+      std::string(a[1]),
+      [value = std::string(a[2])](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+        KvUpdate u;
+        if (!cur) {
+          u.write = KvUpdate::Write::kPut;
+          u.value = value;
+        }
+        return u;
+      },
+      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        r->w().integer(res->before ? 0 : 1);
+        r->done();
+      }));
+}
+
+// MSETNX: every key set, in one transaction, or none when any exists.
+void cmd_msetnx(Context& ctx, const ReplyPtr& r, Args a) {
+  if (a.size() % 2 != 1) return reply_wrong_arity(*r, "msetnx");
+  TxnRequest t;
+  for (size_t i = 1; i + 1 < a.size(); i += 2) {
+    KvCompare c;
+    c.target = KvCompare::Target::kCreate;
+    c.op = KvCompare::Op::kEqual;
+    c.key = std::string(a[i]);
+    c.number = 0;
+    t.compare.push_back(std::move(c));
+    // A key named twice is written once, with its last value, as Redis does.
+    auto same = std::find_if(t.success.begin(), t.success.end(), [&](const KvOp& o) { return o.range.key == a[i]; });
+    KvOp& put = same != t.success.end() ? *same : t.success.emplace_back();
+    put.kind = KvOp::Kind::kPut;
+    put.range.key = std::string(a[i]);
+    put.value = std::string(a[i + 1]);
+  }
+  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+    if (!res) write_status_error(r->w(), res.status());
+    else r->w().integer(res->succeeded ? 1 : 0);
+    r->done();
+  }));
+}
+
+}  // namespace
+
+void add_string_commands(std::vector<Command>& out) {
+  out.push_back({"INCR", 2, kWrite | kStaged, cmd_incr, 1, 1, 1});
+  out.push_back({"DECR", 2, kWrite | kStaged, cmd_decr, 1, 1, 1});
+  out.push_back({"INCRBY", 3, kWrite | kStaged, cmd_incrby, 1, 1, 1});
+  out.push_back({"DECRBY", 3, kWrite | kStaged, cmd_decrby, 1, 1, 1});
+  out.push_back({"INCRBYFLOAT", 3, kWrite | kStaged, cmd_incrbyfloat, 1, 1, 1});
+  out.push_back({"APPEND", 3, kWrite | kStaged, cmd_append, 1, 1, 1});
+  out.push_back({"STRLEN", 2, kReadOnly, cmd_strlen, 1, 1, 1});
+  out.push_back({"GETRANGE", 4, kReadOnly, cmd_getrange, 1, 1, 1});
+  out.push_back({"SUBSTR", 4, kReadOnly, cmd_getrange, 1, 1, 1});
+  out.push_back({"SETRANGE", 4, kWrite | kStaged, cmd_setrange, 1, 1, 1});
+  out.push_back({"GETSET", 3, kWrite | kStaged, cmd_getset, 1, 1, 1});
+  out.push_back({"GETDEL", 2, kWrite | kStaged, cmd_getdel, 1, 1, 1});
+  out.push_back({"SETNX", 3, kWrite | kStaged, cmd_setnx, 1, 1, 1});
+  out.push_back({"MSETNX", -3, kWrite | kStaged, cmd_msetnx, 1, -1, 2});
+}
+
+}  // namespace redcar::resp
