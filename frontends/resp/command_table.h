@@ -112,6 +112,12 @@ enum class NoGroupText : uint8_t {
   kGroupForKey,            // XGROUP SETID / CREATECONSUMER / DELCONSUMER, XINFO CONSUMERS
 };
 void write_group_error(ReplyWriter& w, const Status& s, std::string_view key, std::string_view group, NoGroupText text);
+// Whether a string key holds `key`, told to `then` on the client's thread:
+// a stream command that finds no stream answers WRONGTYPE when one does.
+void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(bool)> then);
+// `empty` is a stream command's answer for a missing stream; WRONGTYPE when
+// a string key holds the name.
+void reply_missing_stream(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(ReplyWriter&)> empty);
 // How many keys there are (strings and streams), on the client's thread.
 void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done);
 void reply_error(Reply& r, std::string_view message);

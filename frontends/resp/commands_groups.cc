@@ -67,13 +67,18 @@ void cmd_xgroup(Context& ctx, const ReplyPtr& r, Args a) {
         return reply_syntax_error(*r);
       }
     }
-    return ctx.engine.group_create(std::string(a[2]), std::string(a[3]), id, mkstream, entries_read,
-                                   back_to<bool>(r, [r](Result<bool> res) {
-                                     if (res) r->w().simple("OK");
-                                     else if (res.status().reason() == Reason::kNoStream) r->w().error(kXGroupNeedsKey);
-                                     else write_status_error(r->w(), res.status());
-                                     r->done();
-                                   }));
+    // A string key's name is no stream's, even with MKSTREAM.
+    return string_key_exists(
+        ctx, r, std::string(a[2]),
+        [&ctx, r, key = std::string(a[2]), group = std::string(a[3]), id, mkstream, entries_read](bool held) {
+          if (held) return reply_error(*r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+          ctx.engine.group_create(key, group, id, mkstream, entries_read, back_to<bool>(r, [r](Result<bool> res) {
+                                    if (res) r->w().simple("OK");
+                                    else if (res.status().reason() == Reason::kNoStream) r->w().error(kXGroupNeedsKey);
+                                    else write_status_error(r->w(), res.status());
+                                    r->done();
+                                  }));
+        });
   }
   if (sub == "destroy") {
     if (!need(4, 4)) return;
@@ -490,6 +495,169 @@ void write_group_info(ReplyWriter& w, const GroupInfo& g) {
   else w.null();
 }
 
+// The fields XINFO STREAM starts with, FULL or not. redcar keeps no radix
+// tree: its two figures are what Redis's would be for nodes of 100 entries.
+void write_stream_fields(ReplyWriter& w, const StreamInfo& info) {
+  w.bulk("length");
+  w.integer(static_cast<int64_t>(info.length));
+  w.bulk("radix-tree-keys");
+  w.integer(static_cast<int64_t>(info.length / 100 + (info.length ? 1 : 0)));
+  w.bulk("radix-tree-nodes");
+  w.integer(static_cast<int64_t>(info.length / 100 + 2));
+  w.bulk("last-generated-id");
+  w.bulk_id(info.last_id.ms, info.last_id.seq);
+  w.bulk("max-deleted-entry-id");
+  w.bulk_id(info.max_deleted_id.ms, info.max_deleted_id.seq);
+  w.bulk("entries-added");
+  w.integer(static_cast<int64_t>(info.entries_added));
+  w.bulk("recorded-first-entry-id");
+  w.bulk_id(info.first_id.ms, info.first_id.seq);
+}
+
+// XINFO STREAM key FULL [COUNT n]: the stream's first n entries (10 unless
+// told, 0 for all) and each group with its pending entries and consumers,
+// each consumer with its own (n of each), as Redis 7.0 answers. Read step by
+// step on the client's thread: the stream, its entries, then per group its
+// pending list, its consumers and each consumer's pending list.
+class FullInfo : public std::enable_shared_from_this<FullInfo> {
+ public:
+  FullInfo(Context& ctx, ReplyPtr r, std::string key, uint64_t count)
+      : ctx_(ctx), r_(std::move(r)), key_(std::move(key)), count_(count == 0 ? UINT64_MAX : count) {}
+
+  void start() {
+    ctx_.engine.stream_info(key_, back_to<StreamInfo>(r_, [self = shared_from_this()](Result<StreamInfo> info) {
+      if (!info) return self->fail(info.status());
+      if (!info->exists) {
+        return reply_missing_stream(self->ctx_, self->r_, self->key_, [](ReplyWriter& w) { w.error("ERR no such key"); });
+      }
+      self->info_ = std::move(*info);
+      self->groups_.resize(self->info_.groups.size());
+      ReadSpec spec;
+      spec.count = self->count_;
+      self->ctx_.engine.read(self->key_, spec, back_to<ReadResult>(self->r_, [self](Result<ReadResult> got) {
+        if (!got) return self->fail(got.status());
+        self->entries_ = std::move(got->events);
+        self->group(0);
+      }));
+    }));
+  }
+
+ private:
+  struct Group {
+    std::vector<PendingEntry> pending;
+    std::vector<ConsumerInfo> consumers;
+    std::vector<std::vector<PendingEntry>> consumer_pending;
+  };
+
+  PendingQuery query(size_t g, std::string consumer = {}) const {
+    PendingQuery q;
+    q.group = info_.groups[g].name;
+    q.count = count_;
+    q.consumer = std::move(consumer);
+    return q;
+  }
+
+  void group(size_t g) {
+    if (g == groups_.size()) return finish();
+    auto self = shared_from_this();
+    ctx_.engine.group_pending(key_, query(g), back_to<std::vector<PendingEntry>>(r_, [self, g](auto got) {
+      if (!got) return self->fail(got.status());
+      self->groups_[g].pending = std::move(*got);
+      self->ctx_.engine.group_consumers(
+          self->key_, self->info_.groups[g].name,
+          back_to<std::vector<ConsumerInfo>>(self->r_, [self, g](Result<std::vector<ConsumerInfo>> cs) {
+            if (!cs) return self->fail(cs.status());
+            self->groups_[g].consumers = std::move(*cs);
+            self->groups_[g].consumer_pending.resize(self->groups_[g].consumers.size());
+            self->consumer(g, 0);
+          }));
+    }));
+  }
+
+  void consumer(size_t g, size_t c) {
+    Group& grp = groups_[g];
+    if (c == grp.consumers.size()) return group(g + 1);
+    auto self = shared_from_this();
+    ctx_.engine.group_pending(key_, query(g, grp.consumers[c].name),
+                              back_to<std::vector<PendingEntry>>(r_, [self, g, c](auto got) {
+                                if (!got) return self->fail(got.status());
+                                self->groups_[g].consumer_pending[c] = std::move(*got);
+                                self->consumer(g, c + 1);
+                              }));
+  }
+
+  void fail(const Status& s) {
+    write_status_error(r_->w(), s);
+    r_->done();
+  }
+
+  void finish() {
+    auto& w = r_->w();
+    const StreamInfo& info = info_;
+    w.map(9);
+    write_stream_fields(w, info);
+    w.bulk("entries");
+    write_entries(w, entries_);
+    w.bulk("groups");
+    w.array(groups_.size());
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      const GroupInfo& gi = info.groups[g];
+      const Group& grp = groups_[g];
+      w.map(7);
+      w.bulk("name");
+      w.bulk(gi.name);
+      w.bulk("last-delivered-id");
+      w.bulk_id(gi.last_delivered.ms, gi.last_delivered.seq);
+      w.bulk("entries-read");
+      if (gi.has_entries_read) w.integer(static_cast<int64_t>(gi.entries_read));
+      else w.null();
+      w.bulk("lag");
+      if (gi.lag) w.integer(static_cast<int64_t>(*gi.lag));
+      else w.null();
+      w.bulk("pel-count");
+      w.integer(static_cast<int64_t>(gi.pending));
+      w.bulk("pending");
+      w.array(grp.pending.size());
+      for (const PendingEntry& p : grp.pending) {
+        w.array(4);
+        w.bulk_id(p.id.ms, p.id.seq);
+        w.bulk(p.consumer);
+        w.integer(p.delivered_ms);
+        w.integer(static_cast<int64_t>(p.delivery_count));
+      }
+      w.bulk("consumers");
+      w.array(grp.consumers.size());
+      for (size_t c = 0; c < grp.consumers.size(); ++c) {
+        const ConsumerInfo& ci = grp.consumers[c];
+        w.map(4);
+        w.bulk("name");
+        w.bulk(ci.name);
+        w.bulk("seen-time");
+        w.integer(ci.seen_ms);
+        w.bulk("pel-count");
+        w.integer(static_cast<int64_t>(ci.pending));
+        w.bulk("pending");
+        w.array(grp.consumer_pending[c].size());
+        for (const PendingEntry& p : grp.consumer_pending[c]) {
+          w.array(3);
+          w.bulk_id(p.id.ms, p.id.seq);
+          w.integer(p.delivered_ms);
+          w.integer(static_cast<int64_t>(p.delivery_count));
+        }
+      }
+    }
+    r_->done();
+  }
+
+  Context& ctx_;
+  ReplyPtr r_;
+  std::string key_;
+  uint64_t count_;
+  StreamInfo info_;
+  std::vector<Event> entries_;
+  std::vector<Group> groups_;
+};
+
 void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
   std::string sub = lower(a[1]);
   if (sub == "help") {
@@ -497,7 +665,18 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
     r->w().simple("XINFO <subcommand>: STREAM <key> [FULL], GROUPS <key>, CONSUMERS <key> <group>");
     return r->done();
   }
-  if ((sub == "stream" && a.size() >= 3) || (sub == "groups" && a.size() == 3)) {
+  if (sub == "stream" && a.size() >= 4 && iequals(a[3], "full")) {
+    uint64_t count = 10;
+    if (a.size() == 6 && iequals(a[4], "count")) {
+      int64_t n;
+      if (!parse_int(a[5], &n)) return reply_error(*r, "ERR value is not an integer or out of range");
+      count = n < 0 ? 0 : static_cast<uint64_t>(n);
+    } else if (a.size() != 4) {
+      return reply_syntax_error(*r);
+    }
+    return std::make_shared<FullInfo>(ctx, r, std::string(a[2]), count)->start();
+  }
+  if ((sub == "stream" && a.size() == 3) || (sub == "groups" && a.size() == 3)) {
     std::string key(a[2]);
     bool stream = sub == "stream";
     return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, key, stream](Result<StreamInfo> info) {
@@ -506,8 +685,7 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
         return r->done();
       }
       if (!info->exists) {
-        r->w().error("ERR no such key");
-        return r->done();
+        return reply_missing_stream(ctx, r, key, [](ReplyWriter& w) { w.error("ERR no such key"); });
       }
       if (!stream) {
         r->w().array(info->groups.size());
@@ -524,20 +702,7 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
         ctx.engine.read(key, last, back_to<ReadResult>(r, [r, info, f = std::move(f)](Result<ReadResult> l) {
           auto& w = r->w();
           w.map(10);
-          w.bulk("length");
-          w.integer(static_cast<int64_t>(info.length));
-          w.bulk("radix-tree-keys");
-          w.integer(static_cast<int64_t>(info.length / 100 + (info.length ? 1 : 0)));
-          w.bulk("radix-tree-nodes");
-          w.integer(static_cast<int64_t>(info.length / 100 + 2));
-          w.bulk("last-generated-id");
-          w.bulk_id(info.last_id.ms, info.last_id.seq);
-          w.bulk("max-deleted-entry-id");
-          w.bulk_id(info.max_deleted_id.ms, info.max_deleted_id.seq);
-          w.bulk("entries-added");
-          w.integer(static_cast<int64_t>(info.entries_added));
-          w.bulk("recorded-first-entry-id");
-          w.bulk_id(info.first_id.ms, info.first_id.seq);
+          write_stream_fields(w, info);
           w.bulk("groups");
           w.integer(static_cast<int64_t>(info.groups.size()));
           w.bulk("first-entry");

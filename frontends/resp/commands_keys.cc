@@ -339,6 +339,21 @@ void cmd_scan(Context& ctx, const ReplyPtr& r, Args a) {
 
 }  // namespace
 
+void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(bool)> then) {
+  ctx.engine.kv_get(std::move(key), [r, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
+    bool held = v && v->has_value();
+    on_client(r, [then = std::move(then), held] { then(held); });
+  });
+}
+
+void reply_missing_stream(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(ReplyWriter&)> empty) {
+  string_key_exists(ctx, r, std::move(key), [r, empty = std::move(empty)](bool held) {
+    if (held) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
+    else empty(r->w());
+    r->done();
+  });
+}
+
 // A key holds a string or a stream, never both (a new stream is refused
 // over a key), so the two counts add up.
 void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done) {

@@ -205,8 +205,10 @@ void range(Context& ctx, const ReplyPtr& r, Args a, bool reverse) {
     r->w().array(0);
     return r->done();
   }
+  auto empty = [](ReplyWriter& w) { w.array(0); };
   if (reverse) {
-    return ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [r](Result<ReadResult> res) {
+    return ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [&ctx, r, key = std::string(a[1]), empty](Result<ReadResult> res) {
+      if (res && res->events.empty()) return reply_missing_stream(ctx, r, key, empty);
       if (!res) write_status_error(r->w(), res.status());
       else write_entries(r->w(), res->events);
       r->done();
@@ -224,7 +226,12 @@ void range(Context& ctx, const ReplyPtr& r, Args a, bool reverse) {
         write_entry(out->w(), e);
         return true;
       },
-      [r = ReplyPtr(r)](Status st) mutable {
+      [&ctx, r = ReplyPtr(r), key = std::string(a[1]), empty](Status st) mutable {
+        if (st && r->w().open_count() == 0) {
+          // Nothing: no entries in range, no stream, or a string key.
+          r->w().drop_open_array();
+          return reply_missing_stream(ctx, r, std::move(key), empty);
+        }
         if (st) {
           r->w().close_array();
         } else {
@@ -239,7 +246,8 @@ void cmd_xrange(Context& ctx, const ReplyPtr& r, Args a) { range(ctx, r, a, fals
 void cmd_xrevrange(Context& ctx, const ReplyPtr& r, Args a) { range(ctx, r, a, true); }
 
 void cmd_xlen(Context& ctx, const ReplyPtr& r, Args a) {
-  ctx.engine.stream_info(std::string(a[1]), back_to<StreamInfo>(r, [r](Result<StreamInfo> res) {
+  ctx.engine.stream_info(std::string(a[1]), back_to<StreamInfo>(r, [&ctx, r, key = std::string(a[1])](Result<StreamInfo> res) {
+    if (res && !res->exists) return reply_missing_stream(ctx, r, key, [](ReplyWriter& w) { w.integer(0); });
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(res->length));
     r->done();
@@ -253,7 +261,8 @@ void cmd_xdel(Context& ctx, const ReplyPtr& r, Args a) {
     if (!StreamId::parse(a[i], 0, &id)) return reply_error(*r, kInvalidId);
     ids.push_back(id);
   }
-  ctx.engine.delete_events(std::string(a[1]), std::move(ids), back_to<uint64_t>(r, [r](Result<uint64_t> res) {
+  ctx.engine.delete_events(std::string(a[1]), std::move(ids), back_to<uint64_t>(r, [&ctx, r, key = std::string(a[1])](Result<uint64_t> res) {
+    if (res && *res == 0) return reply_missing_stream(ctx, r, key, [](ReplyWriter& w) { w.integer(0); });
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(*res));
     r->done();
@@ -267,7 +276,8 @@ void cmd_xtrim(Context& ctx, const ReplyPtr& r, Args a) {
   if (!parse_trim(a, i, &t, &err)) return reply_syntax_error(*r);
   if (!err.empty()) return reply_error(*r, err);
   if (i != a.size()) return reply_syntax_error(*r);
-  ctx.engine.trim(std::string(a[1]), t, back_to<uint64_t>(r, [r](Result<uint64_t> res) {
+  ctx.engine.trim(std::string(a[1]), t, back_to<uint64_t>(r, [&ctx, r, key = std::string(a[1])](Result<uint64_t> res) {
+    if (res && *res == 0) return reply_missing_stream(ctx, r, key, [](ReplyWriter& w) { w.integer(0); });
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(*res));
     r->done();
@@ -292,8 +302,10 @@ void cmd_xsetid(Context& ctx, const ReplyPtr& r, Args a) {
       return reply_syntax_error(*r);
     }
   }
-  ctx.engine.set_last_id(std::string(a[1]), last, added, maxdel, back_to<bool>(r, [r](Result<bool> res) {
-    if (!res && res.status().code() == Code::kNotFound) r->w().error("ERR no such key");
+  ctx.engine.set_last_id(std::string(a[1]), last, added, maxdel, back_to<bool>(r, [&ctx, r, key = std::string(a[1])](Result<bool> res) {
+    if (!res && res.status().code() == Code::kNotFound) {
+      return reply_missing_stream(ctx, r, key, [](ReplyWriter& w) { w.error("ERR no such key"); });
+    }
     else if (!res) write_status_error(r->w(), res.status());
     else r->w().simple("OK");
     r->done();

@@ -73,6 +73,7 @@ class ReplyWriter {
   // open (a read that failed midway).
   void open_array();
   void count_element() { ++open_count_; }
+  size_t open_count() const { return open_count_; }
   void close_array();
   void drop_open_array();
 

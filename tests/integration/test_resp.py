@@ -438,6 +438,37 @@ class StringTests(RespTestCase):
 
 
 class StreamTests(RespTestCase):
+    def test_xinfo_stream_full(self):
+        s = self.k()
+        for i in range(3):
+            self.r.xadd(s, {"n": str(i)}, id="%d-1" % (i + 1))
+        self.r.xgroup_create(s, "g", id="0")
+        self.r.xreadgroup("g", "alice", {s: ">"}, count=2)
+        full = self.r.xinfo_stream(s, full=True)
+        self.assertEqual(3, full["length"])
+        # redis-py 4.3 makes the entries a dict and leaves consumers flat.
+        self.assertEqual({b"1-1": {b"n": b"0"}, b"2-1": {b"n": b"1"}, b"3-1": {b"n": b"2"}}, full["entries"])
+        group = full["groups"][0]
+        self.assertEqual(b"g", group["name"])
+        self.assertEqual(2, group["entries-read"])
+        self.assertEqual(1, group["lag"])
+        self.assertEqual(2, group["pel-count"])
+        self.assertEqual([b"1-1", b"alice"], group["pending"][0][:2])
+        consumer = group["consumers"][0]
+        self.assertEqual([b"name", b"alice", b"seen-time"], consumer[:3])
+        self.assertEqual([b"pel-count", 2, b"pending"], consumer[4:7])
+        self.assertEqual([b"1-1", b"2-1"], [p[0] for p in consumer[7]])
+
+    def test_stream_commands_on_a_string_key(self):
+        k = self.k()
+        self.r.set(k, "v")
+        wrong = "WRONGTYPE Operation against a key holding the wrong kind of value"
+        self.assertRedisError(wrong, self.r.xlen, k)
+        self.assertRedisError(wrong, self.r.xrange, k)
+        self.assertRedisError(wrong, self.r.xinfo_stream, k)
+        self.assertRedisError(wrong, self.r.xgroup_create, k, "g", mkstream=True)
+        self.assertEqual(b"v", self.r.get(k))
+
     def test_xadd_auto_id(self):
         k = self.k()
         before = int(time.time() * 1000)

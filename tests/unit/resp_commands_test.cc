@@ -408,5 +408,100 @@ TEST(RespCommands, PublishReachesSubscribersAsPushes) {
   EXPECT_EQ(msg[2].str(), "hello");
 }
 
+// Stream commands on a name a string key holds answer WRONGTYPE, as Redis
+// does; on a name nothing holds, their empty answers.
+TEST(RespCommands, StreamCommandsOnAStringKeyAnswerWrongtype) {
+  RespHarness h;
+  h.run({"SET", "str", "v"});
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
+           {"XLEN", "str"},
+           {"XRANGE", "str", "-", "+"},
+           {"XREVRANGE", "str", "+", "-"},
+           {"XDEL", "str", "1-1"},
+           {"XTRIM", "str", "MAXLEN", "0"},
+           {"XSETID", "str", "5-5"},
+           {"XINFO", "STREAM", "str"},
+           {"XINFO", "STREAM", "str", "FULL"},
+           {"XINFO", "GROUPS", "str"},
+           {"XGROUP", "CREATE", "str", "g", "0", "MKSTREAM"},
+           {"XADD", "str", "*", "f", "v"}}) {
+    EXPECT_EQ(h.run(cmd).str(), kWrongType) << cmd[0] << " " << cmd[1];
+  }
+  EXPECT_EQ(h.run({"TYPE", "str"}).str(), "string");  // nothing was made over it
+  EXPECT_EQ(h.run({"XLEN", "none"}).integer(), 0);
+  EXPECT_EQ(h.raw({"XRANGE", "none", "-", "+"}), "*0\r\n");
+  EXPECT_EQ(h.raw({"XREVRANGE", "none", "+", "-"}), "*0\r\n");
+  EXPECT_EQ(h.run({"XDEL", "none", "1-1"}).integer(), 0);
+  EXPECT_EQ(h.run({"XSETID", "none", "5-5"}).str(), "ERR no such key");
+  EXPECT_EQ(h.run({"XINFO", "STREAM", "none"}).str(), "ERR no such key");
+  EXPECT_EQ(h.run({"XINFO", "STREAM", "none", "FULL"}).str(), "ERR no such key");
+  // A stream with nothing in range is still a stream.
+  h.run({"XADD", "s", "5-1", "f", "v"});
+  EXPECT_EQ(h.raw({"XRANGE", "s", "6", "+"}), "*0\r\n");
+}
+
+// XINFO STREAM FULL as Redis 7.0 answers it: the entries (COUNT of them),
+// and each group with its pending entries and consumers with theirs.
+TEST(RespCommands, XinfoStreamFullShowsEntriesGroupsConsumersAndPending) {
+  RespHarness h;
+  for (int i = 1; i <= 12; ++i) h.run({"XADD", "s", std::to_string(i) + "-1", "n", std::to_string(i)});
+  h.run({"XGROUP", "CREATE", "s", "g", "0"});
+  h.run({"XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">"});
+  h.run({"XREADGROUP", "GROUP", "g", "bob", "COUNT", "1", "STREAMS", "s", ">"});
+  h.run({"XGROUP", "CREATE", "s", "quiet", "$"});
+  h.run({"XGROUP", "CREATECONSUMER", "s", "quiet", "idle"});
+  auto full = h.run({"XINFO", "STREAM", "s", "FULL"});
+  ASSERT_EQ(full.size(), 18u);  // 9 fields
+  std::map<std::string, RespValue> f;
+  for (size_t i = 0; i + 1 < full.size(); i += 2) f[full[i].str()] = full[i + 1];
+  EXPECT_EQ(f["length"].integer(), 12);
+  EXPECT_EQ(f["last-generated-id"].str(), "12-1");
+  EXPECT_EQ(f["entries-added"].integer(), 12);
+  EXPECT_EQ(f["recorded-first-entry-id"].str(), "1-1");
+  ASSERT_EQ(f["entries"].size(), 10u);  // COUNT 10 unless told
+  EXPECT_EQ(f["entries"][0][0].str(), "1-1");
+  EXPECT_EQ(f["entries"][9][1][1].str(), "10");
+  ASSERT_EQ(f["groups"].size(), 2u);
+  const RespValue& g = f["groups"][0];
+  ASSERT_EQ(g.size(), 14u);
+  EXPECT_EQ(g[0].str(), "name");
+  EXPECT_EQ(g[1].str(), "g");
+  EXPECT_EQ(g[2].str(), "last-delivered-id");
+  EXPECT_EQ(g[3].str(), "3-1");
+  EXPECT_EQ(g[5].integer(), 3);   // entries-read
+  EXPECT_EQ(g[7].integer(), 9);   // lag
+  EXPECT_EQ(g[8].str(), "pel-count");
+  EXPECT_EQ(g[9].integer(), 3);
+  ASSERT_EQ(g[11].size(), 3u);    // pending: id, consumer, delivery time, count
+  EXPECT_EQ(g[11][0][0].str(), "1-1");
+  EXPECT_EQ(g[11][0][1].str(), "alice");
+  EXPECT_GT(g[11][0][2].integer(), 0);
+  EXPECT_EQ(g[11][0][3].integer(), 1);
+  EXPECT_EQ(g[11][2][1].str(), "bob");
+  const RespValue& consumers = g[13];
+  ASSERT_EQ(consumers.size(), 2u);
+  EXPECT_EQ(consumers[0][1].str(), "alice");
+  EXPECT_EQ(consumers[0][4].str(), "pel-count");
+  EXPECT_EQ(consumers[0][5].integer(), 2);
+  ASSERT_EQ(consumers[0][7].size(), 2u);  // alice's own: id, delivery time, count
+  EXPECT_EQ(consumers[0][7][1][0].str(), "2-1");
+  EXPECT_EQ(consumers[0][7][1].size(), 3u);
+  EXPECT_EQ(consumers[1][7].size(), 1u);
+  const RespValue& quiet = f["groups"][1];
+  EXPECT_EQ(quiet[1].str(), "quiet");
+  EXPECT_EQ(quiet[9].integer(), 0);
+  EXPECT_EQ(quiet[11].size(), 0u);
+  ASSERT_EQ(quiet[13].size(), 1u);
+  EXPECT_EQ(quiet[13][0][1].str(), "idle");
+  // COUNT bounds entries and pending lists; 0 is all.
+  auto one = h.run({"XINFO", "STREAM", "s", "FULL", "COUNT", "1"});
+  EXPECT_EQ(one[15].size(), 1u);
+  EXPECT_EQ(one[17][0][11].size(), 1u);
+  EXPECT_EQ(one[17][0][13][0][7].size(), 1u);
+  EXPECT_EQ(h.run({"XINFO", "STREAM", "s", "FULL", "COUNT", "0"})[15].size(), 12u);
+  EXPECT_EQ(h.run({"XINFO", "STREAM", "s", "FULL", "COUNT", "x"}).str(), "ERR value is not an integer or out of range");
+  EXPECT_EQ(h.run({"XINFO", "STREAM", "s", "FULL", "LIMIT"}).str(), "ERR syntax error");
+}
+
 }  // namespace
 }  // namespace redcar::test
