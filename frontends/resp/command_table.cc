@@ -130,6 +130,8 @@ CommandTable::CommandTable() {
   add_server_commands(commands_);
   add_key_commands(commands_);
   add_string_commands(commands_);
+  add_key_info_commands(commands_);
+  add_key_move_commands(commands_);
   add_stream_commands(commands_);
   add_group_commands(commands_);
   add_pubsub_commands(commands_);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -96,6 +97,8 @@ void add_pubsub_commands(std::vector<Command>& out);
 void add_client_commands(std::vector<Command>& out);
 void add_info_commands(std::vector<Command>& out);
 void add_string_commands(std::vector<Command>& out);
+void add_key_info_commands(std::vector<Command>& out);
+void add_key_move_commands(std::vector<Command>& out);
 
 // Helpers shared by the families.
 std::string lower(std::string_view s);
@@ -118,6 +121,19 @@ void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::fu
 // `empty` is a stream command's answer for a missing stream; WRONGTYPE when
 // a string key holds the name.
 void reply_missing_stream(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(ReplyWriter&)> empty);
+// For each of `names`, whether a string key and whether a stream holds it;
+// `done` runs on the key-value shard's thread.
+void exists_both(Context& ctx, std::vector<std::string> names,
+                 std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done);
+// What one key holds: a string's value, or a stream's description, or
+// neither. `then` runs on the client's thread; an error is answered.
+struct KeyFacts {
+  std::optional<std::string> string;
+  std::optional<StreamInfo> stream;
+};
+void key_facts(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(KeyFacts&)> then);
+// How the value of a string key is held, in Redis's words: int, embstr, raw.
+const char* string_encoding(std::string_view value);
 // How many keys there are (strings and streams), on the client's thread.
 void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done);
 void reply_error(Reply& r, std::string_view message);

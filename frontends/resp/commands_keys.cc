@@ -3,6 +3,7 @@
 // TYPE, EXISTS, DEL, KEYS and SCAN see both.
 #include <boost/asio/post.hpp>
 #include <memory>
+#include <random>
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
@@ -147,50 +148,6 @@ void cmd_mget(Context& ctx, const ReplyPtr& r, Args a) {
   }));
 }
 
-// Counts keys among `names` that exist as a string or a stream.
-void exists_both(Context& ctx, std::vector<std::string> names,
-                 std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done) {
-  struct State {
-    std::vector<std::pair<bool, bool>> found;  // (string, stream)
-    size_t remaining;
-    Status error;
-    std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done;
-  };
-  auto st = std::make_shared<State>();
-  st->found.resize(names.size());
-  st->remaining = names.size() + 1;
-  st->done = std::move(done);
-  auto finish = [st] {
-    if (--st->remaining > 0) return;
-    if (!st->error.is_ok()) return st->done(st->error);
-    st->done(std::move(st->found));
-  };
-  TxnRequest t;
-  for (auto& n : names) {
-    KvOp rd;
-    rd.kind = KvOp::Kind::kRange;
-    rd.range.key = n;
-    rd.range.count_only = true;
-    t.success.push_back(std::move(rd));
-  }
-  // The gathering runs on whichever shard answers; the state is only
-  // touched under the remaining-count discipline, so post everything to one
-  // executor: the kv shard's.
-  auto ex = ctx.engine.context(ctx.engine.kv_shard()).get_executor();
-  ctx.engine.kv_txn(std::move(t), on<TxnResult>(ex, [st, finish](Result<TxnResult> res) {
-    if (!res) st->error = res.status();
-    else for (size_t i = 0; i < res->results.size(); ++i) st->found[i].first = res->results[i].range.count > 0;
-    finish();
-  }));
-  for (size_t i = 0; i < names.size(); ++i) {
-    ctx.engine.stream_info(names[i], on<StreamInfo>(ex, [st, finish, i](Result<StreamInfo> info) {
-      if (!info) st->error = info.status();
-      else st->found[i].second = info->exists;
-      finish();
-    }));
-  }
-}
-
 void cmd_exists(Context& ctx, const ReplyPtr& r, Args a) {
   std::vector<std::string> names(a.begin() + 1, a.end());
   exists_both(ctx, names, [r](Result<std::vector<std::pair<bool, bool>>> res) {
@@ -289,6 +246,20 @@ void cmd_keys(Context& ctx, const ReplyPtr& r, Args a) {
   });
 }
 
+void cmd_randomkey(Context& ctx, const ReplyPtr& r, Args) {
+  all_keys(ctx, r, "*", [r](Result<std::vector<std::string>> keys) {
+    if (!keys) {
+      write_status_error(r->w(), keys.status());
+    } else if (keys->empty()) {
+      r->w().null();
+    } else {
+      static thread_local std::mt19937_64 rng{std::random_device{}()};
+      r->w().bulk((*keys)[rng() % keys->size()]);
+    }
+    r->done();
+  });
+}
+
 void cmd_dbsize(Context& ctx, const ReplyPtr& r, Args) {
   count_keys(ctx, r, [r](Result<uint64_t> n) {
     if (!n) write_status_error(r->w(), n.status());
@@ -339,6 +310,80 @@ void cmd_scan(Context& ctx, const ReplyPtr& r, Args a) {
 
 }  // namespace
 
+void exists_both(Context& ctx, std::vector<std::string> names,
+                 std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done) {
+  struct State {
+    std::vector<std::pair<bool, bool>> found;  // (string, stream)
+    size_t remaining;
+    Status error;
+    std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done;
+  };
+  auto st = std::make_shared<State>();
+  st->found.resize(names.size());
+  st->remaining = names.size() + 1;
+  st->done = std::move(done);
+  auto finish = [st] {
+    if (--st->remaining > 0) return;
+    if (!st->error.is_ok()) return st->done(st->error);
+    st->done(std::move(st->found));
+  };
+  TxnRequest t;
+  for (auto& n : names) {
+    KvOp rd;
+    rd.kind = KvOp::Kind::kRange;
+    rd.range.key = n;
+    rd.range.count_only = true;
+    t.success.push_back(std::move(rd));
+  }
+  // The gathering runs on whichever shard answers; the state is only
+  // touched under the remaining-count discipline, so post everything to one
+  // executor: the kv shard's.
+  auto ex = ctx.engine.context(ctx.engine.kv_shard()).get_executor();
+  ctx.engine.kv_txn(std::move(t), on<TxnResult>(ex, [st, finish](Result<TxnResult> res) {
+    if (!res) st->error = res.status();
+    else for (size_t i = 0; i < res->results.size(); ++i) st->found[i].first = res->results[i].range.count > 0;
+    finish();
+  }));
+  for (size_t i = 0; i < names.size(); ++i) {
+    ctx.engine.stream_info(names[i], on<StreamInfo>(ex, [st, finish, i](Result<StreamInfo> info) {
+      if (!info) st->error = info.status();
+      else st->found[i].second = info->exists;
+      finish();
+    }));
+  }
+}
+
+void key_facts(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(KeyFacts&)> then) {
+  ctx.engine.kv_get(key, [&ctx, r, key, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
+    if (!v) {
+      return on_client(r, [r, s = v.status()] {
+        write_status_error(r->w(), s);
+        r->done();
+      });
+    }
+    if (*v) {
+      KeyFacts f;
+      f.string = std::string(**v);
+      return on_client(r, [then = std::move(then), f = std::move(f)]() mutable { then(f); });
+    }
+    ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r, then = std::move(then)](Result<StreamInfo> info) mutable {
+      if (!info) {
+        write_status_error(r->w(), info.status());
+        return r->done();
+      }
+      KeyFacts f;
+      if (info->exists) f.stream = std::move(*info);
+      then(f);
+    }));
+  });
+}
+
+const char* string_encoding(std::string_view value) {
+  int64_t n;
+  if (value.size() <= 20 && parse_int(value, &n)) return "int";
+  return value.size() <= 44 ? "embstr" : "raw";
+}
+
 void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(bool)> then) {
   ctx.engine.kv_get(std::move(key), [r, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
     bool held = v && v->has_value();
@@ -378,6 +423,11 @@ void add_key_commands(std::vector<Command>& out) {
   out.push_back({"TYPE", 2, kReadOnly, cmd_type, 1, 1, 1});
   out.push_back({"KEYS", 2, kReadOnly, cmd_keys});
   out.push_back({"DBSIZE", 1, kReadOnly, cmd_dbsize});
+  // UNLINK frees nothing later than DEL would: a delete is one record.
+  out.push_back({"UNLINK", -2, kWrite | kStaged, cmd_del, 1, -1, 1});
+  // TOUCH counts the keys that exist (no access times are kept to update).
+  out.push_back({"TOUCH", -2, kReadOnly, cmd_exists, 1, -1, 1});
+  out.push_back({"RANDOMKEY", 1, kReadOnly, cmd_randomkey});
   out.push_back({"SCAN", -2, kReadOnly, cmd_scan});
 }
 

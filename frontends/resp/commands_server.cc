@@ -398,32 +398,14 @@ void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
     return answer_after(r, static_cast<int64_t>(secs * 1000), [](Reply& rr) { rr.w().simple("OK"); });
   }
   if (sub == "object" && a.size() == 3) {
-    std::string key(a[2]);
-    return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, key](Result<StreamInfo> info) {
-      if (!info) return reply_error(*r, "ERR " + info.status().message());
-      if (info->exists) {
-        r->w().simple("Value at:0x0 refcount:1 encoding:stream serializedlength:" + std::to_string(info->length) +
-                      " lru:0 lru_seconds_idle:0");
-        return r->done();
-      }
-      ctx.engine.kv_get(key, [r](Result<std::optional<std::string_view>> v) mutable {
-        std::string line;
-        if (v && *v) {
-          int64_t n;
-          std::string_view s = **v;
-          const char* enc = parse_int(s, &n) ? "int" : s.size() <= 44 ? "embstr" : "raw";
-          line = std::string("Value at:0x0 refcount:1 encoding:") + enc +
-                 " serializedlength:" + std::to_string(s.size()) + " lru:0 lru_seconds_idle:0";
-        }
-        Status err = v ? Status::ok() : v.status();
-        on_client(r, [r, line = std::move(line), err] {
-          if (!err.is_ok()) return reply_error(*r, "ERR " + err.message());
-          if (line.empty()) return reply_error(*r, "ERR no such key");
-          r->w().simple(line);
-          r->done();
-        });
-      });
-    }));
+    return key_facts(ctx, r, std::string(a[2]), [r](KeyFacts& f) {
+      if (!f.string && !f.stream) return reply_error(*r, "ERR no such key");
+      const char* enc = f.string ? string_encoding(*f.string) : "stream";
+      size_t length = f.string ? f.string->size() : f.stream->length;
+      r->w().simple(std::string("Value at:0x0 refcount:1 encoding:") + enc + " serializedlength:" +
+                    std::to_string(length) + " lru:0 lru_seconds_idle:0");
+      r->done();
+    });
   }
   if (sub == "help" && a.size() == 2) {
     static const char* kHelp[] = {

@@ -158,25 +158,13 @@ void cmd_append(Context& ctx, const ReplyPtr& r, Args a) {
       }));
 }
 
-// Runs `fn(value or null)` on the client's thread with a copy of the key's
-// value; a missing key that names a stream answers WRONGTYPE, as GET does.
+// Runs `fn(value or null)` on the client's thread; a stream's name answers
+// WRONGTYPE, as GET does.
 template <typename Fn>
 void read_string(Context& ctx, const ReplyPtr& r, std::string key, Fn fn) {
-  ctx.engine.kv_get(key, [&ctx, r, key, fn = std::move(fn)](Result<std::optional<std::string_view>> res) mutable {
-    if (!res) {
-      return on_client(r, [r, s = res.status()] {
-        write_status_error(r->w(), s);
-        r->done();
-      });
-    }
-    if (*res) {
-      std::string value(**res);
-      return on_client(r, [fn = std::move(fn), value = std::move(value)]() mutable { fn(&value); });
-    }
-    ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r, fn = std::move(fn)](Result<StreamInfo> info) mutable {
-      if (info && info->exists) return reply_error(*r, "WRONGTYPE Operation against a key holding the wrong kind of value");
-      fn(nullptr);
-    }));
+  key_facts(ctx, r, std::move(key), [r, fn = std::move(fn)](KeyFacts& f) mutable {
+    if (f.stream) return reply_error(*r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    fn(f.string ? &*f.string : nullptr);
   });
 }
 

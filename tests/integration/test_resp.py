@@ -366,6 +366,25 @@ class KeyTests(RespTestCase):
         self.assertRedisError("ERR syntax error", self.r.execute_command, "SET", k, "v", "NX", "XX")
         self.assertRedisError("ERR syntax error", self.r.execute_command, "SET", k, "v", "BOGUS")
 
+    def test_rename_copy_object_memory(self):
+        a, b, c = self.k("a"), self.k("b"), self.k("c")
+        self.r.set(a, "12")
+        self.assertTrue(self.r.rename(a, b))
+        self.assertIsNone(self.r.get(a))
+        self.assertFalse(self.r.renamenx(b, b))
+        self.assertTrue(self.r.copy(b, c))
+        self.assertFalse(self.r.copy(b, c))
+        self.assertEqual([b"12", b"12"], self.r.mget(b, c))
+        self.assertEqual(b"int", self.r.object("encoding", b))
+        self.assertGreater(self.r.memory_usage(b), 0)
+        self.assertEqual(2, self.r.touch(b, c, a))
+        self.assertEqual(2, self.r.unlink(b, c))
+        s = self.k("stream")
+        self.r.xadd(s, {"f": "v"})
+        self.assertRaises(redis.ResponseError, self.r.rename, s, self.k("moved"))
+        self.assertEqual(b"stream", self.r.object("encoding", s))
+        self.assertIsNotNone(self.r.randomkey())
+
     def test_wrongtype(self):
         s, st = self.k("str"), self.k("stream")
         self.r.set(s, "v")
