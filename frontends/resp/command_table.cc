@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <initializer_list>
+#include <unordered_map>
 
 
 namespace redcar::resp {
@@ -96,9 +98,45 @@ void reply_wrong_arity(Reply& r, std::string_view cmd) {
   reply_error(r, "ERR wrong number of arguments for '" + std::string(cmd) + "' command");
 }
 
+namespace {
+// The commands of lists, sets and sorted sets, which redcar does not keep:
+// a client hears why instead of "unknown command", and COMMAND does not
+// claim them.
+bool names_unkept_type(std::string_view name, const char** kind) {
+  static const std::unordered_map<std::string, std::string_view> kCommands = [] {
+    std::unordered_map<std::string, std::string_view> m;
+    for (std::string_view n : std::initializer_list<std::string_view>{
+         "LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LPOP", "RPOP", "LLEN", "LRANGE", "LINDEX", "LSET", "LREM",
+         "LTRIM", "LINSERT", "LPOS", "LMOVE", "BLMOVE", "RPOPLPUSH", "BRPOPLPUSH", "BLPOP", "BRPOP", "LMPOP",
+         "BLMPOP", "SADD", "SREM", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SPOP", "SRANDMEMBER",
+         "SMOVE", "SINTER", "SINTERCARD", "SINTERSTORE", "SUNION", "SUNIONSTORE", "SDIFF", "SDIFFSTORE",
+         "SSCAN", "ZADD", "ZREM", "ZRANGE", "ZRANGESTORE", "ZREVRANGE", "ZRANGEBYSCORE", "ZREVRANGEBYSCORE",
+         "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZCARD", "ZSCORE", "ZMSCORE", "ZINCRBY", "ZRANK", "ZREVRANK",
+         "ZCOUNT", "ZLEXCOUNT", "ZPOPMIN", "ZPOPMAX", "BZPOPMIN", "BZPOPMAX", "ZMPOP", "BZMPOP",
+         "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX", "ZUNION", "ZUNIONSTORE", "ZINTER",
+         "ZINTERSTORE", "ZINTERCARD", "ZDIFF", "ZDIFFSTORE", "ZRANDMEMBER", "ZSCAN"}) {
+      std::string_view first = n.substr(n[0] == 'B' ? 1 : 0, 1);  // BLPOP, BZPOPMIN: the blocking forms
+      m.emplace(lower(n), first == "Z" ? "sorted sets" : first == "S" ? "sets" : "lists");
+    }
+    return m;
+  }();
+  if (name.size() > 32) return false;
+  auto it = kCommands.find(lower(name));
+  if (it == kCommands.end()) return false;
+  *kind = it->second.data();
+  return true;
+}
+}  // namespace
+
 void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd) {
   Client& s = reply->client();
   reply->start(ctx, cmd ? ctx.commands.slot_of(*cmd, args) : Reply::kNoCommand, args);
+  const char* kind = nullptr;
+  if (!cmd && names_unkept_type(args[0], &kind)) {
+    std::string upper(args[0]);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return reply_error(*reply, "ERR " + upper + " is not supported by redcar: it keeps strings and streams, not " + kind);
+  }
   if (!cmd) {
     // Redis's wording: arguments are listed until the list passes 128 bytes.
     std::string msg = "ERR unknown command '" + std::string(args[0].substr(0, 128)) + "', with args beginning with: ";

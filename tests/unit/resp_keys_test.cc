@@ -98,5 +98,17 @@ TEST(RespKeys, RenameAndCopyMoveStringsAndRefuseToMoveStreams) {
   EXPECT_EQ(h.run({"EXISTS", "a", "b"}).integer(), 0);
 }
 
+TEST(RespKeys, ListsSetsAndSortedSetsSayTheyAreNotKept) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"LPUSH", "l", "a"}).str(), "ERR LPUSH is not supported by redcar: it keeps strings and streams, not lists");
+  EXPECT_EQ(h.run({"sadd", "s", "a"}).str(), "ERR SADD is not supported by redcar: it keeps strings and streams, not sets");
+  EXPECT_EQ(h.run({"ZRANGE", "z", "0", "-1"}).str(),
+            "ERR ZRANGE is not supported by redcar: it keeps strings and streams, not sorted sets");
+  EXPECT_EQ(h.run({"BLPOP", "l", "0"}).str(), "ERR BLPOP is not supported by redcar: it keeps strings and streams, not lists");
+  EXPECT_EQ(h.run({"BZPOPMIN", "z", "0"}).str(),
+            "ERR BZPOPMIN is not supported by redcar: it keeps strings and streams, not sorted sets");
+  EXPECT_EQ(h.run({"EXISTS", "l", "s", "z"}).integer(), 0);
+}
+
 }  // namespace
 }  // namespace redcar::test
