@@ -264,7 +264,6 @@ struct KvUpdate {
 struct KvUpdateResult {
   std::optional<std::string> before;  // the value the function was shown
   std::optional<std::string> after;   // the value the key has now
-  int64_t revision = 0;               // of the write (or the store's, if none)
 };
 struct TxnResult {
   bool succeeded = true;

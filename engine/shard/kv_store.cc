@@ -302,7 +302,6 @@ void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateRes
   if (!decided) return cb(decided.status());
   if (decided->write == KvUpdate::Write::kNone) {
     res.after = res.before;
-    res.revision = staged_revision_;
     return cb(std::move(res));
   }
   // One put or delete, planned now (txn_lent plans before it returns), so
@@ -319,7 +318,6 @@ void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateRes
   }
   txn_lent(t, [res = std::move(res), cb = std::move(cb)](Result<TxnResult> done) mutable {
     if (!done) return cb(done.status());
-    res.revision = done->revision;
     cb(std::move(res));
   });
 }

@@ -13,7 +13,7 @@ int64_t ClientRegistry::now_ms() {
 
 void ClientRegistry::add(const ClientPtr& c) {
   std::lock_guard lk(mu_);
-  clients_[c->id] = c;
+  clients_[c->id] = {c, &c->loop()};
 }
 
 void ClientRegistry::remove(uint64_t id) {
@@ -31,9 +31,7 @@ void ClientRegistry::visit_all(std::function<void(Client&)> visit, runtime::Reac
   std::unordered_map<runtime::Reactor*, std::vector<std::weak_ptr<Client>>> by_loop;
   {
     std::lock_guard lk(mu_);
-    for (auto& [id, w] : clients_) {
-      if (auto c = w.lock()) by_loop[&c->loop()].push_back(w);
-    }
+    for (auto& [id, e] : clients_) by_loop[e.loop].push_back(e.client);
   }
   if (by_loop.empty()) return home.post(std::move(then));
   struct Round {
@@ -53,7 +51,15 @@ void ClientRegistry::visit_all(std::function<void(Client&)> visit, runtime::Reac
         auto c = w.lock();
         if (c && !c->closed()) round->visit(*c);
       }
-      if (round->loops_left.fetch_sub(1) == 1) round->home->post([round] { round->then(); });
+      // The continuation is taken out to run, so that what it holds (the
+      // caller's reply) is let go on the caller's thread, whichever thread
+      // lets go of the round last.
+      if (round->loops_left.fetch_sub(1) == 1) {
+        round->home->post([round] {
+          auto then = std::move(round->then);
+          then();
+        });
+      }
     });
   }
 }
@@ -68,17 +74,17 @@ void ClientRegistry::pause(int64_t until_ms, bool writes_only) {
 }
 
 void ClientRegistry::unpause() {
-  std::vector<std::weak_ptr<Client>> all;
+  std::vector<Entry> all;
   {
     std::lock_guard lk(mu_);
     pause_until_ms_.store(0, std::memory_order_release);
     pause_writes_only_.store(false);
-    for (auto& [id, w] : clients_) all.push_back(w);
+    for (auto& [id, e] : clients_) all.push_back(e);
   }
-  for (auto& w : all) {
-    if (auto c = w.lock()) c->loop().post([w] {
-        if (auto c = w.lock()) c->pause_ended();
-      });
+  for (auto& e : all) {
+    e.loop->post([w = e.client] {
+      if (auto c = w.lock()) c->pause_ended();
+    });
   }
 }
 
@@ -94,8 +100,7 @@ std::string client_line(const Client& c) {
   if (c.no_touch) flags += 'T';
   if (c.closed()) flags += 'A';
   if (flags.empty()) flags = "N";
-  std::string cmd(c.last_command);
-  for (auto& ch : cmd) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string_view cmd = c.last_command;  // a slot's name, lower case already
   size_t out = c.output_bytes();
   std::string s;
   s.reserve(320);
@@ -119,7 +124,8 @@ std::string client_line(const Client& c) {
   s += " omem=" + std::to_string(out);
   s += " tot-mem=" + std::to_string(out + c.input_bytes());
   s += " events=r";
-  s += " cmd=" + cmd;
+  s += " cmd=";
+  s += cmd;
   s += " user=default redir=-1";
   s += " resp=" + std::to_string(c.protocol);
   s += " lib-name=" + c.lib_name;

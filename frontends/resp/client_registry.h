@@ -50,7 +50,14 @@ class ClientRegistry {
 
  private:
   mutable std::mutex mu_;
-  std::map<uint64_t, std::weak_ptr<Client>> clients_;
+  // The loop is kept beside the client, so that the client is locked only
+  // on its own thread: a last reference let go elsewhere would destroy it
+  // off its thread.
+  struct Entry {
+    std::weak_ptr<Client> client;
+    runtime::Reactor* loop;
+  };
+  std::map<uint64_t, Entry> clients_;
   std::atomic<int64_t> pause_until_ms_{0};
   std::atomic<bool> pause_writes_only_{false};
 };

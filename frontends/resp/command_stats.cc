@@ -20,6 +20,13 @@ uint64_t latency_bucket_top(size_t b) {
   return (uint64_t{1} << e) + (quarter + 1) * (uint64_t{1} << (e - 2)) - 1;
 }
 
+uint64_t latency_power_edge(size_t b) {
+  uint64_t top = latency_bucket_top(b);
+  uint64_t edge = 1;
+  while (edge < top) edge <<= 1;
+  return edge;
+}
+
 double CommandStats::Figures::percentile(double p) const {
   if (calls == 0) return 0;
   uint64_t total = 0;
@@ -115,9 +122,13 @@ CommandStats::Figures CommandStats::command(size_t command) const {
 }
 
 uint64_t CommandStats::total_calls() const {
-  uint64_t n = 0;
-  for (size_t i = 0; i < commands_; ++i) n += command(i).calls;
-  return n;
+  std::lock_guard lk(mu_);
+  uint64_t n = 0, zero = 0;
+  for (size_t i = 0; i < commands_; ++i) {
+    for (auto& [tid, b] : blocks_) n += get(b->commands[i].calls);
+    zero += zero_[i].calls;
+  }
+  return n > zero ? n - zero : 0;
 }
 
 uint64_t CommandStats::total_errors() const {

@@ -34,6 +34,9 @@ inline constexpr size_t kLatencyBuckets = 4 + 31 * 4;
 size_t latency_bucket(uint64_t usec);
 // The largest latency that falls in bucket `b`.
 uint64_t latency_bucket_top(size_t b);
+// The power of two LATENCY HISTOGRAM files bucket `b` under: the smallest
+// at or above every latency the bucket holds (1 at least).
+uint64_t latency_power_edge(size_t b);
 
 class CommandStats {
  public:

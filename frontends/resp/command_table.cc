@@ -87,11 +87,17 @@ void reply_help(Reply& r, std::span<const char* const> lines) {
   r.done();
 }
 
-void reply_unknown_subcommand(Reply& r, std::string_view command, std::string_view sub) {
-  std::string upper(command);
+void reply_unknown_subcommand(Context& ctx, Reply& r, Args a) {
+  std::string slot = lower(a[0]) + "|" + lower(a[1].substr(0, 128));
+  for (size_t i = 0; i < ctx.commands.slot_count(); ++i) {
+    if (ctx.commands.slot_name(i) == slot) {
+      r.mark_rejected();
+      return reply_error(r, "ERR wrong number of arguments for '" + slot + "' command");
+    }
+  }
+  std::string upper(a[0]);
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  reply_error(r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) + "'. Try " + upper +
-                     " HELP.");
+  reply_error(r, "ERR unknown subcommand '" + std::string(a[1].substr(0, 128)) + "'. Try " + upper + " HELP.");
 }
 
 void reply_wrong_arity(Reply& r, std::string_view cmd) {

@@ -38,6 +38,9 @@ enum CommandFlags : uint32_t {
   kGroupStaged = 64,
   // Not a write, but held back by CLIENT PAUSE WRITE as one (PUBLISH, WAIT).
   kPausedAsWrite = 128,
+  // Blocks whatever its arguments (WAIT); kBlocking ones block when asked
+  // to (BLOCK).
+  kAlwaysBlocks = 256,
 };
 
 struct Command {
@@ -140,9 +143,9 @@ void reply_error(Reply& r, std::string_view message);
 void reply_syntax_error(Reply& r);
 // A HELP subcommand's answer: one status line per line of text.
 void reply_help(Reply& r, std::span<const char* const> lines);
-// Redis's words for a subcommand it does not know, or given the wrong
-// number of arguments (`command` as the client spelled it).
-void reply_unknown_subcommand(Reply& r, std::string_view command, std::string_view sub);
+// Redis 7's words for a subcommand (a[1]) it does not know, or for one it
+// knows given the wrong number of arguments (counted as rejected).
+void reply_unknown_subcommand(Context& ctx, Reply& r, Args a);
 void reply_wrong_arity(Reply& r, std::string_view cmd);
 
 // Runs `fn()` on the client's thread: at once when already there (a

@@ -183,7 +183,9 @@ void client_kill(Context& ctx, const ReplyPtr& r, Args a) {
 
 void client_pause(Context& ctx, const ReplyPtr& r, Args a) {
   int64_t ms;
-  if (!parse_int(a[2], &ms) || ms < 0) return reply_error(*r, "ERR timeout is not an integer or out of range");
+  if (!parse_int(a[2], &ms)) return reply_error(*r, "ERR timeout is not an integer or out of range");
+  if (ms < 0) return reply_error(*r, "ERR timeout is negative");
+  if (ms > (int64_t{1} << 40)) return reply_error(*r, "ERR timeout is out of range");
   bool writes_only = false;
   if (a.size() == 4) {
     if (iequals(a[3], "write")) writes_only = true;
@@ -256,7 +258,10 @@ void cmd_client(Context& ctx, const ReplyPtr& r, Args a) {
       return ok(r);
     }
     if (mode == "off" || mode == "skip") {
-      c.reply_mode = mode == "off" ? Client::ReplyMode::kOff : Client::ReplyMode::kSkipNext;
+      // SKIP while OFF changes nothing: the replies stay off.
+      if (mode == "off" || c.reply_mode != Client::ReplyMode::kOff) {
+        c.reply_mode = mode == "off" ? Client::ReplyMode::kOff : Client::ReplyMode::kSkipNext;
+      }
       r->set_silent(true);
       return ok(r);
     }
@@ -296,7 +301,7 @@ void cmd_client(Context& ctx, const ReplyPtr& r, Args a) {
   if (sub == "help" && n == 2) {
     return reply_help(*r, kClientHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ void cmd_xgroup(Context& ctx, const ReplyPtr& r, Args a) {
   };
   auto need = [&](size_t min, size_t max) {
     if (a.size() < min || a.size() > max) {
-      reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try XGROUP HELP.");
+      reply_unknown_subcommand(ctx, *r, a);
       return false;
     }
     return true;
@@ -120,7 +120,7 @@ void cmd_xgroup(Context& ctx, const ReplyPtr& r, Args a) {
     r->w().simple("XGROUP <subcommand>: CREATE, SETID, DESTROY, CREATECONSUMER, DELCONSUMER");
     return r->done();
   }
-  reply_error(*r, "ERR unknown subcommand '" + std::string(a[1]) + "'. Try XGROUP HELP.");
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 // XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key... id...
@@ -735,7 +735,7 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
           }
         }));
   }
-  reply_error(*r, "ERR unknown subcommand or wrong number of arguments for '" + std::string(a[1]) + "'. Try XINFO HELP.");
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 }  // namespace

@@ -385,7 +385,7 @@ void cmd_slowlog(Context& ctx, const ReplyPtr& r, Args a) {
   if (sub == "help" && a.size() == 2) {
     return reply_help(*r, kSlowlogHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 // ------------------------------------------------------------------ LATENCY
@@ -419,15 +419,10 @@ void latency_histogram(Context& ctx, const ReplyPtr& r, Args a) {
   w.map(rows.size());
   for (auto& [i, f] : rows) {
     w.bulk(table.slot_name(i));
-    // Power-of-two edges: bucket b of ours lies under the next power of two
-    // above its top.
     std::map<uint64_t, uint64_t> by_edge;
     for (size_t b = 0; b < kLatencyBuckets; ++b) {
       if (!f.histogram[b]) continue;
-      uint64_t top = latency_bucket_top(b);
-      uint64_t edge = 1;
-      while (edge <= top) edge <<= 1;
-      by_edge[edge] += f.histogram[b];
+      by_edge[latency_power_edge(b)] += f.histogram[b];
     }
     w.map(2);
     w.bulk("calls");
@@ -522,7 +517,7 @@ void cmd_latency(Context& ctx, const ReplyPtr& r, Args a) {
   if (sub == "help" && a.size() == 2) {
     return reply_help(*r, kLatencyHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ void cmd_object(Context& ctx, const ReplyPtr& r, Args a) {
     return reply_help(*r, kHelp);
   }
   if (a.size() != 3 || (sub != "encoding" && sub != "refcount" && sub != "idletime" && sub != "freq")) {
-    return reply_unknown_subcommand(*r, a[0], a[1]);
+    return reply_unknown_subcommand(ctx, *r, a);
   }
   if (sub == "freq") {
     // Redis's answer under the noeviction policy redcar has.
@@ -110,7 +110,7 @@ void cmd_memory(Context& ctx, const ReplyPtr& r, Args a) {
     };
     return reply_help(*r, kHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 }  // namespace

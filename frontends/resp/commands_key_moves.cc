@@ -23,13 +23,19 @@ struct Move {
 
 // One try: reads the source, then writes if nothing changed it meanwhile.
 void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int tries_left) {
-  RangeRequest rd;
-  rd.key = m->from;
-  ctx.engine.kv_range(rd, back_to<RangeResult>(r, [&ctx, r, m, tries_left](Result<RangeResult> got) {
-    if (!got) {
-      write_status_error(r->w(), got.status());
+  // Read as a transaction reads: from the staged view, which the compare
+  // below checks against (a plain range reads what is durable, and would
+  // lose to every write still in flight).
+  TxnRequest read;
+  KvOp& rd = read.success.emplace_back();
+  rd.kind = KvOp::Kind::kRange;
+  rd.range.key = m->from;
+  ctx.engine.kv_txn(std::move(read), back_to<TxnResult>(r, [&ctx, r, m, tries_left](Result<TxnResult> txn) {
+    if (!txn) {
+      write_status_error(r->w(), txn.status());
       return r->done();
     }
+    const RangeResult* got = &txn->results[0].range;
     if (got->kvs.empty()) {
       // Not a string: a stream, or nothing.
       return ctx.engine.stream_info(m->from, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
@@ -99,7 +105,7 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
 
 // The destination may not be a stream: replacing one would need deleting
 // its log, which a move of a string should not do behind the client's back.
-void move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m) {
+void move_key(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m) {
   ctx.engine.stream_info(m->to, back_to<StreamInfo>(r, [&ctx, r, m](Result<StreamInfo> info) {
     if (info && info->exists && m->from != m->to) {
       if (!m->replace) {
@@ -116,7 +122,7 @@ void cmd_rename(Context& ctx, const ReplyPtr& r, Args a) {
   auto m = std::make_shared<Move>();
   m->from = std::string(a[1]);
   m->to = std::string(a[2]);
-  move(ctx, r, m);
+  move_key(ctx, r, m);
 }
 
 void cmd_renamenx(Context& ctx, const ReplyPtr& r, Args a) {
@@ -125,7 +131,7 @@ void cmd_renamenx(Context& ctx, const ReplyPtr& r, Args a) {
   m->to = std::string(a[2]);
   m->replace = false;
   m->answer_integer = true;
-  move(ctx, r, m);
+  move_key(ctx, r, m);
 }
 
 // COPY source destination [DB index] [REPLACE]
@@ -147,7 +153,7 @@ void cmd_copy(Context& ctx, const ReplyPtr& r, Args a) {
       return reply_syntax_error(*r);
     }
   }
-  move(ctx, r, m);
+  move_key(ctx, r, m);
 }
 
 }  // namespace

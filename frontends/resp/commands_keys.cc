@@ -356,15 +356,17 @@ void exists_both(Context& ctx, std::vector<std::string> names,
 void key_facts(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(KeyFacts&)> then) {
   ctx.engine.kv_get(key, [&ctx, r, key, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
     if (!v) {
-      return on_client(r, [r, s = v.status()] {
-        write_status_error(r->w(), s);
-        r->done();
+      // The task holds the reply; the error is written through it there.
+      Reply* out = r.get();
+      return on_client(std::move(r), [out, s = v.status()] {
+        write_status_error(out->w(), s);
+        out->done();
       });
     }
     if (*v) {
       KeyFacts f;
       f.string = std::string(**v);
-      return on_client(r, [then = std::move(then), f = std::move(f)]() mutable { then(f); });
+      return on_client(std::move(r), [then = std::move(then), f = std::move(f)]() mutable { then(f); });
     }
     ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r, then = std::move(then)](Result<StreamInfo> info) mutable {
       if (!info) {
@@ -387,7 +389,7 @@ const char* string_encoding(std::string_view value) {
 void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(bool)> then) {
   ctx.engine.kv_get(std::move(key), [r, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
     bool held = v && v->has_value();
-    on_client(r, [then = std::move(then), held] { then(held); });
+    on_client(std::move(r), [then = std::move(then), held] { then(held); });
   });
 }
 

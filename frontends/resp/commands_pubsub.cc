@@ -100,7 +100,8 @@ void cmd_pubsub(Context& ctx, const ReplyPtr& r, Args a) {
   }
   if (sub == "numsub" || sub == "shardnumsub") {
     Kind kind = sub == "numsub" ? Kind::kChannel : Kind::kShard;
-    w.map(a.size() - 2);
+    // A flat array in both protocols, as Redis answers it.
+    w.array(2 * (a.size() - 2));
     for (size_t i = 2; i < a.size(); ++i) {
       w.bulk(a[i]);
       w.integer(static_cast<int64_t>(ctx.pubsub.subscribers(kind, std::string(a[i]))));
@@ -121,7 +122,7 @@ void cmd_pubsub(Context& ctx, const ReplyPtr& r, Args a) {
     };
     return reply_help(*r, kHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 }  // namespace

@@ -5,12 +5,14 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <optional>
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
+#include "frontends/resp/stream_read.h"
 
 namespace redcar::resp {
 namespace {
@@ -176,6 +178,9 @@ void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
     for (auto& c : all) describe(c, slot_of_command(c));
   } else if (sub == "count") {
     w.integer(static_cast<int64_t>(all.size()));
+  } else if (sub == "info" && a.size() == 2) {
+    w.array(all.size());
+    for (auto& c : all) describe(c, slot_of_command(c));
   } else if (sub == "info") {
     w.array(a.size() - 2);
     for (size_t i = 2; i < a.size(); ++i) {
@@ -242,7 +247,7 @@ void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
     };
     return reply_help(*r, kHelp);
   } else {
-    return reply_error(*r, "ERR unknown subcommand '" + std::string(a[1]) + "'. Try COMMAND HELP.");
+    return reply_unknown_subcommand(ctx, *r, a);
   }
   r->done();
 }
@@ -305,20 +310,30 @@ void cmd_config(Context& ctx, const ReplyPtr& r, Args a) {
     };
     return reply_help(*r, kHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 int64_t unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Answers `r` after `ms` on its client's loop, with `write`.
+// Longer than any wait a client means: the reactor's clock counts
+// nanoseconds in 64 bits, so a wait is capped well inside it.
+constexpr int64_t kLongestWaitMs = int64_t{1} << 40;  // about 35 years
+
+// Answers `r` after `ms` on its client's loop, with `write`. A client that
+// leaves first takes the wait (and its reply) with it, so a long wait of a
+// gone client holds nothing.
 template <typename Write>
 void answer_after(const ReplyPtr& r, int64_t ms, Write write) {
-  auto deadline = runtime::Reactor::Clock::now() + std::chrono::milliseconds(ms);
-  r->client().loop().schedule(deadline, [r, write = std::move(write)]() mutable {
-    write(*r);
-    r->done();
+  auto wait = std::make_shared<BlockedRead>(r);
+  wait->end_when_client_leaves();
+  std::weak_ptr<BlockedRead> weak = wait;
+  wait->time_out_after(std::clamp<int64_t>(ms, 1, kLongestWaitMs), [weak, write = std::move(write)]() mutable {
+    auto w = weak.lock();
+    if (!w || !w->settle()) return;
+    write(*w->reply());
+    w->reply()->done();
   });
 }
 
@@ -377,8 +392,7 @@ void cmd_wait(Context&, const ReplyPtr& r, Args a) {
     return r->done();
   }
   if (timeout == 0) {
-    // Held until the client goes: the reply is kept by a close hook.
-    r->client().on_close.push_back([r] {});
+    // Never answered: the reply goes with the client.
     return;
   }
   answer_after(r, timeout, [](Reply& rr) { rr.w().integer(0); });
@@ -392,10 +406,11 @@ void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
     char* end = nullptr;
     std::string text(a[2]);
     double secs = std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || secs < 0) {
+    if (text.empty() || end != text.c_str() + text.size() || !(secs >= 0)) {
       return reply_error(*r, "ERR value is not a valid float");
     }
-    return answer_after(r, static_cast<int64_t>(secs * 1000), [](Reply& rr) { rr.w().simple("OK"); });
+    int64_t ms = secs * 1000 >= static_cast<double>(kLongestWaitMs) ? kLongestWaitMs : static_cast<int64_t>(secs * 1000);
+    return answer_after(r, ms, [](Reply& rr) { rr.w().simple("OK"); });
   }
   if (sub == "object" && a.size() == 3) {
     return key_facts(ctx, r, std::string(a[2]), [r](KeyFacts& f) {
@@ -416,7 +431,7 @@ void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
     };
     return reply_help(*r, kHelp);
   }
-  reply_unknown_subcommand(*r, a[0], a[1]);
+  reply_unknown_subcommand(ctx, *r, a);
 }
 
 // RESET: the connection as new — no subscriptions, RESP2, no name, replies
@@ -456,7 +471,10 @@ void add_server_commands(std::vector<Command>& out) {
   out.push_back({"SAVE", 1, 0, cmd_save});
   out.push_back({"BGSAVE", -1, 0, cmd_save});
   out.push_back({"BGREWRITEAOF", 1, 0, cmd_bgrewriteaof});
-  out.push_back({"WAIT", 3, kPausedAsWrite, cmd_wait});
+  // WAIT blocks its connection as Redis does: what it sends after waits
+  // for its answer, and the wait is not counted as the command's time.
+  // DEBUG SLEEP stands for a slow command: its sleep is counted.
+  out.push_back({"WAIT", 3, kPausedAsWrite | kAlwaysBlocks, cmd_wait});
   out.push_back({"DEBUG", -2, 0, cmd_debug});
   out.push_back({"RESET", 1, kNoAuth | kPubSubOk, cmd_reset});
 }

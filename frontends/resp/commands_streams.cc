@@ -206,9 +206,11 @@ void range(Context& ctx, const ReplyPtr& r, Args a, bool reverse) {
     return r->done();
   }
   auto empty = [](ReplyWriter& w) { w.array(0); };
+  // Kept in the reply, for an empty answer's look at the string keys.
+  r->kept_key().assign(a[1]);
   if (reverse) {
-    return ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [&ctx, r, key = std::string(a[1]), empty](Result<ReadResult> res) {
-      if (res && res->events.empty()) return reply_missing_stream(ctx, r, key, empty);
+    return ctx.engine.read(std::string(a[1]), spec, back_to<ReadResult>(r, [&ctx, r, empty](Result<ReadResult> res) {
+      if (res && res->events.empty()) return reply_missing_stream(ctx, r, r->kept_key(), empty);
       if (!res) write_status_error(r->w(), res.status());
       else write_entries(r->w(), res->events);
       r->done();
@@ -226,11 +228,11 @@ void range(Context& ctx, const ReplyPtr& r, Args a, bool reverse) {
         write_entry(out->w(), e);
         return true;
       },
-      [&ctx, r = ReplyPtr(r), key = std::string(a[1]), empty](Status st) mutable {
+      [&ctx, r = ReplyPtr(r), empty](Status st) mutable {
         if (st && r->w().open_count() == 0) {
           // Nothing: no entries in range, no stream, or a string key.
           r->w().drop_open_array();
-          return reply_missing_stream(ctx, r, std::move(key), empty);
+          return reply_missing_stream(ctx, r, r->kept_key(), empty);
         }
         if (st) {
           r->w().close_array();

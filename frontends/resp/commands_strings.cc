@@ -25,8 +25,42 @@ constexpr const char* kNotFloat = "value is not a valid float";
 constexpr const char* kTooBig = "string exceeds maximum allowed size (proto-max-bulk-len)";
 
 // The errors an update refuses with: the front end's own words, carried by
-// the Status it returns (write_status_error puts "ERR " in front).
+// the Status it returns, and answered as "ERR " and them.
 Status refuse(const char* text) { return Status(Code::kInvalidArgument, text); }
+
+const char* kWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+// A read-modify-write of a string that a stream's name may hold. It is
+// tried first on a key that exists — the usual case, one hop, and a string
+// key is never a stream's name (a new stream is refused over a key). A key
+// that does not exist may be a stream's, which a string must not take: the
+// stream is looked for, and only then is the update tried as new (`fn` sees
+// whatever the key holds by then). With `stream_counts_as_key`, a stream
+// answers `fn` as an existing key would (SETNX: 0); otherwise WRONGTYPE.
+template <typename Fn, typename Done>
+void update_string(Context& ctx, const ReplyPtr& r, std::string key, Fn fn, Done done,
+                   std::function<void(Reply&)> on_stream = {}) {
+  KvUpdater existing = [fn](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+    if (!cur) return Status(Code::kNotFound, Reason::kNoKey, "no key");
+    return fn(cur);
+  };
+  ctx.engine.kv_update(
+      key, std::move(existing),
+      back_to<KvUpdateResult>(r, [&ctx, r, key, fn, done, on_stream](Result<KvUpdateResult> res) mutable {
+        if (res || res.status().reason() != Reason::kNoKey) return done(std::move(res));
+        ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, key, fn, done, on_stream](Result<StreamInfo> info) mutable {
+          if (!info) return done(info.status());
+          if (info->exists) {
+            if (on_stream) {
+              on_stream(*r);
+              return r->done();
+            }
+            return reply_error(*r, kWrongType);
+          }
+          ctx.engine.kv_update(key, KvUpdater(fn), back_to<KvUpdateResult>(r, std::move(done)));
+        }));
+      }));
+}
 
 // Redis's integer rule: the whole string, optional '-', no '+', no spaces,
 // no leading zeros, within 64 bits.
@@ -49,8 +83,8 @@ bool parse_float(std::string_view s, long double* out) {
   return true;
 }
 
-// A long double as INCRBYFLOAT answers it: 17 significant digits, no
-// exponent, no trailing zeros.
+// A long double as INCRBYFLOAT answers (and stores) it, as Redis prints
+// one: 17 decimals, no exponent, no trailing zeros.
 std::string format_float(long double v) {
   char buf[5500];
   int n = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
@@ -60,25 +94,12 @@ std::string format_float(long double v) {
     if (!s.empty() && s.back() == '.') s.pop_back();
   }
   if (s == "-0") s = "0";
-  // More digits than a long double holds are noise: keep 17 significant.
-  size_t digits = 0, i = 0;
-  for (; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i])) && (digits > 0 || s[i] != '0')) ++digits;
-    if (digits > 17) break;
-  }
-  if (i < s.size()) {
-    size_t dot = s.find('.');
-    if (dot != std::string::npos && i > dot) {
-      s.resize(i);
-      while (!s.empty() && s.back() == '0') s.pop_back();
-      if (!s.empty() && s.back() == '.') s.pop_back();
-    }
-  }
   return s;
 }
 
 void incr_by(Context& ctx, const ReplyPtr& r, std::string_view key, int64_t delta) {
-  ctx.engine.kv_update(
+  update_string(
+      ctx, r,
       std::string(key),
       [delta](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         int64_t v = 0;
@@ -90,13 +111,13 @@ void incr_by(Context& ctx, const ReplyPtr& r, std::string_view key, int64_t delt
         u.value = std::to_string(next);
         return u;
       },
-      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+      [r](Result<KvUpdateResult> res) {
         if (!res) return reply_error(*r, "ERR " + res.status().message());
         int64_t v = 0;
         strict_int(*res->after, &v);
         r->w().integer(v);
         r->done();
-      }));
+      });
 }
 
 void cmd_incr(Context& ctx, const ReplyPtr& r, Args a) { incr_by(ctx, r, a[1], 1); }
@@ -118,7 +139,8 @@ void cmd_decrby(Context& ctx, const ReplyPtr& r, Args a) {
 void cmd_incrbyfloat(Context& ctx, const ReplyPtr& r, Args a) {
   long double d;
   if (!parse_float(a[2], &d)) return reply_error(*r, std::string("ERR ") + kNotFloat);
-  ctx.engine.kv_update(
+  update_string(
+      ctx, r,
       std::string(a[1]),
       [d](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         long double v = 0;
@@ -130,16 +152,17 @@ void cmd_incrbyfloat(Context& ctx, const ReplyPtr& r, Args a) {
         u.value = format_float(next);
         return u;
       },
-      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+      [r](Result<KvUpdateResult> res) {
         if (!res) return reply_error(*r, "ERR " + res.status().message());
         r->w().bulk(*res->after);
         r->done();
-      }));
+      });
 }
 
 void cmd_append(Context& ctx, const ReplyPtr& r, Args a) {
   size_t limit = ctx.options.parse.max_bulk_bytes;
-  ctx.engine.kv_update(
+  update_string(
+      ctx, r,
       std::string(a[1]),
       [tail = std::string(a[2]), limit](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         size_t have = cur ? cur->size() : 0;
@@ -151,11 +174,11 @@ void cmd_append(Context& ctx, const ReplyPtr& r, Args a) {
         u.value += tail;
         return u;
       },
-      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+      [r](Result<KvUpdateResult> res) {
         if (!res) return reply_error(*r, "ERR " + res.status().message());
         r->w().integer(static_cast<int64_t>(res->after->size()));
         r->done();
-      }));
+      });
 }
 
 // Runs `fn(value or null)` on the client's thread; a stream's name answers
@@ -197,8 +220,12 @@ void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
   if (!parse_int(a[2], &offset)) return reply_error(*r, std::string("ERR ") + kNotInteger);
   if (offset < 0) return reply_error(*r, "ERR offset is out of range");
   size_t limit = ctx.options.parse.max_bulk_bytes;
-  if (static_cast<uint64_t>(offset) + a[3].size() > limit) return reply_error(*r, std::string("ERR ") + kTooBig);
-  ctx.engine.kv_update(
+  // An empty value writes nothing, whatever the offset: only its length.
+  if (!a[3].empty() && static_cast<uint64_t>(offset) + a[3].size() > limit) {
+    return reply_error(*r, std::string("ERR ") + kTooBig);
+  }
+  update_string(
+      ctx, r,
       std::string(a[1]),
       [off = static_cast<size_t>(offset), part = std::string(a[3])](std::optional<std::string_view> cur)
           -> Result<KvUpdate> {
@@ -211,16 +238,17 @@ void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
         u.value.replace(off, part.size(), part);
         return u;
       },
-      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+      [r](Result<KvUpdateResult> res) {
         if (!res) return reply_error(*r, "ERR " + res.status().message());
         r->w().integer(res->after ? static_cast<int64_t>(res->after->size()) : 0);
         r->done();
-      }));
+      });
 }
 
 // GETSET and GETDEL: write (or delete) and answer what was there.
 void swap_value(Context& ctx, const ReplyPtr& r, std::string_view key, std::optional<std::string> value) {
-  ctx.engine.kv_update(
+  update_string(
+      ctx, r,
       std::string(key),
       [value = std::move(value)](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         KvUpdate u;
@@ -232,19 +260,20 @@ void swap_value(Context& ctx, const ReplyPtr& r, std::string_view key, std::opti
         }
         return u;
       },
-      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+      [r](Result<KvUpdateResult> res) {
         if (!res) return reply_error(*r, "ERR " + res.status().message());
         if (res->before) r->w().bulk(*res->before);
         else r->w().null();
         r->done();
-      }));
+      });
 }
 
 void cmd_getset(Context& ctx, const ReplyPtr& r, Args a) { swap_value(ctx, r, a[1], std::string(a[2])); }
 void cmd_getdel(Context& ctx, const ReplyPtr& r, Args a) { swap_value(ctx, r, a[1], std::nullopt); }
 
 void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
-  ctx.engine.kv_update(
+  update_string(
+      ctx, r,
       std::string(a[1]),
       [value = std::string(a[2])](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         KvUpdate u;
@@ -254,11 +283,12 @@ void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
         }
         return u;
       },
-      back_to<KvUpdateResult>(r, [r](Result<KvUpdateResult> res) {
+      [r](Result<KvUpdateResult> res) {
         if (!res) return reply_error(*r, "ERR " + res.status().message());
         r->w().integer(res->before ? 0 : 1);
         r->done();
-      }));
+      },
+      [](Reply& rr) { rr.w().integer(0); });
 }
 
 // MSETNX: every key set, in one transaction, or none when any exists.
@@ -279,11 +309,24 @@ void cmd_msetnx(Context& ctx, const ReplyPtr& r, Args a) {
     put.range.key = std::string(a[i]);
     put.value = std::string(a[i + 1]);
   }
-  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
-    if (!res) write_status_error(r->w(), res.status());
-    else r->w().integer(res->succeeded ? 1 : 0);
-    r->done();
-  }));
+  // A stream's name is a key that exists too.
+  std::vector<std::string> names;
+  for (const KvCompare& c : t.compare) names.push_back(c.key);
+  exists_both(ctx, std::move(names), [&ctx, r, t = std::move(t)](Result<std::vector<std::pair<bool, bool>>> found) mutable {
+    bool stream = found && std::any_of(found->begin(), found->end(), [](auto& f) { return f.second; });
+    if (!found || stream) {
+      return on_client(r, [r, found = std::move(found)] {
+        if (!found) write_status_error(r->w(), found.status());
+        else r->w().integer(0);
+        r->done();
+      });
+    }
+    ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+      if (!res) write_status_error(r->w(), res.status());
+      else r->w().integer(res->succeeded ? 1 : 0);
+      r->done();
+    }));
+  });
 }
 
 }  // namespace

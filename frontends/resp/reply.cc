@@ -1,6 +1,7 @@
 #include "frontends/resp/reply.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <utility>
 
@@ -69,6 +70,7 @@ void Client::forget_memory(Reply* r) {
   GroupReadLent fresh;
   std::swap(r->lent_group_read_, fresh);
   std::vector<std::string>().swap(r->slow_args_);
+  std::string().swap(r->kept_key_);
   r->counted_bytes_ = r->kept_bytes();
 }
 
@@ -85,6 +87,7 @@ size_t Reply::kept_bytes() const {
   n += g.stream.capacity() + g.opt.group.capacity() + g.opt.consumer.capacity() +
        g.delivered.capacity() * sizeof(EventRef);
   for (const std::string& a : slow_args_) n += sizeof(std::string) + a.capacity();
+  n += kept_key_.capacity();
   return n;
 }
 
@@ -111,11 +114,29 @@ void Reply::start(Context& ctx, uint32_t command, std::span<const std::string_vi
   slow_argc_ = args.size();
   size_t shown = std::min(args.size(), kSlowlogMaxArgs);
   if (slow_args_.size() < shown) slow_args_.resize(shown);
+  // Passwords never reach the log: AUTH's arguments, and what follows
+  // HELLO's AUTH, as Redis redacts them.
+  bool auth = !args.empty() && iequals(args[0], "auth");
+  size_t hello_auth = SIZE_MAX;  // where HELLO's AUTH option is
+  if (!args.empty() && iequals(args[0], "hello")) {
+    for (size_t i = 1; i < args.size() && hello_auth == SIZE_MAX; ++i) {
+      if (iequals(args[i], "auth")) hello_auth = i;
+    }
+  }
   for (size_t i = 0; i < shown; ++i) {
     std::string_view a = args[i];
-    slow_args_[i].assign(a.substr(0, kSlowlogMaxArgBytes));
+    std::string& out = slow_args_[i];
+    bool secret = (auth && i > 0) || (hello_auth != SIZE_MAX && (i == hello_auth + 1 || i == hello_auth + 2));
+    if (secret) {
+      out.assign("(redacted)");
+      continue;
+    }
+    out.assign(a.substr(0, kSlowlogMaxArgBytes));
     if (a.size() > kSlowlogMaxArgBytes) {
-      slow_args_[i] += "... (" + std::to_string(a.size() - kSlowlogMaxArgBytes) + " more bytes)";
+      // Appended in place: a request with a long value must not allocate.
+      char digits[24];
+      auto end = std::to_chars(digits, digits + sizeof(digits), a.size() - kSlowlogMaxArgBytes).ptr;
+      out.append("... (").append(digits, static_cast<size_t>(end - digits)).append(" more bytes)");
     }
   }
 }

@@ -46,6 +46,9 @@ class Reply {
   TxnRequest& lent_txn() { return lent_txn_; }
   // The same for a group read (XREADGROUP, Engine::group_read_lent).
   GroupReadLent& lent_group_read() { return lent_group_read_; }
+  // A key a command keeps until it answers (XRANGE's, for a string key's
+  // WRONGTYPE), in a string that keeps its capacity.
+  std::string& kept_key() { return kept_key_; }
   // Capacity held by the buffer and the lent requests, kept while recycled.
   size_t kept_bytes() const;
 
@@ -89,6 +92,7 @@ class Reply {
   std::vector<EventData> lent_events_;
   TxnRequest lent_txn_;
   GroupReadLent lent_group_read_;
+  std::string kept_key_;
 };
 
 }  // namespace redcar::resp

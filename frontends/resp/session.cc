@@ -166,7 +166,7 @@ bool asks_to_block(Args args) {
 
 Hold Session::hold_of(const Command* cmd, Args args) {
   if (!cmd) return Hold::kNone;
-  if ((cmd->flags & kBlocking) && asks_to_block(args)) return Hold::kBlocking;
+  if ((cmd->flags & kAlwaysBlocks) || ((cmd->flags & kBlocking) && asks_to_block(args))) return Hold::kBlocking;
   if (cmd->flags & kGroupStaged) return Hold::kGroupOp;
   if (cmd->flags & kWrite) return Hold::kWrite;
   return Hold::kNone;

@@ -101,8 +101,12 @@ TEST(RespAdmin, ClientNamesItselfAndDescribesItself) {
   EXPECT_EQ(h.run(c, {"CLIENT", "TRACKING", "off"}).str(), "OK");
   EXPECT_TRUE(h.run(c, {"CLIENT", "TRACKING", "on"}).is_error());
   EXPECT_EQ(h.run(c, {"CLIENT", "GETREDIR"}).integer(), -1);
+  EXPECT_EQ(h.run(c, {"CLIENT", "PAUSE", "-1"}).str(), "ERR timeout is negative");
+  EXPECT_EQ(h.run(c, {"CLIENT", "PAUSE", "9223372036854775807"}).str(), "ERR timeout is out of range");
   EXPECT_EQ(h.run(c, {"CLIENT", "NOSUCH"}).str(),
-            "ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try CLIENT HELP.");
+            "ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP.");
+  // A known subcommand with the wrong arguments is told so, and rejected.
+  EXPECT_EQ(h.run(c, {"CLIENT", "ID", "extra"}).str(), "ERR wrong number of arguments for 'client|id' command");
   EXPECT_GT(h.run(c, {"CLIENT", "HELP"}).size(), 5u);
 }
 
@@ -173,6 +177,12 @@ TEST(RespAdmin, ClientReplyOffSkipAndOn) {
   // What ran silently ran.
   EXPECT_EQ(h.raw(c, {"GET", "k"}), "$1\r\nv\r\n");
   EXPECT_EQ(h.raw(c, {"CLIENT", "REPLY", "LOUD"}), "-ERR syntax error\r\n");
+  // SKIP while OFF leaves the replies off.
+  EXPECT_EQ(h.raw(c, {"CLIENT", "REPLY", "OFF"}), "");
+  EXPECT_EQ(h.raw(c, {"CLIENT", "REPLY", "SKIP"}), "");
+  EXPECT_EQ(h.raw(c, {"PING"}), "");
+  EXPECT_EQ(h.raw(c, {"PING"}), "");
+  EXPECT_EQ(h.raw(c, {"CLIENT", "REPLY", "ON"}), "+OK\r\n");
 }
 
 TEST(RespAdmin, ConfigGetAndSetWhatExistsAndRefuseTheRest) {
@@ -325,6 +335,18 @@ TEST(RespAdmin, SlowlogKeepsSlowCommandsWithTheirArgumentsCut) {
   // RESET itself is logged once it is done.
   EXPECT_EQ(h.run(c, {"SLOWLOG", "LEN"}).integer(), 1);
   EXPECT_EQ(h.run(c, {"SLOWLOG", "GET", "-2"}).str(), "ERR count should be greater than or equal to -1");
+  // Passwords are never kept: AUTH's arguments and HELLO's AUTH pair.
+  h.run(c, {"AUTH", "default", "secret-1"});
+  h.run(c, {"HELLO", "2", "AUTH", "default", "secret-2", "SETNAME", "logger"});
+  auto recent = h.run(c, {"SLOWLOG", "GET", "2"});
+  ASSERT_EQ(recent.size(), 2u);
+  EXPECT_EQ(recent[0][3][0].str(), "HELLO");
+  EXPECT_EQ(recent[0][3][3].str(), "(redacted)");
+  EXPECT_EQ(recent[0][3][4].str(), "(redacted)");
+  EXPECT_EQ(recent[0][3][6].str(), "logger");
+  EXPECT_EQ(recent[1][3][0].str(), "AUTH");
+  EXPECT_EQ(recent[1][3][1].str(), "(redacted)");
+  EXPECT_EQ(recent[1][3][2].str(), "(redacted)");
   // Off: nothing more is kept.
   h.run(c, {"CONFIG", "SET", "slowlog-log-slower-than", "-1"});
   h.run(c, {"SLOWLOG", "RESET"});
@@ -526,6 +548,13 @@ TEST(CommandStats, BucketsPercentilesAndResetsWithoutTouchingTheThreads) {
     // Within a quarter of the value.
     EXPECT_LE(resp::latency_bucket_top(b) - us, us / 4 + 1) << us;
   }
+  // LATENCY HISTOGRAM's edges: a call of 4 us is under 4, one of 5 under 8.
+  EXPECT_EQ(resp::latency_power_edge(resp::latency_bucket(0)), 1u);
+  EXPECT_EQ(resp::latency_power_edge(resp::latency_bucket(1)), 1u);
+  EXPECT_EQ(resp::latency_power_edge(resp::latency_bucket(2)), 2u);
+  EXPECT_EQ(resp::latency_power_edge(resp::latency_bucket(4)), 4u);
+  EXPECT_EQ(resp::latency_power_edge(resp::latency_bucket(5)), 8u);
+  EXPECT_EQ(resp::latency_power_edge(resp::latency_bucket(1000)), 1024u);
   resp::CommandStats s(2);
   for (int i = 0; i < 98; ++i) s.ran(0, 10, false);
   s.ran(0, 1000, true);

@@ -99,6 +99,28 @@ TEST(RespStrings, GetsetGetdelSetnxMsetnx) {
   EXPECT_EQ(h.run({"MSETNX", "a"}).str(), "ERR wrong number of arguments for 'msetnx' command");
 }
 
+// A stream's name is taken: string writes answer WRONGTYPE (SETNX and
+// MSETNX see an existing key), and no string appears beside the stream.
+TEST(RespStrings, StringWritesLeaveAStreamsNameAlone) {
+  RespHarness h;
+  h.run({"XADD", "s", "*", "f", "v"});
+  const char* wrong = "WRONGTYPE Operation against a key holding the wrong kind of value";
+  for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
+           {"INCR", "s"}, {"DECRBY", "s", "2"}, {"INCRBYFLOAT", "s", "1.5"}, {"APPEND", "s", "x"},
+           {"SETRANGE", "s", "0", "x"}, {"GETSET", "s", "x"}, {"GETDEL", "s"}, {"STRLEN", "s"},
+           {"GETRANGE", "s", "0", "1"}}) {
+    EXPECT_EQ(h.run(cmd).str(), wrong) << cmd[0];
+  }
+  EXPECT_EQ(h.run({"SETNX", "s", "x"}).integer(), 0);
+  EXPECT_EQ(h.run({"MSETNX", "fresh", "1", "s", "x"}).integer(), 0);
+  EXPECT_EQ(h.run({"EXISTS", "fresh"}).integer(), 0);
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 1);
+  EXPECT_EQ(h.run({"TYPE", "s"}).str(), "stream");
+  // A counter that exists needs no look at the streams; a new one still works.
+  EXPECT_EQ(h.run({"INCR", "c"}).integer(), 1);
+  EXPECT_EQ(h.run({"INCR", "c"}).integer(), 2);
+}
+
 TEST(RespStrings, CountersOfTwoClientsLoseNothingAndSurviveAReopen) {
   RespHarness h;
   auto a = h.client();
