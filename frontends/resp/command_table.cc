@@ -81,6 +81,12 @@ void reply_error(Reply& r, std::string_view message) {
 
 void reply_syntax_error(Reply& r) { reply_error(r, "ERR syntax error"); }
 
+void reply_text(Reply& r, std::string_view text) {
+  if (r.protocol() == 3) r.w().verbatim("txt", text);
+  else r.w().bulk(text);
+  r.done();
+}
+
 void reply_help(Reply& r, std::span<const char* const> lines) {
   r.w().array(lines.size());
   for (const char* line : lines) r.w().simple(line);

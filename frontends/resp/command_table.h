@@ -141,6 +141,9 @@ const char* string_encoding(std::string_view value);
 void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done);
 void reply_error(Reply& r, std::string_view message);
 void reply_syntax_error(Reply& r);
+// Text for people (INFO, CLIENT LIST, DOCTOR): a verbatim string under
+// RESP3, a bulk string under RESP2; then done().
+void reply_text(Reply& r, std::string_view text);
 // A HELP subcommand's answer: one status line per line of text.
 void reply_help(Reply& r, std::span<const char* const> lines);
 // Redis 7's words for a subcommand (a[1]) it does not know, or for one it

@@ -21,12 +21,6 @@ void ok(const ReplyPtr& r) {
   r->done();
 }
 
-void reply_verbatim(const ReplyPtr& r, const std::string& text) {
-  if (r->protocol() == 3) r->w().verbatim("txt", text);
-  else r->w().bulk(text);
-  r->done();
-}
-
 bool valid_name(std::string_view name) {
   for (char c : name) {
     if (c < '!' || c > '~') return false;
@@ -149,7 +143,7 @@ void client_list(Context& ctx, const ReplyPtr& r, Args a) {
       [r, lines] {
         std::string out;
         for (auto& [id, line] : lines->by_id) out += line + "\n";
-        reply_verbatim(r, out);
+        reply_text(*r, out);
       });
 }
 
@@ -242,7 +236,7 @@ void cmd_client(Context& ctx, const ReplyPtr& r, Args a) {
     (attr == "lib-name" ? c.lib_name : c.lib_ver) = std::string(a[3]);
     return ok(r);
   }
-  if (sub == "info" && n == 2) return reply_verbatim(r, client_line(c) + "\n");
+  if (sub == "info" && n == 2) return reply_text(*r, client_line(c) + "\n");
   if (sub == "list") return client_list(ctx, r, a);
   if (sub == "kill" && n >= 3) return client_kill(ctx, r, a);
   if (sub == "pause" && (n == 3 || n == 4)) return client_pause(ctx, r, a);

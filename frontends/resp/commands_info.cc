@@ -310,9 +310,7 @@ void write_info(Context& ctx, const ReplyPtr& r, const Sections& want, const Gat
     section("Keyspace");
     if (g.keys_known && g.keys > 0) field("db0", "keys=" + std::to_string(g.keys) + ",expires=0,avg_ttl=0");
   }
-  if (r->protocol() == 3) r->w().verbatim("txt", out);
-  else r->w().bulk(out);
-  r->done();
+  reply_text(*r, out);
 }
 
 void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
@@ -501,9 +499,7 @@ void cmd_latency(Context& ctx, const ReplyPtr& r, Args a) {
                 "and the server's --fsync mode).\n";
       }
     }
-    if (r->protocol() == 3) w.verbatim("txt", text);
-    else w.bulk(text);
-    return r->done();
+    return reply_text(*r, text);
   }
   if (sub == "graph" && a.size() == 3) {
     auto events = mon.events();

@@ -85,9 +85,7 @@ void cmd_memory(Context& ctx, const ReplyPtr& r, Args a) {
   if (sub == "doctor" && a.size() == 2) {
     std::string text = "redcar keeps strings and the key-value history in memory and streams in their logs on "
                        "disk, with the newest events cached; INFO memory has the process's figures.\n";
-    if (r->protocol() == 3) r->w().verbatim("txt", text);
-    else r->w().bulk(text);
-    return r->done();
+    return reply_text(*r, text);
   }
   if (sub == "purge" && a.size() == 2) {
     ::malloc_trim(0);
