@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "runtime/txn_scope.h"
+
 namespace redcar::runtime {
 
 namespace {
@@ -74,6 +76,14 @@ void Reactor::wake() {
 }
 
 void Reactor::post(Task t) {
+  if (uint64_t txn = current_txn(); txn != 0) {
+    // Work caused by a transaction stays in it (txn_scope.h). Rare: the
+    // wrapper may allocate.
+    t = Task([txn, inner = std::move(t)] {
+      TxnScope scope(txn);
+      inner();
+    });
+  }
   if (in_loop_thread()) {
     local_.push_back(std::move(t));
     return;

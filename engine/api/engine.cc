@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -16,10 +17,11 @@ namespace redcar {
 namespace {
 Status stopped_status() { return Status(Code::kUnavailable, "engine stopped"); }
 
-// Runs fn(shard) on the shard's thread (at once when already on it).
+// Runs fn(shard) on the shard's thread (at once when already on it and
+// no transaction keeps it waiting).
 template <typename Fn>
 void run_on(shard::Shard& s, Fn&& fn) {
-  if (s.reactor().in_loop_thread()) return fn(s);
+  if (s.reactor().in_loop_thread() && s.admits()) return fn(s);
   s.post([sp = &s, fn = std::forward<Fn>(fn)]() mutable { fn(*sp); });
 }
 
@@ -54,8 +56,31 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
     wanted = existing;
   }
   opt.shards = wanted;
+  // The key-value shard decides transactions spanning shards: the others
+  // wait for what its log says when theirs ends inside one.
+  struct Decider {
+    std::once_flag once;
+    std::promise<std::optional<uint64_t>> last_commit;
+    std::shared_future<std::optional<uint64_t>> seen = last_commit.get_future().share();
+  };
+  auto decider = std::make_shared<Decider>();
   for (unsigned i = 0; i < wanted; ++i) {
-    shard::ShardOptions so{opt, e->data_dir_->shard_path(i), i, wanted};
+    shard::ShardOptions so;
+    so.engine = opt;
+    so.dir = e->data_dir_->shard_path(i);
+    so.index = i;
+    so.count = wanted;
+    if (i == e->kv_shard()) {
+      so.publish_last_commit = [decider](std::optional<uint64_t> last) {
+        std::call_once(decider->once, [&] { decider->last_commit.set_value(last); });
+      };
+    } else {
+      so.txn_committed = [decider](uint64_t txn) -> std::optional<bool> {
+        std::optional<uint64_t> last = decider->seen.get();
+        if (!last) return std::nullopt;
+        return *last == txn;
+      };
+    }
     e->shards_.push_back(std::make_unique<shard::Shard>(std::move(so)));
   }
   e->wire_key_probes();
@@ -369,6 +394,14 @@ void Engine::kv_range(RangeRequest req, Callback<RangeResult> cb) {
 void Engine::kv_get(std::string key, Callback<std::optional<std::string_view>> view) {
   if (stopped_) return view(stopped_status());
   run_on(kv(), [key = std::move(key), view = std::move(view)](shard::Shard& s) mutable { s.kv().get(key, std::move(view)); });
+}
+
+void Engine::kv_last_change(std::string key, Callback<int64_t> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(kv(), [key = std::move(key), cb = std::move(cb)](shard::Shard& s) mutable {
+    const auto* history = s.kv().history(key);
+    cb(history && !history->empty() ? history->back().mod : int64_t{0});
+  });
 }
 
 void Engine::kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb) {

@@ -119,6 +119,9 @@ class Engine {
   // at once: `view` runs on the key-value shard's thread and the value it
   // sees lives only for the call, so nothing is copied or gathered.
   void kv_get(std::string key, Callback<std::optional<std::string_view>> view);
+  // The revision of the last write to `key`, a delete included (0: none the
+  // view still remembers): what WATCH compares.
+  void kv_last_change(std::string key, Callback<int64_t> cb);
   void kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb);
   void kv_delete(std::string key, std::string range_end, bool prev_kv, Callback<TxnResult> cb);
   void kv_txn(TxnRequest txn, Callback<TxnResult> cb);
@@ -138,6 +141,21 @@ class Engine {
   // compacted away.
   std::shared_ptr<Subscription> kv_watch(WatchOptions opt, WatchHandler handler, StatusCallback end);
 
+  // --- transactions (EXEC; FORMAT.md, Transactions) ---
+  // Holds `shards` for one transaction (the key-value shard is added: it
+  // numbers and decides them, so transactions queue there one at a time).
+  // From when `cb` runs until txn_end, only work of the transaction runs on
+  // them — what the caller does with its id current (runtime::TxnScope) and
+  // everything that causes — and what it writes there is provisional: after
+  // a crash it is all there or none of it is, whichever shards it touched.
+  // Others' requests to those shards wait, in order, and subscribers see
+  // the writes only once they commit. `cb` runs on the last shard held.
+  void txn_begin(std::vector<unsigned> shards, Callback<uint64_t> cb);
+  // Commits what the transaction wrote and lets its shards go; `cb` runs
+  // once the commit is durable (true: something was written), or with why
+  // it could not be. Called with the same shards, once.
+  void txn_end(uint64_t txn, std::vector<unsigned> shards, Callback<bool> cb);
+
  private:
   explicit Engine(EngineOptions options);
   shard::Shard& shard_for(std::string_view stream);
@@ -147,6 +165,9 @@ class Engine {
   void on_stream(std::string stream, Fn&& fn);
   // How a new stream asks the key-value shard whether a key holds its name.
   void wire_key_probes();
+  // The shards of a transaction, as txn_begin takes them: sorted, once
+  // each, the key-value shard among them.
+  std::vector<unsigned> txn_shards(std::vector<unsigned> shards) const;
 
   EngineOptions opt_;
   std::unique_ptr<shard::DataDir> data_dir_;

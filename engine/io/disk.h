@@ -65,6 +65,8 @@ class Disk {
   // Completes every asynchronous operation still in flight (their buffers
   // belong to the caller). On the shard's thread, when its loop has stopped.
   virtual void drain() {}
+  // Asynchronous operations submitted whose completion has not run yet.
+  virtual size_t in_flight() const = 0;
 };
 
 }  // namespace redcar::io

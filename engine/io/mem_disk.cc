@@ -86,7 +86,12 @@ class MemFile final : public File {
   // later turn, or waits in the MemFs while completions are held.
   void complete(IoCallback done, int rc) {
     runtime::Reactor* reactor = &disk_->reactor_;
-    runtime::Task t([done = std::move(done), rc] { done(rc); });
+    MemDisk* disk = disk_;
+    disk->in_flight_++;
+    runtime::Task t([disk, done = std::move(done), rc] {
+      disk->in_flight_--;
+      done(rc);
+    });
     {
       std::lock_guard lk(fs().mu_);
       if (fs().hold_completions_) {

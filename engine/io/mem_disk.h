@@ -89,11 +89,13 @@ class MemDisk final : public Disk {
   Status remove(const std::string& path) override;
   Status sync_dir(const std::string& dir) override;
   bool exists(const std::string& path) override;
+  size_t in_flight() const override { return in_flight_; }
 
  private:
   friend class MemFile;
   MemFs& fs_;
   runtime::Reactor& reactor_;
+  size_t in_flight_ = 0;  // completions not yet run (touched on the reactor's thread)
 };
 
 }  // namespace redcar::io

@@ -15,6 +15,7 @@
 
 #include "engine/common/assert.h"
 #include "engine/io/aligned_buffer.h"
+#include "runtime/txn_scope.h"
 
 namespace redcar::io {
 
@@ -116,6 +117,7 @@ void UringDisk::submit(OpKind kind, int fd, uint64_t offset, uint8_t* data, size
   auto* op = new Op;
   op->disk = this;
   op->done = std::move(done);
+  op->txn = runtime::current_txn();
   io_uring_sqe* sqe = reactor_.prepare(op);
   switch (kind) {
     case OpKind::kRead: io_uring_prep_read(sqe, fd, data, static_cast<unsigned>(len), offset); break;
@@ -135,6 +137,7 @@ void UringDisk::Op::complete(int result, uint32_t) {
   std::unique_ptr<Op> self(this);
   disk->in_flight_--;
   IoCallback cb = std::move(done);
+  runtime::TxnScope scope(txn);
   self.reset();
   cb(result);
 }

@@ -29,7 +29,7 @@ class UringDisk final : public Disk {
   bool exists(const std::string& path) override;
 
   // Operations submitted and not yet completed.
-  size_t in_flight() const { return in_flight_; }
+  size_t in_flight() const override { return in_flight_; }
   // Turns the reactor until none is. On the reactor's thread.
   void drain() override;
 
@@ -39,6 +39,7 @@ class UringDisk final : public Disk {
   struct Op final : runtime::Completion {
     UringDisk* disk;
     IoCallback done;
+    uint64_t txn;  // the transaction that asked (runtime/txn_scope.h): its completion stays in it
     void complete(int result, uint32_t flags) override;
   };
 

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "engine/common/assert.h"
+#include "runtime/txn_scope.h"
 
 namespace redcar::log {
 
@@ -51,7 +53,7 @@ void GroupCommit::note_staged() {
 // ------------------------------------------------------------------ staging
 
 bool GroupCommit::fits_open_batch(const Batch& b, size_t need, size_t batch_limit) const {
-  return !b.sealed && b.seg_first == segs_.active_first() && b.used + need - b.header_pos <= batch_limit &&
+  return !b.sealed && b.txn == txn_ && b.seg_first == segs_.active_first() && b.used + need - b.header_pos <= batch_limit &&
          b.file_base + b.used + need <= segs_.segment_bytes();
 }
 
@@ -106,6 +108,7 @@ Result<GroupCommit::Batch*> GroupCommit::batch_for(size_t need) {
   }
   last_batch_closed_ = false;
   Batch b = new_batch(start, header_room, fresh_block, need);
+  b.txn = txn_;
   active_end_file_ = b.file_base + b.used;
   batches_.push_back(std::move(b));
   note_staged();
@@ -120,6 +123,7 @@ Result<GroupCommit::Staging> GroupCommit::stage_begin(const RecordHeader& h, std
       name.size() > limits::kMaxNameBytes) {
     return Status(Code::kInvalidArgument, Reason::kTooLarge, "record of " + std::to_string(need) + " bytes is too large");
   }
+  if (Status s = stage_txn_begin(); !s) return s;
   auto b = batch_for(need);
   if (!b) return b.status();
   Batch& batch = **b;
@@ -147,8 +151,25 @@ void GroupCommit::stage_finish(const Staging& st) {
   schedule_flush();
 }
 
+// A transaction's first record: its begin mark goes first, so that recovery
+// knows which transaction the provisional batches belong to.
+Status GroupCommit::stage_txn_begin() {
+  if (!txn_begin_pending_) return Status::ok();
+  txn_begin_pending_ = false;
+  txn_wrote_ = true;
+  RecordHeader mh;
+  mh.type = RecordType::kTxn;
+  mh.number = txn_;
+  auto mark = stage_begin(mh, {}, 1);
+  if (!mark) return mark.status();
+  *mark->body = static_cast<uint8_t>(TxnMark::kBegin);
+  stage_finish(*mark);
+  return Status::ok();
+}
+
 Status GroupCommit::reserve(size_t bytes) {
   if (Status s = refusal(); !s) return s;
+  if (Status s = stage_txn_begin(); !s) return s;
   if (bytes > limits::kMaxAppendBytes || bytes + kSegmentHeaderBytes + kRecordHeaderBytes > segs_.segment_bytes()) {
     return Status(Code::kInvalidArgument, Reason::kTooLarge,
                   "an append of " + std::to_string(bytes) + " bytes is too large");
@@ -188,6 +209,7 @@ void GroupCommit::seal(Batch& b) {
   h.id_seq = checksum(b.buf.data() + rec_begin, b.used - rec_begin);
   h.timestamp_us = static_cast<int64_t>(b.seq);
   if (b.close) h.flags = kBatchFlagClose;
+  if (b.txn) h.flags |= kBatchFlagTxn;
   REDCAR_CHECK(!b.close || b.count == 0);
   encode_record(b.buf.data() + b.header_pos, h, {}, {});
   size_t end = io::align_up(b.used);
@@ -289,6 +311,8 @@ void GroupCommit::complete_front() {
   if (b.durable_write && pos_.durable == before) pos_.durable = pos_.written;
   note_staged();
   if (b.close) last_batch_closed_ = true;
+  // What a provisional batch wakes belongs to its transaction.
+  runtime::TxnScope scope(b.txn);
   if (durable_hook_) {
     size_t off = b.header_pos + kRecordHeaderBytes;
     while (off < b.used) {
@@ -403,8 +427,28 @@ void GroupCommit::drain(std::function<void()> done) {
   start_flushes();
 }
 
+void GroupCommit::begin_txn(uint64_t txn) {
+  REDCAR_CHECK(txn != 0 && txn_ == 0);
+  // A provisional batch holds the transaction's records only.
+  if (!batches_.empty()) seal(batches_.back());
+  txn_ = txn;
+  txn_begin_pending_ = true;
+  txn_wrote_ = false;
+}
+
+bool GroupCommit::end_txn() {
+  if (txn_ == 0) return false;
+  if (!batches_.empty()) seal(batches_.back());
+  txn_ = 0;
+  txn_begin_pending_ = false;
+  return std::exchange(txn_wrote_, false);
+}
+
 void GroupCommit::close(std::function<void()> done) {
   closing_ = true;
+  // A transaction still open is abandoned: it never commits, and recovery
+  // drops it (FORMAT.md, Transactions).
+  end_txn();
   drain([this, done = std::move(done)] {
     if (!failed_.is_ok() || last_batch_closed_) return done();
     // Everything written so far becomes durable first, so that a close

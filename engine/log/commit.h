@@ -74,6 +74,20 @@ class GroupCommit {
   // the log with a close batch (FORMAT.md, Closing); then calls done.
   void close(std::function<void()> done);
 
+  // Transactions (FORMAT.md, Transactions). From begin_txn until end_txn,
+  // batches are provisional: flagged, opened by the transaction's begin
+  // mark (staged with the first record), and never shared with a record of
+  // anyone else — nothing may be staged or in flight when it starts. The
+  // owner stages the commit mark after end_txn. Waiters of provisional
+  // batches are answered inside the transaction (runtime/txn_scope.h).
+  void begin_txn(uint64_t txn);
+  // Ends provisional batches; whether the transaction staged anything.
+  bool end_txn();
+  uint64_t txn() const { return txn_; }
+  // After a failed write or sync the log is failed for good (fsyncgate):
+  // every waiter hears of it and every later stage is refused with it.
+  void fail(Status s);
+
   const LogPositions& positions() const { return pos_; }
   const Status& failure() const { return failed_; }
   uint64_t flushes() const { return flushes_; }
@@ -93,6 +107,7 @@ class GroupCommit {
     bool durable_write = false;  // written with O_DSYNC: durable when done
     bool in_flight = false;
     bool done = false;        // written, waiting for its turn to complete
+    uint64_t txn = 0;         // provisional: the transaction it belongs to
     io::AlignedBuffer buf;
     std::vector<Waiter> waiters;
     uint64_t log_begin() const { return seg_first + file_base + header_pos; }
@@ -101,6 +116,7 @@ class GroupCommit {
   };
 
   Status refusal() const;
+  Status stage_txn_begin();
   bool fits_open_batch(const Batch& b, size_t need, size_t batch_limit) const;
   Result<Batch*> batch_for(size_t need);
   Batch new_batch(uint64_t start, size_t header_room, bool fresh_block, size_t need);
@@ -113,7 +129,6 @@ class GroupCommit {
   void on_written(uint64_t seq, size_t len, int res);
   void note_unsynced(uint64_t seg_first);
   void complete_front();
-  void fail(Status s);
   void sync_tick();
   void sync_written();
   void on_synced(uint64_t upto);
@@ -151,6 +166,9 @@ class GroupCommit {
   // Opened after a clean close and nothing written yet: the next write goes
   // alone and durable (see resume()).
   bool solo_write_pending_ = false;
+  uint64_t txn_ = 0;             // the open transaction, or 0
+  bool txn_begin_pending_ = false;  // its begin mark is not staged yet
+  bool txn_wrote_ = false;
 
   // --fsync interval: a sync is due (written but not yet synced), or running.
   runtime::Timer sync_timer_;

@@ -19,6 +19,16 @@ Status Log::open(const DurableHook& apply, RecoveryReport* report) {
   RecoveredTail tail;
   if (Status s = recover(segments_, opt_, apply, report, &tail); !s) return s;
   if (Status s = commit_.resume(tail); !s) return s;
+  if (tail.settle_txn) {
+    // A transaction that committed on the deciding shard, whose commit mark
+    // never reached this log: it goes first, before anything else lands
+    // after the provisional batches.
+    RecordHeader h;
+    h.type = RecordType::kTxn;
+    h.number = tail.settle_txn;
+    const char mark = static_cast<char>(TxnMark::kCommit);
+    if (auto st = stage(h, {}, std::string_view(&mark, 1)); !st) return st.status();
+  }
   if (!segments_.has_spare()) segments_.start_prepare();
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return Status::ok();

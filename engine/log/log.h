@@ -89,6 +89,14 @@ class Log {
 
   // Finishes in-flight and staged flushes, then calls done.
   void drain(std::function<void()> done) { commit_.drain(std::move(done)); }
+  // Provisional batches of a transaction (GroupCommit::begin_txn); begin
+  // only when nothing is staged or in flight (after drain()).
+  void begin_txn(uint64_t txn) { commit_.begin_txn(txn); }
+  // Whether it staged anything; the caller then stages its commit mark.
+  bool end_txn() { return commit_.end_txn(); }
+  uint64_t txn() const { return commit_.txn(); }
+  // Fails the log for good with `why`, as a failed write does.
+  void refuse_appends(Status why) { commit_.fail(std::move(why)); }
   // Refuses appends from now on, finishes what is staged and in flight,
   // makes it durable (whatever the fsync mode) and writes a close batch
   // (FORMAT.md), so that the next open need not search the tail for torn

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "engine/common/fsync.h"
@@ -27,6 +29,11 @@ struct LogOptions {
   size_t min_overlapping_flush_bytes = limits::kMinOverlappingFlushBytes;
   // Recovery's read size (limits::kRecoveryChunkBytes); tests make it small.
   size_t recovery_chunk_bytes = limits::kRecoveryChunkBytes;
+  // Whether transaction `txn`, which this log ends inside of, committed on
+  // the shard that decides transactions spanning shards (FORMAT.md,
+  // Transactions); nullopt when that cannot be known. Unset on the deciding
+  // shard itself, whose unfinished transaction never committed.
+  std::function<std::optional<bool>(uint64_t txn)> txn_committed;
 };
 
 }  // namespace redcar::log

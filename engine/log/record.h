@@ -42,8 +42,16 @@ enum class RecordType : uint8_t {
   // The key-value view re-stated before segments holding its history are
   // reclaimed (number = the revision counter).
   kKvRestore = 18,
+  // A transaction's mark (FORMAT.md, Transactions): number = its id, body
+  // one byte, TxnMark.
+  kTxn = 19,
 };
-inline constexpr uint8_t kMaxRecordType = 18;
+inline constexpr uint8_t kMaxRecordType = 19;
+
+enum class TxnMark : uint8_t {
+  kBegin = 1,   // first record of a transaction's first provisional batch
+  kCommit = 2,  // settles the provisional batches before it
+};
 
 inline bool is_kv_record(RecordType t) {
   return t == RecordType::kKvTxn || t == RecordType::kKvCompact || t == RecordType::kKvRestore;
@@ -92,6 +100,9 @@ static_assert(uint64_t{kMaxRecordType} < 256);
 // before it was durable, none was in flight or followed, and the segment
 // after the one holding it is all zeros if it exists.
 inline constexpr uint8_t kBatchFlagClose = 1;
+// The batch was written while a transaction held the shard: provisional
+// until the transaction's commit mark follows.
+inline constexpr uint8_t kBatchFlagTxn = 2;
 
 struct RecordHeader {
   RecordType type = RecordType::kEvent;

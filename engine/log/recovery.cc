@@ -12,6 +12,7 @@
 #include "engine/common/limits.h"
 #include "engine/io/aligned_buffer.h"
 #include "engine/log/chunk_reader.h"
+#include "engine/log/txn_tail.h"
 
 namespace redcar::log {
 
@@ -119,8 +120,9 @@ BatchCheck check_batch(ChunkReader& r, uint64_t pos, uint64_t segment_bytes, Che
 // decides between a clean end, a torn tail and corruption.
 class SegmentScanner {
  public:
-  SegmentScanner(ChunkReader& r, uint64_t segment_bytes, bool newest, const RecordSink& apply, SegmentScan* out)
-      : r_(r), segment_bytes_(segment_bytes), newest_(newest), apply_(apply), out_(out) {}
+  SegmentScanner(ChunkReader& r, uint64_t segment_bytes, bool newest, const RecordSink& apply, SegmentScan* out,
+                 const RecordSink* batches = nullptr)
+      : r_(r), segment_bytes_(segment_bytes), newest_(newest), apply_(apply), batches_(batches), out_(out) {}
 
   Status run(uint64_t prev_seq) {
     bool go_on = false;
@@ -194,6 +196,15 @@ class SegmentScanner {
   // Every record inside a valid batch must decode, or the writer is broken.
   // The batch checksum covers every byte of them: theirs need no check.
   bool apply_batch(uint64_t pos, const CheckedBatch& b) {
+    if (batches_) {
+      // The batch record itself, for a caller that follows batches.
+      RecordView brec;
+      brec.header.type = RecordType::kBatch;
+      brec.header.flags = b.flags;
+      brec.header.number = b.bytes;
+      brec.header.timestamp_us = static_cast<int64_t>(b.seq);
+      (*batches_)(brec, pos);
+    }
     uint64_t off = 0;
     while (off < b.bytes) {
       RecordView rec;
@@ -272,6 +283,7 @@ class SegmentScanner {
   uint64_t segment_bytes_;
   bool newest_;
   const RecordSink& apply_;
+  const RecordSink* batches_;
   SegmentScan* out_;
   int err_ = 0;
   bool last_closed_ = false;  // the last valid batch is a close batch
@@ -279,13 +291,20 @@ class SegmentScanner {
 
 }  // namespace
 
-Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
-                    SegmentScan* out, uint64_t prev_seq, size_t chunk_bytes) {
+namespace {
+Status scan_segment_batches(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
+                            const RecordSink* batches, SegmentScan* out, uint64_t prev_seq, size_t chunk_bytes) {
   *out = SegmentScan{};
   ChunkReader r(file, segment_bytes, chunk_bytes);
-  Status s = SegmentScanner(r, segment_bytes, newest, apply, out).run(prev_seq);
+  Status s = SegmentScanner(r, segment_bytes, newest, apply, out, batches).run(prev_seq);
   out->bytes_read = r.bytes_read();
   return s;
+}
+}  // namespace
+
+Status scan_segment(io::File& file, uint64_t segment_bytes, bool newest, const RecordSink& apply,
+                    SegmentScan* out, uint64_t prev_seq, size_t chunk_bytes) {
+  return scan_segment_batches(file, segment_bytes, newest, apply, nullptr, out, prev_seq, chunk_bytes);
 }
 
 // ============================================================ recovering a folder
@@ -303,6 +322,7 @@ class FolderRecovery {
     firsts_ = std::move(*firsts);
     if (Status s = find_newest(); !s) return s;
     if (Status s = scan_written(); !s) return s;
+    if (Status s = settle_open_txn(); !s) return s;
     if (!report_->repaired.empty()) spdlog::warn("shard {}: --repair dropped {}", opt_.shard, report_->repaired);
     if (Status s = ensure_active(); !s) return s;
     if (Status s = keep_one_spare(); !s) return s;
@@ -311,6 +331,7 @@ class FolderRecovery {
     tail->end_file = end_file_;
     tail->last_seq = last_seq_;
     tail->clean_close = report_->clean_close;
+    tail->settle_txn = settle_txn_;
     return Status::ok();
   }
 
@@ -380,13 +401,20 @@ class FolderRecovery {
   Status scan_one(uint64_t first, Found* found) {
     SegmentScan scan;
     bool newest = first == *newest_;
-    Status s = scan_segment(
+    RecordSink batches = [&](const RecordView& batch, uint64_t file_offset) {
+      txns_.on_batch(batch, first, file_offset);
+    };
+    Status s = scan_segment_batches(
         *segs_.file(first), segs_.segment_bytes(), newest,
         [&](const RecordView& rec, uint64_t file_offset) {
-          if (rec.header.type != RecordType::kBatch) apply_(rec, first + file_offset);
+          if (rec.header.type != RecordType::kBatch) txns_.on_record(rec, first + file_offset);
         },
-        &scan, last_seq_, opt_.recovery_chunk_bytes);
+        &batches, &scan, last_seq_, opt_.recovery_chunk_bytes);
     if (!s) return s;
+    if (!txns_.error().empty()) {
+      return Status(Code::kCorruption, segs_.path_of(first) + ": " + txns_.error() +
+                                           " (the writer never does this: the log was altered)");
+    }
     if (scan.batches > 0 || scan.valid_end_bytes >= kSegmentHeaderBytes) last_seq_ = scan.last_seq;
     report_->segments++;
     report_->batches += scan.batches;
@@ -482,10 +510,53 @@ class FolderRecovery {
     return Status::ok();
   }
 
+  // The log ends inside a transaction: it committed if the deciding shard
+  // says so (then its records count, and the writer stages the missing
+  // commit mark first); otherwise it never happened, and the log is cut
+  // where it began.
+  Status settle_open_txn() {
+    if (!txns_.open()) return Status::ok();
+    const uint64_t txn = txns_.txn();
+    std::optional<bool> committed = false;
+    if (opt_.txn_committed && txn != 0) committed = opt_.txn_committed(txn);
+    if (!committed) {
+      return Status(Code::kUnavailable, "shard " + std::to_string(opt_.shard) + ": the log ends inside transaction " +
+                                            std::to_string(txn) +
+                                            ", and the shard that decides it did not recover");
+    }
+    if (*committed) {
+      txns_.release();
+      settle_txn_ = txn;
+      report_->txn_completed = txn;
+      report_->last_txn_commit = std::max(report_->last_txn_commit, txn);
+      spdlog::info("shard {}: transaction {} committed before the stop: its writes are kept", opt_.shard, txn);
+      return Status::ok();
+    }
+    const TxnTail::Start& at = txns_.start();
+    uint64_t end = active_first_ + end_file_;
+    if (end > at.seg_first + at.file_pos) report_->truncated_bytes += end - (at.seg_first + at.file_pos);
+    if (Status s = segs_.zero_from(at.seg_first, at.file_pos); !s) return s;
+    drop_from(at.seg_first + segs_.segment_bytes());
+    set_tail(at.seg_first, at.file_pos);
+    last_seq_ = at.seq_before;
+    // The log now ends where it ended before the transaction began: closed
+    // if that was a close batch (then the first write after it goes alone,
+    // as after any clean close).
+    report_->clean_close = at.after_close;
+    report_->txn_dropped = txn;
+    spdlog::info("shard {}: transaction {} never committed: its {} records are dropped", opt_.shard, txn,
+                 txns_.held());
+    txns_.clear();
+    return Status::ok();
+  }
+
+  uint64_t settle_txn_ = 0;
+
   SegmentSet& segs_;
   const LogOptions& opt_;
   const RecordSink& apply_;
   RecoveryReport* report_;
+  TxnTail txns_{report_, apply_};  // after what it is given
   std::vector<uint64_t> firsts_;
   std::optional<uint64_t> newest_;
   uint64_t active_first_ = 0;

@@ -86,6 +86,9 @@ struct RecoveredTail {
   uint64_t end_file = 0;      // file offset past its last valid batch (0 or the header's size: none)
   uint64_t last_seq = 0;      // sequence number of the last valid batch
   bool clean_close = false;   // the log ends with a close batch
+  // A transaction committed on the deciding shard whose provisional batches
+  // end this log without their commit mark: the writer stages it first.
+  uint64_t settle_txn = 0;
 };
 
 // Recovers the folder of `segments`: passes each valid record to `apply`

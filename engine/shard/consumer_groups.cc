@@ -79,6 +79,7 @@ void ConsumerGroups::serial(const std::string& stream, const std::string& group,
     return;
   }
   q->busy = true;
+  ++busy_queues_;
   start(q, std::move(fn));
 }
 
@@ -90,6 +91,7 @@ void ConsumerGroups::start(Queue* q, Serial fn) {
 void ConsumerGroups::next(Queue* q) {
   if (q->waiting.empty()) {
     q->busy = false;
+    --busy_queues_;
     if (!find(q->stream, q->group)) queues_.erase(q->stream + '\0' + q->group);
     return;
   }

@@ -34,6 +34,10 @@ class ConsumerGroups {
                  runtime::Reactor& reactor)
       : table_(table), reader_(reader), retention_(retention), log_(log), reactor_(reactor) {}
 
+  // No group operation is running or waiting (a transaction's hold waits
+  // for this before its writes start).
+  bool idle() const { return busy_queues_ == 0; }
+
   // `last` = StreamId::max() means "$" (the stream's last ID).
   void create(const std::string& stream, const std::string& group, StreamId last, bool mkstream,
               std::optional<uint64_t> entries_read, Callback<bool> cb);
@@ -126,6 +130,7 @@ class ConsumerGroups {
   std::vector<std::unique_ptr<LentRead>> lent_reads_;
   std::vector<LentRead*> idle_lent_reads_;
   size_t sweep_queues_at_ = 64;   // queues_.size() that starts the next sweep
+  size_t busy_queues_ = 0;
 };
 
 }  // namespace redcar::shard

@@ -79,12 +79,15 @@ void KvWatchers::pump(const std::shared_ptr<KvWatcher>& w) {
   if (evs.empty()) return;
   w->in_flight_ = true;
   auto more = [w, this] {
-    w->reactor_.post([w, this] {
-      w->in_flight_ = false;
-      pump(w);
-    });
+    w->reactor_.post([w, this] { resume(w); });
   };
   w->handler_(std::move(evs), kv_.revision(), more);
+}
+
+void KvWatchers::resume(const std::shared_ptr<KvWatcher>& w) {
+  if (gate_ && !gate_->admits()) return gate_->defer([w, this] { resume(w); });
+  w->in_flight_ = false;
+  pump(w);
 }
 
 }  // namespace redcar::shard

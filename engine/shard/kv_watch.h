@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/shard/gate.h"
 #include "engine/common/callback.h"
 #include "engine/shard/kv_store.h"
 #include "engine/shard/shard_subscription.h"
@@ -36,6 +37,8 @@ class KvWatcher : public ShardSubscription {
 
 class KvWatchers {
  public:
+  // The shard's gate, which a subscriber asking for more passes.
+  void set_gate(Gate* gate) { gate_ = gate; }
   explicit KvWatchers(const KvStore& kv) : kv_(kv) {}
 
   void watch(std::shared_ptr<KvWatcher> w);
@@ -46,11 +49,15 @@ class KvWatchers {
 
  private:
   void pump(const std::shared_ptr<KvWatcher>& w);
+  // A subscriber asked for more: it reads on, unless a transaction holds
+  // the shard (it then waits, gate.h).
+  void resume(const std::shared_ptr<KvWatcher>& w);
   // The next batch of changes for `w` from its cursor on; moves the cursor.
   std::vector<WatchEvent> next_batch(KvWatcher& w) const;
 
   const KvStore& kv_;
   std::vector<std::shared_ptr<KvWatcher>> watchers_;
+  Gate* gate_ = nullptr;  // the shard's; none in tests of the part alone
 };
 
 }  // namespace redcar::shard

@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <utility>
 
+
+#include "engine/common/assert.h"
 #include "engine/io/disk_factory.h"
 #include "engine/shard/group_apply.h"
 #include "engine/shard/record_bodies.h"
@@ -25,9 +30,12 @@ void Shard::make_parts() {
   retention_ = std::make_unique<Retention>(*table_, *log_);
   groups_ = std::make_unique<ConsumerGroups>(*table_, *reader_, *retention_, *log_, *reactor_);
   subscriptions_ = std::make_unique<StreamSubscriptions>(*table_, *reader_);
+  subscriptions_->set_gate(this);
   tails_ = std::make_unique<TailSubscriptions>(*log_, *table_);
+  tails_->set_gate(this);
   kv_ = std::make_unique<KvStore>(*log_);
   watchers_ = std::make_unique<KvWatchers>(*kv_);
+  watchers_->set_gate(this);
   retention_->set_kv_restater([this] { return kv_->restate(); }, [this] { return kv_->restate_bytes(); });
 }
 
@@ -42,10 +50,17 @@ Status Shard::open() {
   lo.fsync_interval_ms = opt_.engine.fsync_interval_ms;
   lo.hot_cache_bytes = opt_.engine.hot_cache_bytes;
   lo.repair = opt_.engine.repair;
+  lo.txn_committed = opt_.txn_committed;
   log_ = std::make_unique<log::Log>(*disk_, *reactor_, lo);
   make_parts();
   auto recovered = [this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, false); };
   if (Status s = log_->open(recovered, &report_); !s) return s;
+  // Above every id the log remembers, and above the clock's microseconds,
+  // so that ids do not repeat across restarts even where the log kept none.
+  next_txn_ = std::max({report_.max_txn + 1, report_.last_txn_commit + 1,
+                        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count())});
   log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
   log_->set_batch_hook([this] { after_batch(); });
   reclaim_timer_ = std::make_unique<runtime::Timer>(*reactor_);
@@ -55,6 +70,7 @@ Status Shard::open() {
 
 void Shard::apply(const log::RecordView& rec, uint64_t log_offset, bool live) {
   const RecordType type = rec.header.type;
+  if (type == RecordType::kTxn) return;  // marks for recovery (FORMAT.md, Transactions)
   if (log::is_kv_record(type)) {
     kv_->apply(rec, live);
     retention_->note_record(rec, log_offset);
@@ -75,6 +91,11 @@ void Shard::apply(const log::RecordView& rec, uint64_t log_offset, bool live) {
 }
 
 void Shard::after_batch() {
+  if (held_by_ != 0) {
+    // Provisional until the transaction commits: nobody else sees it yet.
+    wake_pending_ = true;
+    return;
+  }
   subscriptions_->after_batch();
   if (kv_->take_changed()) watchers_->after_batch();
   tails_->after_batch();
@@ -82,6 +103,8 @@ void Shard::after_batch() {
 
 void Shard::schedule_reclaim() {
   reclaim_timer_->start(std::chrono::milliseconds(opt_.engine.reclaim_interval_ms), [this] {
+    // Not under a transaction: what reclaiming re-states would be provisional.
+    if (held_by_ != 0) return schedule_reclaim();
     retention_->reclaim([this](Status s, uint64_t removed) {
       if (!s) {
         spdlog::warn("shard {}: reclaiming segments: {}", opt_.index, s.to_string());
@@ -96,11 +119,15 @@ void Shard::schedule_reclaim() {
 void Shard::main(std::promise<Status>* opened) {
   std::unique_ptr<runtime::Reactor> reactor;
   if (int rc = runtime::Reactor::create({.ring_entries = limits::kRingEntries}, &reactor); rc < 0) {
+    if (opt_.publish_last_commit) opt_.publish_last_commit(std::nullopt);
     return opened->set_value(Status::from_errno(rc, "io_uring_setup"));
   }
   reactor_ = std::move(reactor);
   Status s = open();
   bool ok = s.is_ok();
+  if (opt_.publish_last_commit) {
+    opt_.publish_last_commit(ok ? std::optional<uint64_t>(report_.last_txn_commit) : std::nullopt);
+  }
   opened->set_value(std::move(s));
   if (!ok) return;
   reactor_->run();
@@ -120,6 +147,89 @@ Status Shard::start() {
   }
   running_ = true;
   return s;
+}
+
+// ------------------------------------------------------------ transactions
+
+void Shard::defer(runtime::Task t) { deferred_.push_back(Deferred{runtime::current_txn(), std::move(t)}); }
+
+void Shard::run_deferred() {
+  while (!deferred_.empty()) {
+    // Behind another transaction's hold (one that waited here), the rest
+    // wait again, in order.
+    if (held_by_ != 0 && deferred_.front().txn != held_by_) return;
+    Deferred d = std::move(deferred_.front());
+    deferred_.pop_front();
+    runtime::TxnScope scope(d.txn);
+    d.task();
+  }
+}
+
+void Shard::hold(uint64_t txn, runtime::Function<void(uint64_t), 128> held) {
+  REDCAR_CHECK(held_by_ == 0);
+  if (txn == 0) txn = next_txn_++;
+  held_by_ = txn;
+  quiesce(txn, std::make_shared<runtime::Function<void(uint64_t), 128>>(std::move(held)));
+}
+
+bool Shard::quiet() const {
+  return log_->staged_end() == log_->written_end() && log_->flushes_in_flight() == 0 && disk_->in_flight() == 0 &&
+         groups_->idle();
+}
+
+void Shard::quiesce(uint64_t txn, std::shared_ptr<runtime::Function<void(uint64_t), 128>> held) {
+  if (held_by_ != txn) return;  // stopped meanwhile
+  if (!quiet()) {
+    // What others staged goes out as settled batches; their reads and
+    // group operations under way end (new ones wait at the gate). Looked
+    // at again each time something completes, or shortly.
+    log_->drain([this, txn, held] {
+      if (quiet()) return quiesce(txn, held);
+      reactor_->schedule(runtime::Reactor::Clock::now() + std::chrono::microseconds(200),
+                         runtime::Task([this, txn, held] { quiesce(txn, held); }));
+    });
+    return;
+  }
+  log_->begin_txn(txn);
+  runtime::TxnScope scope(txn);
+  (*held)(txn);
+}
+
+bool Shard::end_writes(uint64_t txn) {
+  if (held_by_ != txn) return false;
+  return log_->end_txn();
+}
+
+void Shard::commit_mark(uint64_t txn, runtime::Function<void(Status), 128> done) {
+  if (held_by_ != txn) return done(Status(Code::kUnavailable, "shard stopping"));
+  REDCAR_CHECK(log_->txn() == 0);
+  log::RecordHeader h;
+  h.type = RecordType::kTxn;
+  h.number = txn;
+  const char mark = static_cast<char>(log::TxnMark::kCommit);
+  if (auto st = log_->stage(h, {}, std::string_view(&mark, 1)); !st) return done(st.status());
+  log_->when_durable([done = std::move(done)](const Status& s) mutable { done(s); });
+}
+
+void Shard::abandon(uint64_t txn, const Status& why) {
+  if (held_by_ != txn) return;
+  log_->end_txn();
+  if (!log_->failure().is_ok()) return;  // failed already
+  log_->refuse_appends(Status(why.code(), "transaction " + std::to_string(txn) +
+                                              " could not commit, and its writes here are unsettled until a "
+                                              "restart drops them: " + why.message()));
+}
+
+void Shard::release(uint64_t txn) {
+  if (held_by_ != txn) return;
+  log_->end_txn();
+  held_by_ = 0;
+  {
+    // Wakes others' subscribers, outside the transaction.
+    runtime::TxnScope none(0);
+    if (std::exchange(wake_pending_, false)) after_batch();
+  }
+  run_deferred();
 }
 
 void Shard::close_parts(const Status& why) {
@@ -152,12 +262,20 @@ void Shard::stop() {
   running_ = false;
   std::promise<void> drained;
   auto fut = drained.get_future();
-  post([this, &drained] {
+  // Past any transaction's hold: a stop does not wait for it (the log's
+  // close abandons it, and recovery drops it).
+  reactor_->post(runtime::Task([this, &drained] {
+    // A transaction holding the shard is abandoned (the close ends its
+    // provisional batches with a close batch; recovery drops them). What
+    // waited for it never runs: nothing may follow those batches but their
+    // commit mark, and the front ends, stopped first, have no one to answer.
+    held_by_ = 0;
+    deferred_.clear();
     log_->close([this, &drained] {
       close_parts(Status(Code::kUnavailable, "server shutting down"));
       drained.set_value();
     });
-  });
+  }));
   fut.wait();
   reactor_->stop();
   thread_.join();

@@ -18,6 +18,8 @@
 //   Retention            which segments can go, and re-stating what they hold
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <memory>
 #include <future>
 #include <optional>
@@ -29,6 +31,7 @@
 #include "engine/io/disk.h"
 #include "engine/log/log.h"
 #include "engine/shard/consumer_groups.h"
+#include "engine/shard/gate.h"
 #include "engine/shard/kv_store.h"
 #include "engine/shard/kv_watch.h"
 #include "engine/shard/retention.h"
@@ -41,6 +44,7 @@
 #include "engine/shard/tail_subscriptions.h"
 #include "runtime/reactor.h"
 #include "runtime/timer.h"
+#include "runtime/txn_scope.h"
 
 namespace redcar::shard {
 
@@ -49,9 +53,15 @@ struct ShardOptions {
   std::string dir;       // the shard's own folder
   unsigned index = 0;
   unsigned count = 1;
+  // Transactions spanning shards (FORMAT.md, Transactions). The deciding
+  // shard publishes the newest commit mark its log holds once it has
+  // recovered (nullopt: it did not); the others ask it about a transaction
+  // their log ends inside of.
+  std::function<void(std::optional<uint64_t> last_commit)> publish_last_commit;
+  std::function<std::optional<bool>(uint64_t txn)> txn_committed;
 };
 
-class Shard {
+class Shard final : public Gate {
  public:
   explicit Shard(ShardOptions options);
   ~Shard();
@@ -69,10 +79,42 @@ class Shard {
   // The shard's loop (after start()): post work to it from any thread.
   runtime::Reactor& reactor() { return *reactor_; }
   const log::RecoveryReport& recovery_report() const { return report_; }
+  // Runs `f` on the shard's thread, soon — or, while a transaction holds
+  // the shard and `f` is not part of it, once the transaction lets go.
   template <typename F>
   void post(F&& f) {
-    reactor_->post(runtime::Task(std::forward<F>(f)));
+    reactor_->post(runtime::Task([this, f = std::forward<F>(f)]() mutable {
+      if (!admits()) return defer(runtime::Task(std::move(f)));
+      f();
+    }));
   }
+  // Whether work may run here now (shard thread): no transaction holds the
+  // shard, or the work is the holder's (runtime/txn_scope.h).
+  bool admits() const override { return held_by_ == 0 || runtime::current_txn() == held_by_; }
+  void defer(runtime::Task t) override;
+
+  // ---- transactions (Engine::txn_begin), on the shard's thread
+  //
+  // hold(): from now on only the transaction's work runs here. Work that
+  // was already under way finishes first — its writes, its reads, the
+  // group operations running or queued — so that nothing but the
+  // transaction's own work can stage a record; then the log's batches
+  // become provisional and `held` runs with the transaction current. The
+  // deciding shard numbers the transaction (txn 0: a new one).
+  void hold(uint64_t txn, runtime::Function<void(uint64_t txn), 128> held);
+  // Ends the provisional batches; whether the transaction wrote here.
+  bool end_writes(uint64_t txn);
+  // Stages the transaction's commit mark; `done` once it is durable.
+  void commit_mark(uint64_t txn, runtime::Function<void(Status), 128> done);
+  // The decision could not be written: the provisional batches here may
+  // never be settled, so the log refuses appends from now on (recovery
+  // then drops the transaction, as the deciding shard never committed it).
+  void abandon(uint64_t txn, const Status& why);
+  // Lets go: the subscribers woken by what was written meanwhile see it
+  // now, and the work that waited runs, in order. Each step does nothing
+  // for a transaction that no longer holds the shard (it stopped).
+  void release(uint64_t txn);
+  uint64_t held_by() const { return held_by_; }
 
   // The parts, for work posted to this shard's thread.
   log::Log& log() { return *log_; }
@@ -96,6 +138,10 @@ class Shard {
   void apply(const log::RecordView& rec, uint64_t log_offset, bool live);
   void after_batch();
   void schedule_reclaim();
+  void run_deferred();
+  // hold()'s wait for the work under way; then `held`.
+  void quiesce(uint64_t txn, std::shared_ptr<runtime::Function<void(uint64_t), 128>> held);
+  bool quiet() const;
   void close_parts(const Status& why);
   void destroy_parts();
 
@@ -119,6 +165,18 @@ class Shard {
   log::RecoveryReport report_;
   std::thread thread_;
   bool running_ = false;
+
+  // The transaction holding the shard (0: none), the work that waits for
+  // it with the transaction each belongs to, and whether batches written
+  // meanwhile have subscribers to wake.
+  struct Deferred {
+    uint64_t txn;
+    runtime::Task task;
+  };
+  uint64_t held_by_ = 0;
+  std::deque<Deferred> deferred_;
+  bool wake_pending_ = false;
+  uint64_t next_txn_ = 1;  // the deciding shard's next transaction id
 };
 
 }  // namespace redcar::shard

@@ -137,12 +137,15 @@ void StreamSubscriptions::deliver(const std::shared_ptr<StreamSubscriber>& sub, 
   sub->cursor_ = evs.back()->number + 1;
   sub->in_flight_ = true;
   auto more = [sub, this] {
-    sub->reactor_.post([sub, this] {
-      sub->in_flight_ = false;
-      pump(sub);
-    });
+    sub->reactor_.post([sub, this] { resume(sub); });
   };
   sub->handler_(std::move(evs), more);
+}
+
+void StreamSubscriptions::resume(const std::shared_ptr<StreamSubscriber>& sub) {
+  if (gate_ && !gate_->admits()) return gate_->defer([sub, this] { resume(sub); });
+  sub->in_flight_ = false;
+  pump(sub);
 }
 
 }  // namespace redcar::shard

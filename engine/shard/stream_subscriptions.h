@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/shard/gate.h"
 #include "engine/common/callback.h"
 #include "engine/log/record.h"
 #include "engine/shard/shard_subscription.h"
@@ -46,6 +47,8 @@ class StreamSubscriber : public ShardSubscription {
 
 class StreamSubscriptions {
  public:
+  // The shard's gate, which a subscriber asking for more passes.
+  void set_gate(Gate* gate) { gate_ = gate; }
   StreamSubscriptions(StreamTable& table, StreamReader& reader) : table_(table), reader_(reader) {}
 
   void subscribe(std::shared_ptr<StreamSubscriber> sub);
@@ -67,6 +70,9 @@ class StreamSubscriptions {
     bool touched = false;         // by the batch being applied
   };
   void pump(const std::shared_ptr<StreamSubscriber>& sub);
+  // A subscriber asked for more: it reads on, unless a transaction holds
+  // the shard (it then waits, gate.h).
+  void resume(const std::shared_ptr<StreamSubscriber>& sub);
   // Delivers the fresh events to a subscriber at their start; false if it
   // is not there (it must catch up from the log).
   bool deliver_fresh(const std::shared_ptr<StreamSubscriber>& sub, const StreamState& s, Followers& f);
@@ -78,6 +84,7 @@ class StreamSubscriptions {
   StreamReader& reader_;
   NameMap<Followers> followers_;
   std::vector<std::string> touched_;
+  Gate* gate_ = nullptr;  // the shard's; none in tests of the part alone
 };
 
 }  // namespace redcar::shard

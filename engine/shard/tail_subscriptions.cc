@@ -64,13 +64,16 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
     if (out->empty()) return pump(sub);
     sub->in_flight_ = true;
     auto more = [sub, this] {
-      sub->reactor_.post([sub, this] {
-        sub->in_flight_ = false;
-        pump(sub);
-      });
+      sub->reactor_.post([sub, this] { resume(sub); });
     };
     sub->handler_(std::move(*out), more);
   });
+}
+
+void TailSubscriptions::resume(const std::shared_ptr<TailSubscriber>& sub) {
+  if (gate_ && !gate_->admits()) return gate_->defer([sub, this] { resume(sub); });
+  sub->in_flight_ = false;
+  pump(sub);
 }
 
 }  // namespace redcar::shard

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/shard/gate.h"
 #include "engine/common/callback.h"
 #include "engine/log/log.h"
 #include "engine/shard/shard_subscription.h"
@@ -22,17 +23,23 @@ class TailSubscriber;
 
 class TailSubscriptions {
  public:
+  // The shard's gate, which a subscriber asking for more passes.
+  void set_gate(Gate* gate) { gate_ = gate; }
   TailSubscriptions(log::Log& log, const StreamTable& table) : log_(log), table_(table) {}
   void add(std::shared_ptr<TailSubscriber> sub);
   void remove(TailSubscriber* sub);
   void after_batch();
   void close_all(const Status& why);
   void pump(const std::shared_ptr<TailSubscriber>& sub);
+  // A subscriber asked for more: it reads on, unless a transaction holds
+  // the shard (it then waits, gate.h).
+  void resume(const std::shared_ptr<TailSubscriber>& sub);
 
  private:
   log::Log& log_;
   const StreamTable& table_;
   std::vector<std::shared_ptr<TailSubscriber>> subs_;
+  Gate* gate_ = nullptr;  // the shard's; none in tests of the part alone
 };
 
 class TailSubscriber : public ShardSubscription {

@@ -1377,5 +1377,217 @@ TEST(LogUring, StageDurableReopenScan) {
   s->drain();
 }
 
+// --- Transactions (FORMAT.md, Transactions) -----------------------------------
+
+// Stages `txn`'s commit mark (after end_txn) and waits for it.
+Status commit_txn(Session& s, uint64_t txn) {
+  RecordHeader h;
+  h.type = RecordType::kTxn;
+  h.number = txn;
+  const char mark = static_cast<char>(TxnMark::kCommit);
+  auto st = s.log->stage(h, {}, std::string_view(&mark, 1));
+  if (!st) return st.status();
+  return s.sync();
+}
+
+// Records of a transaction, in several provisional batches (a sync between
+// them), enough to cross a segment boundary when `bytes` is large.
+std::vector<Rec> write_txn(Session& s, uint64_t txn, size_t count, size_t bytes) {
+  s.log->begin_txn(txn);
+  EXPECT_EQ(s.log->txn(), txn);
+  return write_records(s, count, bytes, 3);
+}
+
+TEST(LogTxn, CommittedTransactionIsKeptWhole) {
+  io::MemFs fs;
+  std::vector<Rec> before, in_txn, after;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    before = write_records(*s, 5, 200, 2);
+    in_txn = write_txn(*s, 41, 9, 300);
+    EXPECT_TRUE(s->log->end_txn()) << "it staged records";
+    ASSERT_TRUE(commit_txn(*s, 41).is_ok());
+    after = write_records(*s, 3, 200, 3);
+  }
+  fs.crash(/*tear=*/false, 1);
+  auto s = open_mem(fs);
+  ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+  EXPECT_TRUE(same(s->recovered, concat(concat(before, in_txn), after)));
+  EXPECT_EQ(s->report.last_txn_commit, 41u);
+  EXPECT_EQ(s->report.max_txn, 41u);
+  EXPECT_EQ(s->report.txn_dropped, 0u);
+}
+
+TEST(LogTxn, TransactionWithoutItsCommitIsCutOffAndTheLogGoesOn) {
+  QuietLogs quiet;
+  for (bool tear : {false, true}) {
+    SCOPED_TRACE(tear ? "torn" : "whole");
+    io::MemFs fs;
+    std::vector<Rec> before;
+    uint64_t segments_in_txn = 0;
+    {
+      auto s = open_mem(fs);
+      ASSERT_TRUE(s->open_status.is_ok());
+      before = write_records(*s, 4, 200, 2);
+      // Larger than a segment: the cut reaches back across a roll.
+      auto in_txn = write_txn(*s, 7, 30, 4000);
+      segments_in_txn = s->log->segment_count();
+      ASSERT_GT(in_txn.back().offset / kSeg, before.back().offset / kSeg);
+    }
+    fs.crash(tear, 3);
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+    EXPECT_TRUE(same(s->recovered, before));
+    EXPECT_EQ(s->report.txn_dropped, 7u);
+    EXPECT_GT(s->report.truncated_bytes, 0u);
+    EXPECT_LT(s->log->segment_count(), segments_in_txn + 1);
+    // Nothing of it comes back once the log has gone on past the cut.
+    auto more = write_records(*s, 6, 500, 2);
+    s.reset();
+    fs.crash(false, 4);
+    auto again = open_mem(fs);
+    ASSERT_TRUE(again->open_status.is_ok()) << again->open_status.to_string();
+    EXPECT_TRUE(same(again->recovered, concat(before, more)));
+    EXPECT_EQ(again->report.txn_dropped, 0u);
+  }
+}
+
+TEST(LogTxn, StopInsideATransactionAbandonsIt) {
+  QuietLogs quiet;
+  io::MemFs fs;
+  std::vector<Rec> before;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    before = write_records(*s, 3, 200, 3);
+    write_txn(*s, 9, 4, 200);
+    s->close();  // the close batch follows the provisional ones
+  }
+  auto s = open_mem(fs);
+  ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+  EXPECT_TRUE(same(s->recovered, before));
+  EXPECT_EQ(s->report.txn_dropped, 9u);
+  EXPECT_FALSE(s->report.clean_close) << "cut, so the tail is not vouched for";
+}
+
+TEST(LogTxn, CutBackToACloseBatchLeavesTheLogClosed) {
+  QuietLogs quiet;
+  io::MemFs fs;
+  std::vector<Rec> before;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    before = write_records(*s, 4, 200, 2);
+    s->close();
+  }
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    write_txn(*s, 21, 5, 300);  // right after the close batch
+  }
+  fs.crash(false, 10);
+  std::vector<Rec> more;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+    EXPECT_TRUE(same(s->recovered, before));
+    EXPECT_EQ(s->report.txn_dropped, 21u);
+    EXPECT_TRUE(s->report.clean_close) << "the close batch is last again";
+    // So the first write goes alone and durable, and a torn later one
+    // cannot hide behind the close batch.
+    more = write_records(*s, 6, 300, 2);
+  }
+  fs.crash(true, 11);
+  auto s = open_mem(fs);
+  ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+  EXPECT_TRUE(same(s->recovered, concat(before, more)));
+}
+
+TEST(LogTxn, TransactionCommittedOnTheDecidingShardIsCompleted) {
+  io::MemFs fs;
+  std::vector<Rec> before, in_txn;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    before = write_records(*s, 3, 200, 3);
+    in_txn = write_txn(*s, 12, 5, 300);
+  }
+  fs.crash(false, 5);
+  LogOptions opt = options();
+  std::vector<uint64_t> asked;
+  opt.txn_committed = [&asked](uint64_t txn) -> std::optional<bool> {
+    asked.push_back(txn);
+    return txn == 12;
+  };
+  std::vector<Rec> more;
+  {
+    auto s = open_mem(fs, opt);
+    ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+    EXPECT_EQ(asked, std::vector<uint64_t>{12});
+    EXPECT_TRUE(same(s->recovered, concat(before, in_txn)));
+    EXPECT_EQ(s->report.txn_completed, 12u);
+    // The commit mark it was missing goes out first.
+    more = write_records(*s, 2, 200, 2);
+  }
+  fs.crash(false, 6);
+  asked.clear();
+  auto s = open_mem(fs, opt);
+  ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+  EXPECT_TRUE(asked.empty()) << "settled in its own log now";
+  EXPECT_TRUE(same(s->recovered, concat(concat(before, in_txn), more)));
+  EXPECT_EQ(s->report.last_txn_commit, 12u);
+}
+
+TEST(LogTxn, UndecidableTransactionRefusesToOpen) {
+  io::MemFs fs;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    write_records(*s, 2, 200, 2);
+    write_txn(*s, 5, 2, 200);
+  }
+  fs.crash(false, 7);
+  LogOptions opt = options();
+  opt.txn_committed = [](uint64_t) -> std::optional<bool> { return std::nullopt; };
+  auto s = open_mem(fs, opt);
+  EXPECT_EQ(s->open_status.code(), Code::kUnavailable) << s->open_status.to_string();
+  EXPECT_NE(s->open_status.message().find("transaction 5"), std::string::npos) << s->open_status.to_string();
+}
+
+TEST(LogTxn, ProvisionalBatchesFollowedByOtherRecordsAreRefused) {
+  io::MemFs fs;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    write_records(*s, 2, 200, 2);
+    write_txn(*s, 8, 3, 200);
+    EXPECT_TRUE(s->log->end_txn());
+    write_records(*s, 2, 200, 2);  // no commit mark: never written so
+  }
+  fs.crash(false, 8);
+  auto s = open_mem(fs);
+  EXPECT_EQ(s->open_status.code(), Code::kCorruption) << s->open_status.to_string();
+  EXPECT_NE(s->open_status.message().find("transaction 8"), std::string::npos) << s->open_status.to_string();
+}
+
+TEST(LogTxn, ATransactionThatWroteNothingLeavesNoTrace) {
+  io::MemFs fs;
+  std::vector<Rec> before;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    before = write_records(*s, 2, 200, 2);
+    s->log->begin_txn(3);
+    EXPECT_FALSE(s->log->end_txn());
+    before = concat(before, write_records(*s, 2, 200, 2));
+  }
+  fs.crash(false, 9);
+  auto s = open_mem(fs);
+  ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+  EXPECT_TRUE(same(s->recovered, before));
+  EXPECT_EQ(s->report.max_txn, 0u);
+}
+
 }  // namespace
 }  // namespace redcar::log
