@@ -22,6 +22,7 @@
 namespace redcar::resp {
 
 class Reply;
+struct Command;
 
 // What a command in flight holds back of its connection's later commands,
 // which run in the order they came (Session::submit):
@@ -30,8 +31,10 @@ class Reply;
 //              later reads wait, later group reads of the same pipeline
 //              need not (the shard runs a group's operations in order);
 //   kBlocking  a command that may block (XREAD/XREADGROUP BLOCK): everything
-//              later waits for its answer, as in Redis.
-enum class Hold : uint8_t { kNone, kWrite, kGroupOp, kBlocking };
+//              later waits for its answer, as in Redis;
+//   kAlone     EXEC: everything later waits for it too, but the client is
+//              not blocked (CLIENT LIST, INFO's blocked_clients).
+enum class Hold : uint8_t { kNone, kWrite, kGroupOp, kBlocking, kAlone };
 void reply_add_ref(Reply* r) noexcept;
 void reply_release(Reply* r) noexcept;
 
@@ -102,6 +105,37 @@ class Client : public std::enable_shared_from_this<Client> {
   ReplyMode reply_mode = ReplyMode::kOn;
   bool no_evict = false;
   bool no_touch = false;
+
+  // MULTI ... EXEC (commands_transactions.cc): the commands queued, whether
+  // one was refused (EXEC then aborts), the keys WATCHed with what they
+  // held then, and whether EXEC is running the queue (nothing blocks then).
+  struct Queued {
+    const Command* cmd = nullptr;
+    std::vector<std::string> args;
+  };
+  struct Watched {
+    std::string key;
+    std::string seen;  // what the key held, as watch_token() says it
+  };
+  bool in_multi = false;
+  bool multi_refused = false;
+  bool queued_writes = false;  // a command queued writes (CLIENT PAUSE WRITE holds EXEC)
+  std::vector<Queued> queued;
+  size_t queued_bytes = 0;
+  std::vector<Watched> watched;
+  bool in_exec = false;
+  // Where the answers of EXEC's commands go, on the client's thread: the
+  // reply of its i-th command has slot kExecSlots + i.
+  std::function<void(size_t i, std::string_view answer)> exec_sink;
+  static constexpr uint64_t kExecSlots = uint64_t{1} << 63;
+  // DISCARD, RESET, and a client that leaves: no transaction, no watches.
+  void discard_transaction() {
+    in_multi = multi_refused = queued_writes = false;
+    queued.clear();
+    queued_bytes = 0;
+    watched.clear();
+  }
+
   virtual int fd() const { return -1; }
   virtual size_t input_bytes() const { return 0; }
   virtual size_t output_bytes() const { return 0; }

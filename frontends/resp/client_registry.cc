@@ -94,6 +94,7 @@ std::string client_line(const Client& c) {
   int64_t age = c.created_ms ? (now_wall - c.created_ms) / 1000 : 0;
   int64_t idle = c.last_active_ms ? (ClientRegistry::now_ms() - c.last_active_ms) / 1000 : age;
   std::string flags;
+  if (c.in_multi) flags += 'x';
   if (c.subscribed()) flags += 'P';
   if (c.blocked()) flags += 'b';
   if (c.no_evict) flags += 'e';
@@ -116,9 +117,9 @@ std::string client_line(const Client& c) {
   s += " sub=" + std::to_string(c.channels.size());
   s += " psub=" + std::to_string(c.patterns.size());
   s += " ssub=" + std::to_string(c.shard_channels.size());
-  s += " multi=-1";
+  s += " multi=" + (c.in_multi ? std::to_string(c.queued.size()) : std::string("-1"));
   s += " qbuf=" + std::to_string(c.input_bytes());
-  s += " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0";
+  s += " qbuf-free=0 argv-mem=0 multi-mem=" + std::to_string(c.queued_bytes) + " rbs=0 rbp=0";
   s += " obl=" + std::to_string(out);
   s += " oll=0";
   s += " omem=" + std::to_string(out);

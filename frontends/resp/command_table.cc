@@ -147,6 +147,7 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
   if (!cmd && names_unkept_type(args[0], &kind)) {
     std::string upper(args[0]);
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (s.in_multi) s.multi_refused = true;
     return reply_error(*reply, "ERR " + upper + " is not supported by redcar: it keeps strings and streams, not " + kind);
   }
   if (!cmd) {
@@ -157,15 +158,18 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
       listed += "'" + std::string(args[i].substr(0, 128 - listed.size())) + "' ";
     }
     msg += listed;
+    if (s.in_multi) s.multi_refused = true;
     return reply_error(*reply, msg);
   }
   if ((cmd->arity > 0 && static_cast<int>(args.size()) != cmd->arity) ||
       (cmd->arity < 0 && static_cast<int>(args.size()) < -cmd->arity)) {
     reply->mark_rejected();
+    if (s.in_multi) s.multi_refused = true;
     return reply_wrong_arity(*reply, lower(args[0]));
   }
   if (!s.authenticated && !(cmd->flags & kNoAuth)) {
     reply->mark_rejected();
+    if (s.in_multi) s.multi_refused = true;
     return reply_error(*reply, "NOAUTH Authentication required.");
   }
   if (s.subscribed() && s.protocol == 2 && !(cmd->flags & kPubSubOk)) {
@@ -173,6 +177,7 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
     return reply_error(*reply, "ERR Can't execute '" + lower(args[0]) +
                                    "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
   }
+  if (s.in_multi && !(cmd->flags & kTxnControl)) return queue_command(ctx, reply, args, cmd);
   cmd->handler(ctx, reply, args);
 }
 
@@ -187,6 +192,8 @@ CommandTable::CommandTable() {
   add_pubsub_commands(commands_);
   add_client_commands(commands_);
   add_info_commands(commands_);
+  add_transaction_commands(commands_);
+  add_flush_commands(commands_);
   for (size_t i = 0; i < commands_.size(); ++i) {
     by_name_[lower(commands_[i].name)] = i;
     slot_names_.push_back(lower(commands_[i].name));

@@ -41,6 +41,14 @@ enum CommandFlags : uint32_t {
   // Blocks whatever its arguments (WAIT); kBlocking ones block when asked
   // to (BLOCK).
   kAlwaysBlocks = 256,
+  // Runs inside MULTI rather than being queued (EXEC, DISCARD, MULTI,
+  // WATCH, QUIT, RESET).
+  kTxnControl = 512,
+  // Held back by CLIENT PAUSE WRITE when what it runs writes (EXEC).
+  kPausedWhenQueueWrites = 1024,
+  // Everything after it waits for its answer, and it waits for the writes
+  // before it (EXEC).
+  kRunsAlone = 2048,
 };
 
 struct Command {
@@ -89,7 +97,12 @@ class CommandTable {
 };
 
 // Runs one command; `cmd` is its table entry (null: unknown command).
+// Inside MULTI, a command is queued instead (commands_transactions.cc).
 void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd);
+// MULTI's queue: `cmd` waits for EXEC; the answer now is QUEUED.
+void queue_command(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd);
+// The positions of the keys in a call of `c` (COMMAND GETKEYS).
+std::vector<size_t> key_positions(const Command& c, Args a);
 
 // Families register their commands (commands_*.cc).
 void add_server_commands(std::vector<Command>& out);
@@ -102,6 +115,8 @@ void add_info_commands(std::vector<Command>& out);
 void add_string_commands(std::vector<Command>& out);
 void add_key_info_commands(std::vector<Command>& out);
 void add_key_move_commands(std::vector<Command>& out);
+void add_transaction_commands(std::vector<Command>& out);
+void add_flush_commands(std::vector<Command>& out);
 
 // Helpers shared by the families.
 std::string lower(std::string_view s);

@@ -114,7 +114,8 @@ void cmd_select(Context&, const ReplyPtr& r, Args a) {
 // what follows): Redis's "movablekeys".
 bool movable_keys(const Command& c) { return c.name == "XREAD" || c.name == "XREADGROUP"; }
 
-// The positions of the keys in a call of `c` (COMMAND GETKEYS).
+}  // namespace
+
 std::vector<size_t> key_positions(const Command& c, Args a) {
   std::vector<size_t> out;
   if (movable_keys(c)) {
@@ -133,6 +134,8 @@ std::vector<size_t> key_positions(const Command& c, Args a) {
   }
   return out;
 }
+
+namespace {
 
 void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
   auto& w = r->w();
@@ -387,7 +390,8 @@ void cmd_wait(Context&, const ReplyPtr& r, Args a) {
   if (!parse_int(a[1], &replicas)) return reply_error(*r, "ERR value is not an integer or out of range");
   if (!parse_int(a[2], &timeout)) return reply_error(*r, "ERR timeout is not an integer or out of range");
   if (timeout < 0) return reply_error(*r, "ERR timeout is negative");
-  if (replicas <= 0) {
+  if (replicas <= 0 || r->client().in_exec) {
+    // Inside EXEC it does not wait, as Redis's does not.
     r->w().integer(0);
     return r->done();
   }
@@ -436,6 +440,23 @@ void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
 
 // RESET: the connection as new — no subscriptions, RESP2, no name, replies
 // on, and (with a password) not authenticated.
+// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] | ABORT: stops the server as SIGTERM
+// does. Nothing is saved or lost either way: the log is durable already.
+// As in Redis, the client gets no answer; its connection closes.
+void cmd_shutdown(Context& ctx, const ReplyPtr& r, Args a) {
+  for (size_t i = 1; i < a.size(); ++i) {
+    if (iequals(a[i], "abort") && a.size() == 2) return reply_error(*r, "ERR No shutdown in progress.");
+    if (!iequals(a[i], "nosave") && !iequals(a[i], "save") && !iequals(a[i], "now") && !iequals(a[i], "force")) {
+      return reply_syntax_error(*r);
+    }
+  }
+  if (!ctx.state.shutdown) return reply_error(*r, "ERR Errors trying to SHUTDOWN. Check logs.");
+  r->set_silent(true);
+  r->done();
+  r->client().kill_after_reply();
+  ctx.state.shutdown();
+}
+
 void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
   Client& c = r->client();
   for (auto& ch : c.channels) ctx.pubsub.unsubscribe(c, ch, PubSub::Kind::kChannel);
@@ -449,6 +470,7 @@ void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
   c.reply_mode = Client::ReplyMode::kOn;
   c.no_evict = false;
   c.no_touch = false;
+  c.discard_transaction();
   c.authenticated = ctx.options.requirepass.empty();
   r->set_silent(false);
   r->w().set_protocol(2);
@@ -476,7 +498,8 @@ void add_server_commands(std::vector<Command>& out) {
   // DEBUG SLEEP stands for a slow command: its sleep is counted.
   out.push_back({"WAIT", 3, kPausedAsWrite | kAlwaysBlocks, cmd_wait});
   out.push_back({"DEBUG", -2, 0, cmd_debug});
-  out.push_back({"RESET", 1, kNoAuth | kPubSubOk, cmd_reset});
+  out.push_back({"RESET", 1, kNoAuth | kPubSubOk | kTxnControl, cmd_reset});
+  out.push_back({"SHUTDOWN", -1, 0, cmd_shutdown});
 }
 
 }  // namespace redcar::resp

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -47,6 +48,9 @@ struct ServerState {
   FsyncMode fsync = FsyncMode::kAlways;
   // 40 hex digits, new each time the server starts (INFO's run_id).
   std::string run_id;
+  // What SHUTDOWN does: the program sets it (as a SIGTERM would stop the
+  // server); unset, SHUTDOWN is refused.
+  std::function<void()> shutdown;
 
   // INFO's instantaneous rates: the server samples its totals every 100 ms
   // (Server's timer) and the rates are averaged over the last 16 samples,

@@ -13,6 +13,9 @@ struct SessionLimits {
   size_t max_pending_replies = 1024;
   size_t max_output_bytes = 64ull << 20;  // past this, a client that does not read is dropped
   size_t pause_output_bytes = 4ull << 20;  // stop reading requests past this
+  // What MULTI may queue, in argument bytes: a client that never sends EXEC
+  // cannot make the server hold without bound (EXEC of more aborts).
+  size_t max_queued_bytes = 64ull << 20;
 };
 
 struct ServerOptions {

@@ -105,7 +105,7 @@ void Reply::start(Context& ctx, uint32_t command, std::span<const std::string_vi
   Client& c = *client_;
   c.last_active_ms = started_ns_ / 1000000;
   if (command != kNoCommand) c.last_command = ctx.commands.slot_name(command);
-  if (c.reply_mode != Client::ReplyMode::kOn) {
+  if (c.reply_mode != Client::ReplyMode::kOn && slot_ < Client::kExecSlots) {
     silent_ = true;
     if (c.reply_mode == Client::ReplyMode::kSkipNext) c.reply_mode = Client::ReplyMode::kOn;
   }
@@ -175,7 +175,12 @@ void Reply::account(Hold held) {
 void Reply::done() {
   Hold held = std::exchange(hold, Hold::kNone);
   if (ctx_) account(held);
-  client_->complete(slot_, silent_ ? std::string_view() : std::string_view(buf_), held);
+  if (slot_ >= Client::kExecSlots) {
+    // One of EXEC's commands: its answer joins EXEC's.
+    if (client_->exec_sink) client_->exec_sink(slot_ - Client::kExecSlots, buf_);
+  } else {
+    client_->complete(slot_, silent_ ? std::string_view() : std::string_view(buf_), held);
+  }
   buf_.clear();
 }
 

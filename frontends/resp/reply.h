@@ -57,6 +57,9 @@ class Reply {
   // failed, the slow log — and its client's CLIENT REPLY mode applied.
   static constexpr uint32_t kNoCommand = UINT32_MAX;
   void start(Context& ctx, uint32_t command, std::span<const std::string_view> args);
+  // Counted as another command (kNoCommand: not counted), as a command
+  // MULTI queues is counted when EXEC runs it.
+  void count_as(uint32_t command) { command_ = command; }
   // Refused before it ran (arity, authentication, context).
   void mark_rejected() { rejected_ = true; }
   // CLIENT REPLY: whether the answer is sent.

@@ -60,6 +60,9 @@ class ReplyWriter {
   // `format` is exactly three bytes ("txt", "mkd").
   void verbatim(std::string_view format, std::string_view text);
 
+  // Bytes already in RESP (the answers EXEC gathered).
+  void raw(std::string_view bytes) { out_->append(bytes); }
+
   // An array of bulk strings.
   void bulk_array(std::span<const std::string_view> items);
   // A stream ID, "<ms>-<seq>", as a bulk string.

@@ -166,6 +166,7 @@ bool asks_to_block(Args args) {
 
 Hold Session::hold_of(const Command* cmd, Args args) {
   if (!cmd) return Hold::kNone;
+  if (cmd->flags & kRunsAlone) return Hold::kAlone;
   if ((cmd->flags & kAlwaysBlocks) || ((cmd->flags & kBlocking) && asks_to_block(args))) return Hold::kBlocking;
   if (cmd->flags & kGroupStaged) return Hold::kGroupOp;
   if (cmd->flags & kWrite) return Hold::kWrite;
@@ -180,7 +181,7 @@ Hold Session::hold_of(const Command* cmd, Args args) {
 // operations, so that a pipeline of XREADGROUPs does not wait out a flush
 // per request. Behind a command that blocks, everything waits, as in Redis.
 bool Session::may_run(const Command* cmd) const {
-  if (held_[static_cast<size_t>(Hold::kBlocking)] > 0) return false;
+  if (held_[static_cast<size_t>(Hold::kBlocking)] > 0 || held_[static_cast<size_t>(Hold::kAlone)] > 0) return false;
   uint32_t flags = cmd ? cmd->flags : 0;
   if (flags & kStaged) return true;
   if (held_[static_cast<size_t>(Hold::kWrite)] > 0) return false;
@@ -188,7 +189,8 @@ bool Session::may_run(const Command* cmd) const {
 }
 
 bool Session::paused(const Command* cmd) {
-  bool write = cmd && (cmd->flags & (kWrite | kPausedAsWrite));
+  bool write = cmd && ((cmd->flags & (kWrite | kPausedAsWrite)) ||
+                       ((cmd->flags & kPausedWhenQueueWrites) && queued_writes));
   int64_t until = server_.state().clients.paused_until(write);
   if (until == 0) return false;
   if (!pause_timer_.pending()) {

@@ -111,7 +111,7 @@ class Session final : public Client, public runtime::TcpConnection::Handler {
   bool processing_ = false;
   bool stalled_ = false;
   bool running_deferred_ = false;
-  size_t held_[4] = {};  // commands in flight, by Hold
+  size_t held_[5] = {};  // commands in flight, by Hold
   std::deque<Deferred> deferred_;
   std::vector<std::string_view> deferred_views_;
   bool quit_after_flush_ = false;

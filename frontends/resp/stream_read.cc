@@ -19,7 +19,8 @@ bool parse_stream_read(Reply& r, Args a, size_t first, StreamReadKind kind, Stre
       int64_t ms;
       if (!parse_int(a[++i], &ms)) return fail("ERR timeout is not an integer or out of range");
       if (ms < 0) return fail("ERR timeout is negative");
-      out->block_ms = ms;
+      // Inside EXEC nothing blocks: the read answers at once, as Redis's does.
+      if (!r.client().in_exec) out->block_ms = ms;
     } else if (group && o == "noack") {
       out->noack = true;
     } else if (o == "streams") {

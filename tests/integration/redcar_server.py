@@ -71,7 +71,7 @@ class RedcarServer:
 
     def __init__(self, requirepass=None, maxclients=None, proto_max_bulk_len=None,
                  client_output_limit=None, dialect=None, shards=2, extra_args=(),
-                 start_timeout=30.0, grpc=False):
+                 start_timeout=30.0, grpc=False, env=None):
         self.reference = os.environ.get("REDCAR_REFERENCE_SERVER", "")
         self.binary = self.reference or redcar_binary()
         self.requirepass = requirepass
@@ -81,6 +81,8 @@ class RedcarServer:
         self.dialect = dialect
         self.shards = shards
         self.extra_args = list(extra_args)
+        # Added to the server's environment (REDCAR_CRASH_AT for crash tests).
+        self.env = dict(env or {})
         self.start_timeout = start_timeout
         self.base_dir = tempfile.mkdtemp(prefix="redcar-it-")
         self.data_dir = os.path.join(self.base_dir, "data")
@@ -180,6 +182,7 @@ class RedcarServer:
         try:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, cwd=self.base_dir,
+                                         env={**os.environ, **self.env},
                                          preexec_fn=_die_with_parent)
         finally:
             log.close()
@@ -288,6 +291,18 @@ class RedcarServer:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         raise ServerError("no VmRSS")
+
+
+def start_server(**kwargs):
+    """A started server (a test module's shared one, in setUpModule); on a
+    failed start its folder is removed and the error raised."""
+    srv = RedcarServer(**kwargs)
+    try:
+        srv.start()
+    except BaseException:
+        srv.cleanup()
+        raise
+    return srv
 
 
 # --- a raw RESP connection ---------------------------------------------

@@ -22,20 +22,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import redis  # noqa: E402  (Debian python3-redis)
 
 from redcar_server import (  # noqa: E402
-    Push, RedcarServer, RespError, RespMap, Verbatim)
+    Push, RedcarServer, RespError, RespMap, Verbatim, start_server)
 
 SERVER = None
 
 
 def setUpModule():
     global SERVER
-    SERVER = RedcarServer()
-    try:
-        SERVER.start()
-    except BaseException:
-        SERVER.cleanup()
-        SERVER = None
-        raise
+    SERVER = start_server()
 
 
 def tearDownModule():

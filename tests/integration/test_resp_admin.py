@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import redis  # noqa: E402  (Debian python3-redis)
 
-from redcar_server import RedcarServer, RespError  # noqa: E402
+from redcar_server import RedcarServer, RespError, start_server  # noqa: E402
 
 SERVER = None
 
@@ -38,13 +38,7 @@ ALL_SECTIONS = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replicat
 
 def setUpModule():
     global SERVER
-    SERVER = RedcarServer()
-    try:
-        SERVER.start()
-    except BaseException:
-        SERVER.cleanup()
-        SERVER = None
-        raise
+    SERVER = start_server()
 
 
 def stop_checked(srv):
@@ -550,6 +544,32 @@ class ServerCommandTests(AdminTestCase):
 
 
 # --- PUBSUB introspection, sharded pub/sub ----------------------------------
+
+
+class ShutdownTests(unittest.TestCase):
+    def test_shutdown_stops_the_server_cleanly_and_keeps_everything(self):
+        srv = RedcarServer()
+        try:
+            srv.start()
+            r = srv.client()
+            r.set("kept", "yes")
+            r.xadd("kept-stream", {"f": "v"})
+            r.flushall()  # then written again: FLUSHALL's deletes are durable too
+            self.assertEqual(r.dbsize(), 0)
+            r.set("kept", "yes")
+            r.shutdown(nosave=True)  # no answer; the connection closes
+            r.close()
+            srv.proc.wait(30)
+            self.assertEqual(srv.stop(), 0)
+            self.assertTrue(srv.stopped_cleanly(), srv.log_text()[-2000:])
+            self.assertIn("SHUTDOWN asked by a client", srv.log_text())
+            srv.start()
+            r = srv.client()
+            self.assertEqual(r.get("kept"), b"yes")
+            self.assertEqual(r.dbsize(), 1)
+            r.close()
+        finally:
+            srv.cleanup()
 
 
 class PubSubAdminTests(AdminTestCase):

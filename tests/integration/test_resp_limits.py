@@ -20,20 +20,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import redis  # noqa: E402  (Debian python3-redis)
 
-from redcar_server import RawConnection, RedcarServer, RespError  # noqa: E402
+from redcar_server import RawConnection, RedcarServer, RespError, start_server  # noqa: E402
 
 SERVER = None
 
 
 def setUpModule():
     global SERVER
-    SERVER = RedcarServer()
-    try:
-        SERVER.start()
-    except BaseException:
-        SERVER.cleanup()
-        SERVER = None
-        raise
+    SERVER = start_server()
 
 
 def stop_checked(srv):

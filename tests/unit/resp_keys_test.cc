@@ -110,5 +110,48 @@ TEST(RespKeys, ListsSetsAndSortedSetsSayTheyAreNotKept) {
   EXPECT_EQ(h.run({"EXISTS", "l", "s", "z"}).integer(), 0);
 }
 
+TEST(RespKeys, FlushallEmptiesEveryShardAndStaysEmpty) {
+  RespHarness h;
+  h.run({"MSET", "a", "1", "b", "2"});
+  for (const char* s : {"s1", "s2", "s3", "s4"}) h.run({"XADD", s, "1-1", "f", "v"});
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 6);
+  EXPECT_EQ(h.run({"FLUSHALL"}).str(), "OK");
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 0);
+  EXPECT_TRUE(h.run({"GET", "a"}).is_null());
+  EXPECT_EQ(h.run({"XLEN", "s3"}).integer(), 0);
+  h.run({"SET", "c", "3"});
+  EXPECT_EQ(h.run({"FLUSHDB", "ASYNC"}).str(), "OK");
+  EXPECT_EQ(h.run({"FLUSHALL", "SYNC"}).str(), "OK");
+  EXPECT_EQ(h.run({"FLUSHALL", "LATER"}).str(), "ERR syntax error");
+  // Inside EXEC, within its transaction.
+  h.run({"SET", "d", "4"});
+  h.run({"XADD", "s1", "2-1", "f", "v"});
+  h.run({"MULTI"});
+  h.run({"FLUSHALL"});
+  h.run({"SET", "after", "1"});
+  RespValue v = h.run({"EXEC"});
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].str(), "OK");
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 1);
+  h.reopen_cold();
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 1);
+  EXPECT_EQ(h.run({"GET", "after"}).str(), "1");
+  // A stream deleted by FLUSHALL starts again from nothing.
+  EXPECT_EQ(h.run({"XADD", "s1", "1-1", "f", "v"}).str(), "1-1");
+}
+
+TEST(RespKeys, ShutdownWithoutAProgramToStopIsRefused) {
+  RespHarness h;
+  EXPECT_EQ(h.run({"SHUTDOWN"}).str(), "ERR Errors trying to SHUTDOWN. Check logs.");
+  EXPECT_EQ(h.run({"SHUTDOWN", "ABORT"}).str(), "ERR No shutdown in progress.");
+  EXPECT_EQ(h.run({"SHUTDOWN", "MAYBE"}).str(), "ERR syntax error");
+  bool asked = false;
+  h.state().shutdown = [&asked] { asked = true; };
+  auto c = h.client();
+  uint64_t slot = h.send(c, {"SHUTDOWN", "NOSAVE", "NOW"});
+  EXPECT_EQ(h.wait_raw(c, slot), "") << "no answer: the connection closes";
+  EXPECT_TRUE(asked);
+}
+
 }  // namespace
 }  // namespace redcar::test

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <xxhash.h>
@@ -104,6 +105,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     spdlog::info("RESP listening on {} (port {})", resp_addr, resp->port());
+    resp->state().shutdown = [] {
+      spdlog::info("SHUTDOWN asked by a client");
+      std::raise(SIGTERM);
+    };
   }
   std::unique_ptr<redcar::grpcfe::GrpcServer> grpc;
   if (!grpc_addr.empty()) {

@@ -1,0 +1,81 @@
+// FLUSHALL and FLUSHDB [ASYNC|SYNC]: every key goes, strings and streams,
+// at once. They run as a transaction over every shard (Engine::txn_begin):
+// no other client sees the keyspace half emptied, and after a crash it is
+// emptied whole or not at all. Inside EXEC, which already holds every shard
+// for a command that names no key, they run within that transaction.
+//
+// ASYNC and SYNC answer the same way: a delete is one record per key, and
+// the space goes when retention reclaims the segments.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frontends/resp/command_table.h"
+#include "runtime/txn_scope.h"
+
+namespace redcar::resp {
+
+namespace {
+
+// Deletes every string and every stream, with whatever transaction is
+// current; `done` runs on the client's thread.
+void delete_everything(Context& ctx, const ReplyPtr& r, std::function<void(Status)> done) {
+  // From "\0" with range end "\0": every key (an empty one cannot be set).
+  ctx.engine.kv_delete(std::string(1, '\0'), std::string(1, '\0'), false,
+                       back_to<TxnResult>(r, [&ctx, r, done = std::move(done)](Result<TxnResult> kv) mutable {
+    if (!kv) return done(kv.status());
+    ctx.engine.list_streams("", back_to<std::vector<std::string>>(
+        r, [&ctx, r, done = std::move(done)](Result<std::vector<std::string>> names) mutable {
+          if (!names) return done(names.status());
+          struct Left {
+            size_t n;
+            Status failed;
+            std::function<void(Status)> done;
+          };
+          auto left = std::make_shared<Left>(Left{names->size(), Status::ok(), std::move(done)});
+          if (left->n == 0) return left->done(Status::ok());
+          for (const std::string& name : *names) {
+            ctx.engine.delete_stream(name, back_to<bool>(r, [left](Result<bool> gone) {
+              if (!gone) left->failed = gone.status();
+              if (--left->n == 0) left->done(left->failed);
+            }));
+          }
+        }));
+  }));
+}
+
+void cmd_flushall(Context& ctx, const ReplyPtr& r, Args a) {
+  if (a.size() > 2 || (a.size() == 2 && !iequals(a[1], "async") && !iequals(a[1], "sync"))) {
+    return reply_syntax_error(*r);
+  }
+  auto answer = [r](Status s) {
+    if (!s) write_status_error(r->w(), s);
+    else r->w().simple("OK");
+    r->done();
+  };
+  if (runtime::current_txn() != 0) return delete_everything(ctx, r, answer);
+  std::vector<unsigned> all;
+  for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) all.push_back(i);
+  ctx.engine.txn_begin(all, back_to<uint64_t>(r, [&ctx, r, all, answer](Result<uint64_t> txn) {
+    if (!txn) return answer(txn.status());
+    runtime::TxnScope scope(*txn);
+    delete_everything(ctx, r, [&ctx, r, all, answer, id = *txn](Status deleted) {
+      // Committed whatever happened: what was deleted stays deleted.
+      ctx.engine.txn_end(id, all, back_to<bool>(r, [answer, deleted](Result<bool> committed) {
+        runtime::TxnScope none(0);
+        if (!committed) return answer(committed.status());
+        answer(deleted);
+      }));
+    });
+  }));
+}
+
+}  // namespace
+
+void add_flush_commands(std::vector<Command>& out) {
+  out.push_back({"FLUSHALL", -1, kWrite, cmd_flushall});
+  // One database: FLUSHDB empties the same keyspace.
+  out.push_back({"FLUSHDB", -1, kWrite, cmd_flushall});
+}
+
+}  // namespace redcar::resp
