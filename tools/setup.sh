@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package redcar needs to build, test and benchmark.
-# Safe to run again: packages already present are skipped, and apt is only
-# asked for what is missing.
+# Installs every Debian package redcar needs to build, test and benchmark,
+# and the npm packages of the Node.js client tests (tests/integration/node,
+# pinned in its package-lock.json). Safe to run again: packages already
+# present are skipped, and apt and npm are only asked for what is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -14,6 +16,19 @@ packages=(
   python3 python3-redis python3-etcd3
   fio netcat-openbsd
 )
+# Node.js and npm: the machine's own when it has them, else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+
+# The Node.js Redis clients the integration tests drive, exactly as locked.
+install_node_clients() {
+  local dir=tests/integration/node
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    echo "setup: node clients present"
+    return
+  fi
+  echo "setup: installing the node clients (npm ci)"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +39,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  install_node_clients
   exit 0
 fi
 
@@ -40,4 +56,5 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_node_clients
 echo "setup: done"
