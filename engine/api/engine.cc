@@ -60,8 +60,8 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
   // wait for what its log says when theirs ends inside one.
   struct Decider {
     std::once_flag once;
-    std::promise<std::optional<uint64_t>> last_commit;
-    std::shared_future<std::optional<uint64_t>> seen = last_commit.get_future().share();
+    std::promise<std::optional<std::vector<uint64_t>>> decisions;
+    std::shared_future<std::optional<std::vector<uint64_t>>> seen = decisions.get_future().share();
   };
   auto decider = std::make_shared<Decider>();
   for (unsigned i = 0; i < wanted; ++i) {
@@ -71,14 +71,14 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
     so.index = i;
     so.count = wanted;
     if (i == e->kv_shard()) {
-      so.publish_last_commit = [decider](std::optional<uint64_t> last) {
-        std::call_once(decider->once, [&] { decider->last_commit.set_value(last); });
+      so.publish_decisions = [decider](std::optional<std::vector<uint64_t>> d) {
+        std::call_once(decider->once, [&] { decider->decisions.set_value(std::move(d)); });
       };
     } else {
       so.txn_committed = [decider](uint64_t txn) -> std::optional<bool> {
-        std::optional<uint64_t> last = decider->seen.get();
-        if (!last) return std::nullopt;
-        return *last == txn;
+        const auto& d = decider->seen.get();
+        if (!d) return std::nullopt;
+        return std::find(d->begin(), d->end(), txn) != d->end();
       };
     }
     e->shards_.push_back(std::make_unique<shard::Shard>(std::move(so)));
@@ -120,7 +120,11 @@ void Engine::stop() {
   if (stopped_) return;
   stopped_ = true;
   // The key-value shard last: the others may still ask it about names.
+  // Every loop stops before any goes away: a shard still stopping may post
+  // to one that has stopped (a key probe's answer, a transaction's next
+  // step), which then drops the task.
   for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) (*it)->stop();
+  for (auto& s : shards_) s->free();
 }
 
 unsigned Engine::shard_count() const { return static_cast<unsigned>(shards_.size()); }

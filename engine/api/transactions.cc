@@ -79,12 +79,18 @@ void mark_next(std::shared_ptr<Ending> e) {
   if (e->next == e->marks.size()) return release_all(std::move(e));
   shard::Shard* s = e->marks[e->next++];
   runtime::TxnScope scope(e->txn);
-  s->post([s, e]() mutable {
-    s->commit_mark(e->txn, [e](Status st) mutable {
+  const bool decision = !e->decided && e->marks.size() > 1;
+  s->post([s, e, decision]() mutable {
+    s->commit_mark(e->txn, decision, [e](Status st) mutable {
       if (!st) {
         spdlog::error("transaction {}: commit mark: {}", e->txn, st.to_string());
-        // After the decision, recovery completes the transaction from it.
-        if (e->decided) return release_all(std::move(e));
+        // After the decision, recovery completes the transaction from it,
+        // which must stay until then.
+        if (e->decided) {
+          runtime::TxnScope scope(e->txn);
+          e->decider->post([d = e->decider] { d->keep_decisions(); });
+          return release_all(std::move(e));
+        }
         // Before it, the transaction did not commit; what it wrote stays
         // provisional, so no shard it wrote on may append after it.
         e->failed = st;

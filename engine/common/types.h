@@ -321,9 +321,11 @@ struct RecoveryReport {
   bool clean_close = false;       // the log ended with a close batch: no tail search, no spare check
   std::string repaired;           // what --repair dropped, if anything
   double seconds = 0;
-  // Transactions (FORMAT.md): the newest commit mark and the highest id
+  // Transactions (FORMAT.md): the newest commit mark, the decisions (commit
+  // marks of transactions that wrote on several shards) and the highest id
   // seen; a transaction the log ended inside of, and what became of it.
   uint64_t last_txn_commit = 0;
+  std::vector<uint64_t> txn_decisions;
   uint64_t max_txn = 0;
   uint64_t txn_dropped = 0;       // never committed: its provisional batches were cut off
   uint64_t txn_completed = 0;     // committed elsewhere: applied, and its commit mark written now

@@ -123,11 +123,13 @@ Result<GroupCommit::Staging> GroupCommit::stage_begin(const RecordHeader& h, std
       name.size() > limits::kMaxNameBytes) {
     return Status(Code::kInvalidArgument, Reason::kTooLarge, "record of " + std::to_string(need) + " bytes is too large");
   }
-  if (Status s = stage_txn_begin(); !s) return s;
-  auto b = batch_for(need);
+  // A provisional batch opens with its transaction's begin mark: room for it.
+  const size_t mark = txn_ ? kTxnMarkBytes : 0;
+  auto b = batch_for(need + mark);
   if (!b) return b.status();
   Batch& batch = **b;
   REDCAR_DCHECK(!batch.sealed && !batch.in_flight);
+  if (batch.txn && batch.count == 0) open_with_txn_mark(batch);
   if (batch.buf.capacity() < batch.used + need + limits::kBlockBytes) {
     batch.buf.reserve(std::max(batch.buf.capacity() * 2, batch.used + need + limits::kBlockBytes));
   }
@@ -151,25 +153,31 @@ void GroupCommit::stage_finish(const Staging& st) {
   schedule_flush();
 }
 
-// A transaction's first record: its begin mark goes first, so that recovery
-// knows which transaction the provisional batches belong to.
-Status GroupCommit::stage_txn_begin() {
-  if (!txn_begin_pending_) return Status::ok();
-  txn_begin_pending_ = false;
-  txn_wrote_ = true;
+// Every provisional batch opens with its transaction's begin mark, so that
+// each names its transaction by itself — also once the segment holding the
+// transaction's first batch has been reclaimed.
+void GroupCommit::open_with_txn_mark(Batch& batch) {
+  if (batch.buf.capacity() < batch.used + kTxnMarkBytes + limits::kBlockBytes) {
+    batch.buf.reserve(std::max(batch.buf.capacity() * 2, batch.used + kTxnMarkBytes + limits::kBlockBytes));
+  }
   RecordHeader mh;
   mh.type = RecordType::kTxn;
-  mh.number = txn_;
-  auto mark = stage_begin(mh, {}, 1);
-  if (!mark) return mark.status();
-  *mark->body = static_cast<uint8_t>(TxnMark::kBegin);
-  stage_finish(*mark);
-  return Status::ok();
+  mh.number = batch.txn;
+  uint8_t* record = batch.buf.data() + batch.used;
+  *begin_record(record, mh, {}, 1) = static_cast<uint8_t>(TxnMark::kBegin);
+  finish_record(record);
+  batch.used += kTxnMarkBytes;
+  batch.count++;
+  REDCAR_CHECK(batch.file_base + batch.used <= segs_.segment_bytes());
+  reserved_ = reserved_ > kTxnMarkBytes ? reserved_ - kTxnMarkBytes : 0;
+  active_end_file_ = batch.file_base + batch.used;
+  txn_wrote_ = true;
+  note_staged();
 }
 
 Status GroupCommit::reserve(size_t bytes) {
   if (Status s = refusal(); !s) return s;
-  if (Status s = stage_txn_begin(); !s) return s;
+  if (txn_) bytes += kTxnMarkBytes;  // a new provisional batch opens with one
   if (bytes > limits::kMaxAppendBytes || bytes + kSegmentHeaderBytes + kRecordHeaderBytes > segs_.segment_bytes()) {
     return Status(Code::kInvalidArgument, Reason::kTooLarge,
                   "an append of " + std::to_string(bytes) + " bytes is too large");
@@ -432,7 +440,6 @@ void GroupCommit::begin_txn(uint64_t txn) {
   // A provisional batch holds the transaction's records only.
   if (!batches_.empty()) seal(batches_.back());
   txn_ = txn;
-  txn_begin_pending_ = true;
   txn_wrote_ = false;
 }
 
@@ -440,7 +447,6 @@ bool GroupCommit::end_txn() {
   if (txn_ == 0) return false;
   if (!batches_.empty()) seal(batches_.back());
   txn_ = 0;
-  txn_begin_pending_ = false;
   return std::exchange(txn_wrote_, false);
 }
 

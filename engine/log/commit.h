@@ -75,9 +75,8 @@ class GroupCommit {
   void close(std::function<void()> done);
 
   // Transactions (FORMAT.md, Transactions). From begin_txn until end_txn,
-  // batches are provisional: flagged, opened by the transaction's begin
-  // mark (staged with the first record), and never shared with a record of
-  // anyone else — nothing may be staged or in flight when it starts. The
+  // batches are provisional: flagged, each opened by the transaction's
+  // begin mark, and never shared with a record of anyone else. The
   // owner stages the commit mark after end_txn. Waiters of provisional
   // batches are answered inside the transaction (runtime/txn_scope.h).
   void begin_txn(uint64_t txn);
@@ -116,7 +115,7 @@ class GroupCommit {
   };
 
   Status refusal() const;
-  Status stage_txn_begin();
+  void open_with_txn_mark(Batch& batch);
   bool fits_open_batch(const Batch& b, size_t need, size_t batch_limit) const;
   Result<Batch*> batch_for(size_t need);
   Batch new_batch(uint64_t start, size_t header_room, bool fresh_block, size_t need);
@@ -167,8 +166,8 @@ class GroupCommit {
   // alone and durable (see resume()).
   bool solo_write_pending_ = false;
   uint64_t txn_ = 0;             // the open transaction, or 0
-  bool txn_begin_pending_ = false;  // its begin mark is not staged yet
-  bool txn_wrote_ = false;
+  bool txn_wrote_ = false;       // it staged something
+  static inline const size_t kTxnMarkBytes = record_size(0, 1);
 
   // --fsync interval: a sync is due (written but not yet synced), or running.
   runtime::Timer sync_timer_;

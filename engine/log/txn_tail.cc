@@ -52,7 +52,10 @@ void TxnTail::on_record(const RecordView& rec, uint64_t log_offset) {
     release();
   }
   if (mark) {
-    if (kind == TxnMark::kCommit) report_->last_txn_commit = rec.header.number;
+    if (kind == TxnMark::kCommit) {
+      report_->last_txn_commit = rec.header.number;
+      if (rec.body.size() > 1 && rec.body[1] == 1) report_->txn_decisions.push_back(rec.header.number);
+    }
     return;
   }
   apply_(rec, log_offset);

@@ -18,7 +18,7 @@ using log::RecordType;
 
 Shard::Shard(ShardOptions options) : opt_(std::move(options)) {}
 
-Shard::~Shard() { stop(); }
+Shard::~Shard() { free(); }
 
 void Shard::make_parts() {
   table_ = std::make_unique<StreamTable>();
@@ -104,7 +104,8 @@ void Shard::after_batch() {
 void Shard::schedule_reclaim() {
   reclaim_timer_->start(std::chrono::milliseconds(opt_.engine.reclaim_interval_ms), [this] {
     // Not under a transaction: what reclaiming re-states would be provisional.
-    if (held_by_ != 0) return schedule_reclaim();
+    // Nor while a shard may still ask for a decision this log holds.
+    if (held_by_ != 0 || keep_decisions_) return schedule_reclaim();
     retention_->reclaim([this](Status s, uint64_t removed) {
       if (!s) {
         spdlog::warn("shard {}: reclaiming segments: {}", opt_.index, s.to_string());
@@ -119,14 +120,14 @@ void Shard::schedule_reclaim() {
 void Shard::main(std::promise<Status>* opened) {
   std::unique_ptr<runtime::Reactor> reactor;
   if (int rc = runtime::Reactor::create({.ring_entries = limits::kRingEntries}, &reactor); rc < 0) {
-    if (opt_.publish_last_commit) opt_.publish_last_commit(std::nullopt);
+    if (opt_.publish_decisions) opt_.publish_decisions(std::nullopt);
     return opened->set_value(Status::from_errno(rc, "io_uring_setup"));
   }
   reactor_ = std::move(reactor);
   Status s = open();
   bool ok = s.is_ok();
-  if (opt_.publish_last_commit) {
-    opt_.publish_last_commit(ok ? std::optional<uint64_t>(report_.last_txn_commit) : std::nullopt);
+  if (opt_.publish_decisions) {
+    opt_.publish_decisions(ok ? std::optional<std::vector<uint64_t>>(report_.txn_decisions) : std::nullopt);
   }
   opened->set_value(std::move(s));
   if (!ok) return;
@@ -200,14 +201,14 @@ bool Shard::end_writes(uint64_t txn) {
   return log_->end_txn();
 }
 
-void Shard::commit_mark(uint64_t txn, runtime::Function<void(Status), 128> done) {
+void Shard::commit_mark(uint64_t txn, bool decision, runtime::Function<void(Status), 128> done) {
   if (held_by_ != txn) return done(Status(Code::kUnavailable, "shard stopping"));
   REDCAR_CHECK(log_->txn() == 0);
   log::RecordHeader h;
   h.type = RecordType::kTxn;
   h.number = txn;
-  const char mark = static_cast<char>(log::TxnMark::kCommit);
-  if (auto st = log_->stage(h, {}, std::string_view(&mark, 1)); !st) return done(st.status());
+  const char mark[2] = {static_cast<char>(log::TxnMark::kCommit), static_cast<char>(decision ? 1 : 0)};
+  if (auto st = log_->stage(h, {}, std::string_view(mark, decision ? 2 : 1)); !st) return done(st.status());
   log_->when_durable([done = std::move(done)](const Status& s) mutable { done(s); });
 }
 
@@ -219,6 +220,8 @@ void Shard::abandon(uint64_t txn, const Status& why) {
                                               " could not commit, and its writes here are unsettled until a "
                                               "restart drops them: " + why.message()));
 }
+
+void Shard::keep_decisions() { keep_decisions_ = true; }
 
 void Shard::release(uint64_t txn) {
   if (held_by_ != txn) return;
@@ -279,8 +282,13 @@ void Shard::stop() {
   fut.wait();
   reactor_->stop();
   thread_.join();
+}
+
+void Shard::free() {
+  stop();
+  if (!reactor_) return;
   destroy_parts();
-  log_->wait_prepare();
+  if (log_) log_->wait_prepare();
   disk_.reset();
   log_.reset();
   reactor_.reset();

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <deque>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <future>
@@ -54,10 +55,10 @@ struct ShardOptions {
   unsigned index = 0;
   unsigned count = 1;
   // Transactions spanning shards (FORMAT.md, Transactions). The deciding
-  // shard publishes the newest commit mark its log holds once it has
-  // recovered (nullopt: it did not); the others ask it about a transaction
-  // their log ends inside of.
-  std::function<void(std::optional<uint64_t> last_commit)> publish_last_commit;
+  // shard publishes the decisions its log holds once it has recovered
+  // (nullopt: it did not); the others ask it about a transaction their log
+  // ends inside of.
+  std::function<void(std::optional<std::vector<uint64_t>> decisions)> publish_decisions;
   std::function<std::optional<bool>(uint64_t txn)> txn_committed;
 };
 
@@ -69,8 +70,12 @@ class Shard final : public Gate {
   // Starts the thread, which recovers the shard's log and then runs its loop.
   // Blocks until recovery is done; returns its result.
   Status start();
-  // Finishes staged writes, ends subscriptions, stops the loop, joins.
+  // Finishes staged writes, ends subscriptions, stops the loop, joins. The
+  // loop and the parts stay until free(): other shards still stopping may
+  // post to it (the task is dropped, not run).
   void stop();
+  // Stops, then lets go of the loop, the parts, the log and the disk.
+  void free();
 
   // How a new stream asks whether a key holds its name (set before start()).
   void set_key_probe(KeyProbe probe) { key_probe_ = std::move(probe); }
@@ -104,8 +109,13 @@ class Shard final : public Gate {
   void hold(uint64_t txn, runtime::Function<void(uint64_t txn), 128> held);
   // Ends the provisional batches; whether the transaction wrote here.
   bool end_writes(uint64_t txn);
-  // Stages the transaction's commit mark; `done` once it is durable.
-  void commit_mark(uint64_t txn, runtime::Function<void(Status), 128> done);
+  // Stages the transaction's commit mark (`decision`: the deciding shard's
+  // for a transaction that wrote on several); `done` once it is durable.
+  void commit_mark(uint64_t txn, bool decision, runtime::Function<void(Status), 128> done);
+  // A shard failed to write its commit mark after the decision: until a
+  // restart completes the transaction there, the decision must stay, so
+  // segments are no longer reclaimed here.
+  void keep_decisions();
   // The decision could not be written: the provisional batches here may
   // never be settled, so the log refuses appends from now on (recovery
   // then drops the transaction, as the deciding shard never committed it).
@@ -176,6 +186,7 @@ class Shard final : public Gate {
   uint64_t held_by_ = 0;
   std::deque<Deferred> deferred_;
   bool wake_pending_ = false;
+  bool keep_decisions_ = false;
   uint64_t next_txn_ = 1;  // the deciding shard's next transaction id
 };
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <unordered_map>
 #include <vector>
+#include "runtime/txn_scope.h"
 
 namespace redcar::resp {
 
@@ -45,6 +46,9 @@ void ClientRegistry::visit_all(std::function<void(Client&)> visit, runtime::Reac
   round->visit = std::move(visit);
   round->then = std::move(then);
   round->home = &home;
+  // The visits are the other clients' work, not the caller's transaction's
+  // (runtime/txn_scope.h), whatever the caller runs in.
+  runtime::TxnScope none(0);
   for (auto& [loop, list] : by_loop) {
     loop->post([round, list = std::move(list)] {
       for (auto& w : list) {
@@ -81,6 +85,9 @@ void ClientRegistry::unpause() {
     pause_writes_only_.store(false);
     for (auto& [id, e] : clients_) all.push_back(e);
   }
+  // What the clients run now is theirs, not the transaction of an EXEC
+  // that unpaused them.
+  runtime::TxnScope none(0);
   for (auto& e : all) {
     e.loop->post([w = e.client] {
       if (auto c = w.lock()) c->pause_ended();

@@ -53,7 +53,7 @@ void cmd_flushall(Context& ctx, const ReplyPtr& r, Args a) {
     else r->w().simple("OK");
     r->done();
   };
-  if (runtime::current_txn() != 0) return delete_everything(ctx, r, answer);
+  if (r->client().in_exec) return delete_everything(ctx, r, answer);
   std::vector<unsigned> all;
   for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) all.push_back(i);
   ctx.engine.txn_begin(all, back_to<uint64_t>(r, [&ctx, r, all, answer](Result<uint64_t> txn) {

@@ -326,11 +326,13 @@ constexpr int64_t kLongestWaitMs = int64_t{1} << 40;  // about 35 years
 
 // Answers `r` after `ms` on its client's loop, with `write`. A client that
 // leaves first takes the wait (and its reply) with it, so a long wait of a
-// gone client holds nothing.
+// gone client holds nothing — except inside EXEC.
 template <typename Write>
 void answer_after(const ReplyPtr& r, int64_t ms, Write write) {
   auto wait = std::make_shared<BlockedRead>(r);
-  wait->end_when_client_leaves();
+  // Inside EXEC the answer is owed whatever happens to the client: the
+  // transaction holds its shards until every command of it has answered.
+  if (!r->client().in_exec) wait->end_when_client_leaves();
   std::weak_ptr<BlockedRead> weak = wait;
   wait->time_out_after(std::clamp<int64_t>(ms, 1, kLongestWaitMs), [weak, write = std::move(write)]() mutable {
     auto w = weak.lock();

@@ -364,6 +364,41 @@ void xread_wait(Context& ctx, const std::shared_ptr<XRead>& st) {
   st->time_out_after(*st->args.block_ms, [st] { xread_answer(st, {}); });
 }
 
+// Every key read: answers what was found, or waits (BLOCK). A key that
+// holds a string rather than a stream makes the read WRONGTYPE, as in Redis.
+void xread_found(Context& ctx, const std::shared_ptr<XRead>& st) {
+  std::vector<std::string> missing;
+  for (size_t j = 0; j < st->args.keys.size(); ++j) {
+    if (!st->results[j].exists) missing.push_back(st->args.keys[j]);
+  }
+  auto go_on = [&ctx, st] {
+    Hits hits;
+    for (size_t j = 0; j < st->args.keys.size(); ++j) {
+      if (!st->results[j].events.empty()) hits.push_back({st->args.keys[j], std::move(st->results[j].events)});
+    }
+    if (!hits.empty() || !st->args.block_ms) return xread_answer(st, std::move(hits));
+    xread_wait(ctx, st);
+  };
+  if (missing.empty()) return go_on();
+  const ReplyPtr& r = st->reply();
+  exists_both(ctx, std::move(missing), [r, st, go_on](Result<std::vector<std::pair<bool, bool>>> found) {
+    on_client(r, [st, go_on, found = std::move(found)] {
+      if (st->answered()) return;
+      bool string = false;
+      if (found) {
+        for (auto& [str, stream] : *found) string = string || (str && !stream);
+      }
+      if (!found || string) {
+        st->settle();
+        if (!found) write_status_error(st->reply()->w(), found.status());
+        else st->reply()->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
+        return st->reply()->done();
+      }
+      go_on();
+    });
+  });
+}
+
 void cmd_xread(Context& ctx, const ReplyPtr& r, Args a) {
   auto st = std::make_shared<XRead>(r);
   if (!parse_stream_read(*r, a, 1, StreamReadKind::kXRead, &st->args)) return;
@@ -387,12 +422,7 @@ void cmd_xread(Context& ctx, const ReplyPtr& r, Args a) {
       }
       st->results[k] = std::move(*res);
       if (--st->remaining > 0) return;
-      Hits hits;
-      for (size_t j = 0; j < st->args.keys.size(); ++j) {
-        if (!st->results[j].events.empty()) hits.push_back({st->args.keys[j], std::move(st->results[j].events)});
-      }
-      if (!hits.empty() || !st->args.block_ms) return xread_answer(st, std::move(hits));
-      xread_wait(ctx, st);
+      xread_found(ctx, st);
     }));
   }
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "frontends/resp/resp_writer.h"
+#include "runtime/txn_scope.h"
 
 namespace redcar::resp {
 
@@ -92,6 +93,8 @@ size_t PubSub::publish(const std::string& channel, const std::string& message, K
   // Those of the publisher's own loop are written at once, as Redis writes
   // into its subscribers' buffers before it answers.
   auto msg = std::make_shared<const Message>(channel, message, kind == Kind::kShard ? "smessage" : "message");
+  // Delivery is the subscribers' work, not a publishing EXEC's transaction.
+  runtime::TxnScope none(0);
   for (auto& [loop, targets] : by_loop) {
     if (loop->in_loop_thread()) {
       deliver(*msg, targets);

@@ -1539,6 +1539,29 @@ TEST(LogTxn, TransactionCommittedOnTheDecidingShardIsCompleted) {
   EXPECT_EQ(s->report.last_txn_commit, 12u);
 }
 
+TEST(LogTxn, TransactionWhoseFirstSegmentWasReclaimedStillRecovers) {
+  io::MemFs fs;
+  std::vector<Rec> in_txn, after;
+  {
+    auto s = open_mem(fs);
+    ASSERT_TRUE(s->open_status.is_ok());
+    write_records(*s, 3, 200, 3);
+    in_txn = write_txn(*s, 31, 40, 4000);  // over three segments
+    ASSERT_TRUE(s->log->end_txn());
+    ASSERT_TRUE(commit_txn(*s, 31).is_ok());
+    after = write_records(*s, 3, 200, 3);
+    // Retention removes whole segments from the front: here the one that
+    // holds the transaction's first provisional batch.
+    uint64_t second = (in_txn.front().offset / kSeg + 1) * kSeg;
+    ASSERT_TRUE(s->log->remove_segments_below(second).is_ok());
+    while (!in_txn.empty() && in_txn.front().offset < second) in_txn.erase(in_txn.begin());
+  }
+  fs.crash(false, 12);
+  auto s = open_mem(fs);
+  ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+  EXPECT_TRUE(same(s->recovered, concat(in_txn, after)));
+}
+
 TEST(LogTxn, UndecidableTransactionRefusesToOpen) {
   io::MemFs fs;
   {

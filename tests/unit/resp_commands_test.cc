@@ -250,6 +250,19 @@ TEST(RespCommands, XaddRefusesANameAStringKeyHolds) {
   EXPECT_EQ(h.run({"GET", "s"}).str(), kWrongType);
 }
 
+TEST(RespCommands, XreadOfAStringKeyIsWrongtype) {
+  RespHarness h;
+  h.run({"SET", "k", "v"});
+  h.run({"XADD", "s", "1-1", "f", "v"});
+  EXPECT_EQ(h.run({"XREAD", "STREAMS", "k", "0"}).str(), kWrongType);
+  EXPECT_EQ(h.run({"XREAD", "STREAMS", "s", "k", "0", "0"}).str(), kWrongType) << "whatever the others hold";
+  EXPECT_EQ(h.run({"XREAD", "BLOCK", "0", "STREAMS", "k", "$"}).str(), kWrongType) << "and without waiting";
+  EXPECT_TRUE(h.run({"XREAD", "STREAMS", "missing", "0"}).is_null());
+  RespValue v = h.run({"XREAD", "STREAMS", "s", "missing", "0", "0"});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0][0].str(), "s");
+}
+
 TEST(RespCommands, XaddNomkstreamOnAMissingStreamIsNull) {
   RespHarness h;
   EXPECT_TRUE(h.run({"XADD", "s", "NOMKSTREAM", "*", "f", "v"}).is_null());

@@ -286,5 +286,22 @@ TEST(RespTransactions, StopInsideATransactionDropsIt) {
   EXPECT_TRUE(h.run({"GET", "w"}).is_null());
 }
 
+// A command of the queue that answers later (DEBUG SLEEP) still answers
+// when its client has gone: EXEC ends and lets the shards go, so others go on.
+TEST(RespTransactions, ExecWhoseClientLeavesStillLetsTheShardsGo) {
+  RespHarness h;
+  auto leaver = h.client(), other = h.client();
+  h.run(leaver, {"MULTI"});
+  h.run(leaver, {"SET", "k", "1"});
+  h.run(leaver, {"DEBUG", "SLEEP", "0.2"});
+  h.run(leaver, {"SET", "k", "2"});
+  uint64_t exec = h.send(leaver, {"EXEC"});
+  EXPECT_FALSE(h.answered_within(leaver, exec, 50));
+  leaver->leave();
+  for (int i = 0; i < 100 && !leaver->replies.count(exec); ++i) leaver->reactor->run_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(h.run(other, {"GET", "k"}).str(), "2") << "the transaction ran to its end";
+  EXPECT_EQ(h.run(other, {"SET", "k", "3"}).str(), "OK");
+}
+
 }  // namespace
 }  // namespace redcar::test
