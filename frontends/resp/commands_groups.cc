@@ -25,11 +25,37 @@ struct GroupNames {
   NoGroupText text;
 };
 
+// A group command's error: WRONGTYPE when no stream but a string key holds
+// the name, as in Redis; else in the command's words.
+void reply_group_error(Context& ctx, const ReplyPtr& r, const Status& s, std::string key, std::string group,
+                       NoGroupText text) {
+  if (s.code() == Code::kNotFound && (s.reason() == Reason::kNoStream || s.reason() == Reason::kNoGroup)) {
+    return reply_missing_stream(ctx, r, key, [s, key, group, text](ReplyWriter& w) {
+      write_group_error(w, s, key, group, text);
+    });
+  }
+  write_group_error(r->w(), s, key, group, text);
+  r->done();
+}
+
+// A count (XACK, XGROUP DESTROY): 0 may also mean that a string key holds
+// the name, which Redis answers WRONGTYPE.
 template <typename T>
-Callback<T> group_reply(const ReplyPtr& r, GroupNames names, std::function<void(ReplyWriter&, T&)> write) {
-  return back_to<T>(r, [r, names = std::move(names), write = std::move(write)](Result<T> res) {
-    if (!res) write_group_error(r->w(), res.status(), names.key, names.group, names.text);
-    else write(r->w(), *res);
+Callback<T> group_count_reply(Context& ctx, const ReplyPtr& r, GroupNames names) {
+  return back_to<T>(r, [&ctx, r, names = std::move(names)](Result<T> res) {
+    if (!res) return reply_group_error(ctx, r, res.status(), names.key, names.group, names.text);
+    auto n = static_cast<int64_t>(*res);
+    if (n == 0) return reply_missing_stream(ctx, r, names.key, [](ReplyWriter& w) { w.integer(0); });
+    r->w().integer(n);
+    r->done();
+  });
+}
+
+template <typename T>
+Callback<T> group_reply(Context& ctx, const ReplyPtr& r, GroupNames names, std::function<void(ReplyWriter&, T&)> write) {
+  return back_to<T>(r, [&ctx, r, names = std::move(names), write = std::move(write)](Result<T> res) {
+    if (!res) return reply_group_error(ctx, r, res.status(), names.key, names.group, names.text);
+    write(r->w(), *res);
     r->done();
   });
 }
@@ -83,8 +109,7 @@ void cmd_xgroup(Context& ctx, const ReplyPtr& r, Args a) {
   if (sub == "destroy") {
     if (!need(4, 4)) return;
     return ctx.engine.group_destroy(std::string(a[2]), std::string(a[3]),
-                                    group_reply<bool>(r, names(NoGroupText::kGroupForKey),
-                                                      [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
+                                    group_count_reply<bool>(ctx, r, names(NoGroupText::kGroupForKey)));
   }
   if (sub == "setid") {
     if (!need(5, 7)) return;
@@ -99,20 +124,20 @@ void cmd_xgroup(Context& ctx, const ReplyPtr& r, Args a) {
       return reply_syntax_error(*r);
     }
     return ctx.engine.group_set_id(std::string(a[2]), std::string(a[3]), id, entries_read,
-                                   group_reply<bool>(r, names(NoGroupText::kGroupForKey),
+                                   group_reply<bool>(ctx, r, names(NoGroupText::kGroupForKey),
                                                      [](ReplyWriter& w, bool&) { w.simple("OK"); }));
   }
   if (sub == "createconsumer") {
     if (!need(5, 5)) return;
     return ctx.engine.consumer_create(std::string(a[2]), std::string(a[3]), std::string(a[4]),
-                                      group_reply<bool>(r, names(NoGroupText::kGroupForKey),
+                                      group_reply<bool>(ctx, r, names(NoGroupText::kGroupForKey),
                                                         [](ReplyWriter& w, bool& b) { w.integer(b ? 1 : 0); }));
   }
   if (sub == "delconsumer") {
     if (!need(5, 5)) return;
     return ctx.engine.consumer_delete(
         std::string(a[2]), std::string(a[3]), std::string(a[4]),
-        group_reply<uint64_t>(r, names(NoGroupText::kGroupForKey),
+        group_reply<uint64_t>(ctx, r, names(NoGroupText::kGroupForKey),
                               [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
   }
   if (sub == "help") {
@@ -206,9 +231,8 @@ void group_read_round(Context& ctx, const std::shared_ptr<GroupRead>& st) {
       if (st->answered()) return;
       if (!res) {
         st->settle();
-        write_group_error(st->reply()->w(), res.status(), st->args.keys[i], st->group,
-                          NoGroupText::kKeyOrGroupInReadGroup);
-        return st->reply()->done();
+        return reply_group_error(ctx, st->reply(), res.status(), st->args.keys[i], st->group,
+                                 NoGroupText::kKeyOrGroupInReadGroup);
       }
       st->results[i] = std::move(*res);
       if (--st->remaining > 0) return;
@@ -248,10 +272,8 @@ void answer_lent_read(Context& ctx, Reply* r, size_t mark, std::optional<int64_t
     return r->done();
   }
   w.take_back(mark);
-  if (!n) {
-    write_group_error(w, n.status(), q.stream, q.opt.group, NoGroupText::kKeyOrGroupInReadGroup);
-    return r->done();
-  }
+  if (!n) return reply_group_error(ctx, ReplyPtr(r), n.status(), q.stream, q.opt.group,
+                                   NoGroupText::kKeyOrGroupInReadGroup);
   if (!block) {
     w.null_array();
     return r->done();
@@ -338,14 +360,14 @@ void cmd_xack(Context& ctx, const ReplyPtr& r, Args a) {
   std::vector<StreamId> ids;
   if (!parse_ids(a, 3, a.size(), &ids)) return reply_error(*r, kInvalidId);
   ctx.engine.group_ack(std::string(a[1]), std::string(a[2]), std::move(ids),
-                       group_reply<uint64_t>(r, {std::string(a[1]), std::string(a[2]), NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, uint64_t& n) { w.integer(static_cast<int64_t>(n)); }));
+                       group_count_reply<uint64_t>(ctx, r, {std::string(a[1]), std::string(a[2]), NoGroupText::kKeyOrGroup}));
 }
 
 void cmd_xpending(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() == 3) {
     return ctx.engine.group_pending_summary(
         std::string(a[1]), std::string(a[2]),
-        group_reply<PendingSummary>(r, {std::string(a[1]), std::string(a[2]), NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, PendingSummary& p) {
+        group_reply<PendingSummary>(ctx, r, {std::string(a[1]), std::string(a[2]), NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, PendingSummary& p) {
           w.array(4);
           w.integer(static_cast<int64_t>(p.count));
           if (p.count == 0) {
@@ -383,7 +405,7 @@ void cmd_xpending(Context& ctx, const ReplyPtr& r, Args a) {
   q.count = count < 0 ? 0 : static_cast<uint64_t>(count);
   if (a.size() - i == 4) q.consumer = std::string(a[i + 3]);
   ctx.engine.group_pending(std::string(a[1]), q,
-                           group_reply<std::vector<PendingEntry>>(r, {std::string(a[1]), q.group, NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, std::vector<PendingEntry>& v) {
+                           group_reply<std::vector<PendingEntry>>(ctx, r, {std::string(a[1]), q.group, NoGroupText::kKeyOrGroup}, [](ReplyWriter& w, std::vector<PendingEntry>& v) {
                              int64_t now = now_ms();
                              w.array(v.size());
                              for (auto& p : v) {
@@ -430,7 +452,7 @@ void cmd_xclaim(Context& ctx, const ReplyPtr& r, Args a) {
     }
   }
   GroupNames names{std::string(a[1]), o.group, NoGroupText::kKeyOrGroup};
-  ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
+  ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(ctx, r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
                            if (just) {
                              w.array(c.claimed_ids.size());
                              for (auto& id : c.claimed_ids) w.bulk_id(id.ms, id.seq);
@@ -463,7 +485,7 @@ void cmd_xautoclaim(Context& ctx, const ReplyPtr& r, Args a) {
     }
   }
   GroupNames names{std::string(a[1]), o.group, NoGroupText::kKeyOrGroup};
-  ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
+  ctx.engine.group_claim(std::string(a[1]), o, group_reply<ClaimResult>(ctx, r, names, [just = o.just_id](ReplyWriter& w, ClaimResult& c) {
                            w.array(3);
                            w.bulk_id(c.next_start.ms, c.next_start.seq);
                            if (just) {
@@ -719,7 +741,7 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
   if (sub == "consumers" && a.size() == 4) {
     return ctx.engine.group_consumers(
         std::string(a[2]), std::string(a[3]),
-        group_reply<std::vector<ConsumerInfo>>(r, {std::string(a[2]), std::string(a[3]), NoGroupText::kGroupForKey}, [](ReplyWriter& w, std::vector<ConsumerInfo>& v) {
+        group_reply<std::vector<ConsumerInfo>>(ctx, r, {std::string(a[2]), std::string(a[3]), NoGroupText::kGroupForKey}, [](ReplyWriter& w, std::vector<ConsumerInfo>& v) {
           int64_t now = now_ms();
           w.array(v.size());
           for (auto& c : v) {

@@ -263,6 +263,27 @@ TEST(RespCommands, XreadOfAStringKeyIsWrongtype) {
   EXPECT_EQ(v[0][0].str(), "s");
 }
 
+TEST(RespCommands, GroupCommandsOnAStringKeyAreWrongtype) {
+  RespHarness h;
+  h.run({"SET", "k", "v"});
+  for (std::vector<std::string> c : std::vector<std::vector<std::string>>{
+           {"XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", ">"},
+           {"XREADGROUP", "GROUP", "g", "c", "STREAMS", "k", "0"},
+           {"XACK", "k", "g", "1-1"},
+           {"XPENDING", "k", "g"},
+           {"XPENDING", "k", "g", "-", "+", "10"},
+           {"XCLAIM", "k", "g", "c", "0", "1-1"},
+           {"XAUTOCLAIM", "k", "g", "c", "0", "0"},
+           {"XINFO", "CONSUMERS", "k", "g"},
+           {"XGROUP", "SETID", "k", "g", "0"},
+           {"XGROUP", "DESTROY", "k", "g"},
+           {"XGROUP", "CREATECONSUMER", "k", "g", "c"},
+           {"XGROUP", "DELCONSUMER", "k", "g", "c"}}) {
+    EXPECT_EQ(h.run(c).str(), kWrongType) << c[0] << " " << c[1];
+  }
+  EXPECT_EQ(h.run({"GET", "k"}).str(), "v");
+}
+
 TEST(RespCommands, XaddNomkstreamOnAMissingStreamIsNull) {
   RespHarness h;
   EXPECT_TRUE(h.run({"XADD", "s", "NOMKSTREAM", "*", "f", "v"}).is_null());
