@@ -273,7 +273,9 @@ void GroupCommit::start_flushes() {
     in_flight_++;
     in_flight_seg_ = b.seg_first;
     b.solo = solo_write_pending_;
-    b.durable_write = opt_.fsync == FsyncMode::kAlways || b.solo || b.close;
+    // A transaction's batches and commit marks are durable when written
+    // whatever --fsync says: a decision must not outlive what it decides.
+    b.durable_write = opt_.fsync == FsyncMode::kAlways || b.solo || b.close || b.txn != 0 || b.must_sync;
     uint64_t seq = b.seq;
     auto done = [this, seq, len](int res) { on_written(seq, len, res); };
     if (b.durable_write) {

@@ -82,6 +82,14 @@ class GroupCommit {
   void begin_txn(uint64_t txn);
   // Ends provisional batches; whether the transaction staged anything.
   bool end_txn();
+  // The open batch is written durable whatever --fsync says (a commit mark).
+  void require_sync() {
+    if (!batches_.empty() && !batches_.back().sealed) batches_.back().must_sync = true;
+  }
+  // Makes everything written durable now, blocking (--fsync interval and
+  // never; a transaction's provisional batches must not outlive what came
+  // before them).
+  Status sync_now() { return sync_all_now(); }
   uint64_t txn() const { return txn_; }
   // After a failed write or sync the log is failed for good (fsyncgate):
   // every waiter hears of it and every later stage is refused with it.
@@ -107,6 +115,7 @@ class GroupCommit {
     bool in_flight = false;
     bool done = false;        // written, waiting for its turn to complete
     uint64_t txn = 0;         // provisional: the transaction it belongs to
+    bool must_sync = false;   // durable when written, whatever --fsync says (a commit mark)
     io::AlignedBuffer buf;
     std::vector<Waiter> waiters;
     uint64_t log_begin() const { return seg_first + file_base + header_pos; }

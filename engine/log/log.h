@@ -95,6 +95,10 @@ class Log {
   // Whether it staged anything; the caller then stages its commit mark.
   bool end_txn() { return commit_.end_txn(); }
   uint64_t txn() const { return commit_.txn(); }
+  // The open batch goes out durable whatever --fsync says; and everything
+  // written so far made durable now (GroupCommit).
+  void require_sync() { commit_.require_sync(); }
+  Status sync_now() { return commit_.sync_now(); }
   // Fails the log for good with `why`, as a failed write does.
   void refuse_appends(Status why) { commit_.fail(std::move(why)); }
   // Refuses appends from now on, finishes what is staged and in flight,

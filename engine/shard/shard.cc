@@ -191,6 +191,11 @@ void Shard::quiesce(uint64_t txn, std::shared_ptr<runtime::Function<void(uint64_
     });
     return;
   }
+  if (opt_.engine.fsync != FsyncMode::kAlways) {
+    // What came before must be durable before the transaction's batches,
+    // which are durable when written: a power loss then keeps a prefix.
+    if (Status st = log_->sync_now(); !st) log_->refuse_appends(st);
+  }
   log_->begin_txn(txn);
   runtime::TxnScope scope(txn);
   (*held)(txn);
@@ -209,6 +214,7 @@ void Shard::commit_mark(uint64_t txn, bool decision, runtime::Function<void(Stat
   h.number = txn;
   const char mark[2] = {static_cast<char>(log::TxnMark::kCommit), static_cast<char>(decision ? 1 : 0)};
   if (auto st = log_->stage(h, {}, std::string_view(mark, decision ? 2 : 1)); !st) return done(st.status());
+  log_->require_sync();
   log_->when_durable([done = std::move(done)](const Status& s) mutable { done(s); });
 }
 

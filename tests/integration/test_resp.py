@@ -1562,6 +1562,26 @@ class RedisCliTests(RespTestCase):
         self.assertEqual("value-9999\n", self.cli("get", "%s:9999" % k))
         self.assertEqual("value-0\n", self.cli("get", "%s:0" % k))
 
+    def test_pipe_of_transactions(self):
+        """Mass insert in transactions: MULTI, 100 SETs and an INCR, EXEC, 20 times over."""
+        k = self.k()
+
+        def cmd(*args):
+            return "*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+        stream = []
+        for t in range(20):
+            stream.append(cmd("MULTI"))
+            for i in range(100):
+                stream.append(cmd("SET", "%s:%d:%d" % (k, t, i), "v%d" % i))
+            stream.append(cmd("INCR", k + ":count"))
+            stream.append(cmd("EXEC"))
+        out = self.cli("--pipe", "--pipe-timeout", "20", stdin="".join(stream).encode())
+        # Each transaction: OK, 101 QUEUED, and the EXEC array.
+        self.assertIn("errors: 0, replies: %d" % (20 * 103), out)
+        self.assertEqual("20\n", self.cli("get", k + ":count"))
+        self.assertEqual("v99\n", self.cli("get", "%s:19:99" % k))
+
     def test_hello3(self):
         out = self.cli("hello", "3", resp3=True)
         # Raw output prints each map entry as "key value" on a line.

@@ -1562,6 +1562,40 @@ TEST(LogTxn, TransactionWhoseFirstSegmentWasReclaimedStillRecovers) {
   EXPECT_TRUE(same(s->recovered, concat(in_txn, after)));
 }
 
+// Under --fsync interval and never, a transaction still survives a power
+// loss whole: what came before is synced when the shard is held (sync_now,
+// as Shard::hold does), and its batches and commit mark are written durable.
+TEST(LogTxn, TransactionIsDurableWhateverTheFsyncMode) {
+  for (FsyncMode mode : {FsyncMode::kNever, FsyncMode::kInterval}) {
+    SCOPED_TRACE(mode == FsyncMode::kNever ? "never" : "interval");
+    io::MemFs fs;
+    LogOptions opt = options();
+    opt.fsync = mode;
+    opt.fsync_interval_ms = 60000;  // no periodic sync during the test
+    std::vector<Rec> before, in_txn;
+    {
+      auto s = open_mem(fs, opt);
+      ASSERT_TRUE(s->open_status.is_ok());
+      before = write_records(*s, 6, 300, 2);
+      ASSERT_TRUE(s->log->sync_now().is_ok());
+      in_txn = write_txn(*s, 51, 7, 300);
+      ASSERT_TRUE(s->log->end_txn());
+      RecordHeader h;
+      h.type = RecordType::kTxn;
+      h.number = 51;
+      const char mark = static_cast<char>(TxnMark::kCommit);
+      ASSERT_TRUE(s->log->stage(h, {}, std::string_view(&mark, 1)).is_ok());
+      s->log->require_sync();
+      ASSERT_TRUE(s->sync().is_ok());
+    }
+    fs.crash(/*tear=*/true, 13);  // a power loss: unsynced writes torn or lost
+    auto s = open_mem(fs, opt);
+    ASSERT_TRUE(s->open_status.is_ok()) << s->open_status.to_string();
+    EXPECT_TRUE(same(s->recovered, concat(before, in_txn)));
+    EXPECT_EQ(s->report.last_txn_commit, 51u);
+  }
+}
+
 TEST(LogTxn, UndecidableTransactionRefusesToOpen) {
   io::MemFs fs;
   {
