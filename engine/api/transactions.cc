@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #include "engine/api/engine.h"
 #include "engine/shard/shard.h"
@@ -33,6 +34,14 @@ void crash_point(std::string_view point) {
   ::raise(SIGKILL);
 }
 
+// Runs `fn` on shard `s` as work of transaction `txn` (0: none yet), so that
+// it gets through the transaction's own holds and waits for another's.
+template <typename Fn>
+void post_in(shard::Shard* s, uint64_t txn, Fn&& fn) {
+  runtime::TxnScope scope(txn);
+  s->post(std::forward<Fn>(fn));
+}
+
 struct Holding {
   std::vector<shard::Shard*> shards;
   size_t next = 0;
@@ -45,8 +54,7 @@ void hold_next(std::shared_ptr<Holding> h) {
   shard::Shard* s = h->shards[h->next++];
   // The first post carries no transaction yet (the key-value shard numbers
   // it); the others carry it, so that they wait only for another's hold.
-  runtime::TxnScope scope(h->txn);
-  s->post([s, h]() mutable {
+  post_in(s, h->txn, [s, h]() mutable {
     s->hold(h->txn, [h](uint64_t txn) mutable {
       h->txn = txn;
       hold_next(std::move(h));
@@ -67,10 +75,7 @@ struct Ending {
 };
 
 void release_all(std::shared_ptr<Ending> e) {
-  runtime::TxnScope scope(e->txn);
-  for (shard::Shard* s : e->shards) {
-    s->post([s, txn = e->txn] { s->release(txn); });
-  }
+  for (shard::Shard* s : e->shards) post_in(s, e->txn, [s, txn = e->txn] { s->release(txn); });
   if (!e->decided && !e->wrote.empty()) return e->cb(e->failed);
   e->cb(!e->wrote.empty());
 }
@@ -78,26 +83,21 @@ void release_all(std::shared_ptr<Ending> e) {
 void mark_next(std::shared_ptr<Ending> e) {
   if (e->next == e->marks.size()) return release_all(std::move(e));
   shard::Shard* s = e->marks[e->next++];
-  runtime::TxnScope scope(e->txn);
   const bool decision = !e->decided && e->marks.size() > 1;
-  s->post([s, e, decision]() mutable {
+  post_in(s, e->txn, [s, e, decision]() mutable {
     s->commit_mark(e->txn, decision, [e](Status st) mutable {
       if (!st) {
         spdlog::error("transaction {}: commit mark: {}", e->txn, st.to_string());
         // After the decision, recovery completes the transaction from it,
         // which must stay until then.
         if (e->decided) {
-          runtime::TxnScope scope(e->txn);
-          e->decider->post([d = e->decider] { d->keep_decisions(); });
+          post_in(e->decider, e->txn, [d = e->decider] { d->keep_decisions(); });
           return release_all(std::move(e));
         }
         // Before it, the transaction did not commit; what it wrote stays
         // provisional, so no shard it wrote on may append after it.
         e->failed = st;
-        runtime::TxnScope scope(e->txn);
-        for (shard::Shard* w : e->wrote) {
-          w->post([w, txn = e->txn, st] { w->abandon(txn, st); });
-        }
+        for (shard::Shard* w : e->wrote) post_in(w, e->txn, [w, txn = e->txn, st] { w->abandon(txn, st); });
         return release_all(std::move(e));
       }
       if (!e->decided) {
@@ -124,8 +124,7 @@ void end_next(std::shared_ptr<Ending> e) {
     return mark_next(std::move(e));
   }
   shard::Shard* s = e->shards[e->next++];
-  runtime::TxnScope scope(e->txn);
-  s->post([s, e]() mutable {
+  post_in(s, e->txn, [s, e]() mutable {
     if (s->end_writes(e->txn)) e->wrote.push_back(s);
     end_next(std::move(e));
   });

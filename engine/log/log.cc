@@ -23,11 +23,7 @@ Status Log::open(const DurableHook& apply, RecoveryReport* report) {
     // A transaction that committed on the deciding shard, whose commit mark
     // never reached this log: it goes first, before anything else lands
     // after the provisional batches.
-    RecordHeader h;
-    h.type = RecordType::kTxn;
-    h.number = tail.settle_txn;
-    const char mark = static_cast<char>(TxnMark::kCommit);
-    if (auto st = stage(h, {}, std::string_view(&mark, 1)); !st) return st.status();
+    if (auto st = stage_commit_mark(tail.settle_txn, false); !st) return st.status();
   }
   if (!segments_.has_spare()) segments_.start_prepare();
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -38,6 +34,16 @@ Result<uint64_t> Log::stage(const RecordHeader& h, std::string_view name, std::s
   return stage_with(h, name, body.size(), [body](uint8_t* out) {
     if (!body.empty()) std::memcpy(out, body.data(), body.size());
   });
+}
+
+Result<uint64_t> Log::stage_commit_mark(uint64_t txn, bool decision) {
+  RecordHeader h;
+  h.type = RecordType::kTxn;
+  h.number = txn;
+  const char mark[2] = {static_cast<char>(TxnMark::kCommit), static_cast<char>(decision ? 1 : 0)};
+  auto st = stage(h, {}, std::string_view(mark, decision ? 2 : 1));
+  if (st) require_sync();
+  return st;
 }
 
 Status Log::remove_segments_below(uint64_t log_offset) {

@@ -89,6 +89,10 @@ class Log {
 
   // Finishes in-flight and staged flushes, then calls done.
   void drain(std::function<void()> done) { commit_.drain(std::move(done)); }
+  // A transaction's commit mark (FORMAT.md, Transactions; `decision`: the
+  // deciding shard's, for a transaction that wrote on several), in a batch
+  // written durable whatever --fsync says.
+  Result<uint64_t> stage_commit_mark(uint64_t txn, bool decision);
   // Provisional batches of a transaction (GroupCommit::begin_txn); begin
   // only when nothing is staged or in flight (after drain()).
   void begin_txn(uint64_t txn) { commit_.begin_txn(txn); }

@@ -209,12 +209,7 @@ bool Shard::end_writes(uint64_t txn) {
 void Shard::commit_mark(uint64_t txn, bool decision, runtime::Function<void(Status), 128> done) {
   if (held_by_ != txn) return done(Status(Code::kUnavailable, "shard stopping"));
   REDCAR_CHECK(log_->txn() == 0);
-  log::RecordHeader h;
-  h.type = RecordType::kTxn;
-  h.number = txn;
-  const char mark[2] = {static_cast<char>(log::TxnMark::kCommit), static_cast<char>(decision ? 1 : 0)};
-  if (auto st = log_->stage(h, {}, std::string_view(mark, decision ? 2 : 1)); !st) return done(st.status());
-  log_->require_sync();
+  if (auto st = log_->stage_commit_mark(txn, decision); !st) return done(st.status());
   log_->when_durable([done = std::move(done)](const Status& s) mutable { done(s); });
 }
 

@@ -1381,11 +1381,7 @@ TEST(LogUring, StageDurableReopenScan) {
 
 // Stages `txn`'s commit mark (after end_txn) and waits for it.
 Status commit_txn(Session& s, uint64_t txn) {
-  RecordHeader h;
-  h.type = RecordType::kTxn;
-  h.number = txn;
-  const char mark = static_cast<char>(TxnMark::kCommit);
-  auto st = s.log->stage(h, {}, std::string_view(&mark, 1));
+  auto st = s.log->stage_commit_mark(txn, false);
   if (!st) return st.status();
   return s.sync();
 }
@@ -1580,13 +1576,7 @@ TEST(LogTxn, TransactionIsDurableWhateverTheFsyncMode) {
       ASSERT_TRUE(s->log->sync_now().is_ok());
       in_txn = write_txn(*s, 51, 7, 300);
       ASSERT_TRUE(s->log->end_txn());
-      RecordHeader h;
-      h.type = RecordType::kTxn;
-      h.number = 51;
-      const char mark = static_cast<char>(TxnMark::kCommit);
-      ASSERT_TRUE(s->log->stage(h, {}, std::string_view(&mark, 1)).is_ok());
-      s->log->require_sync();
-      ASSERT_TRUE(s->sync().is_ok());
+      ASSERT_TRUE(commit_txn(*s, 51).is_ok());
     }
     fs.crash(/*tear=*/true, 13);  // a power loss: unsynced writes torn or lost
     auto s = open_mem(fs, opt);
