@@ -382,6 +382,7 @@ class NativeClient::StreamCall final : public grpc::ClientWriteReactor<v1::Appen
   void start(const std::string& stream) {
     s_->batch->request().set_stream(stream);
     stamp();
+    owner_->calls_started();
     s_->stub->async()->AppendStream(&ctx_, &resp_, this);
     StartWrite(&s_->batch->request());
     StartCall();
@@ -418,7 +419,11 @@ class NativeClient::StreamCall final : public grpc::ClientWriteReactor<v1::Appen
     AppendSlot* s = s_;
     s->in_flight.store(false);
     owner->sink()->done(slot, r);
+    // The context holds the channel: it must go before the client may, or
+    // the channel's last reference would drop on grpc's own completion
+    // thread, which then tears down the queue it is polling.
     delete this;
+    owner->calls_ended();
   }
 
  private:
