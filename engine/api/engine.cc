@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/common/clock.h"
 #include "engine/shard/data_dir.h"
 #include "engine/shard/shard.h"
 
@@ -404,7 +405,10 @@ void Engine::kv_last_change(std::string key, Callback<int64_t> cb) {
   if (stopped_) return cb(stopped_status());
   run_on(kv(), [key = std::move(key), cb = std::move(cb)](shard::Shard& s) mutable {
     const auto* history = s.kv().history(key);
-    cb(history && !history->empty() ? history->back().mod : int64_t{0});
+    if (!history || history->empty()) return cb(int64_t{0});
+    // A key that expired since is a change too, before it is deleted.
+    const auto& v = history->back();
+    cb(v.tombstone || shard::KvStore::alive(v, now_ms()) ? v.mod : -v.mod);
   });
 }
 
@@ -452,6 +456,23 @@ void Engine::kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> c
 void Engine::kv_compact(int64_t revision, Callback<int64_t> cb) {
   if (stopped_) return cb(stopped_status());
   run_on(kv(), [revision, cb = std::move(cb)](shard::Shard& s) mutable { s.kv().compact(revision, std::move(cb)); });
+}
+
+void Engine::kv_expire(std::string key, KvExpire e, Callback<bool> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(kv(), [key = std::move(key), e, cb = std::move(cb)](shard::Shard& s) mutable {
+    s.kv().expire(key, e, std::move(cb));
+  });
+}
+
+void Engine::kv_deadline(std::string key, Callback<int64_t> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(kv(), [key = std::move(key), cb = std::move(cb)](shard::Shard& s) mutable { cb(s.kv().deadline(key)); });
+}
+
+void Engine::kv_expiry_stats(Callback<KvExpiryStats> cb) {
+  if (stopped_) return cb(stopped_status());
+  run_on(kv(), [cb = std::move(cb)](shard::Shard& s) mutable { cb(s.kv().expiry_stats()); });
 }
 
 void Engine::kv_status(Callback<KvStatus> cb) {

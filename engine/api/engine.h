@@ -135,6 +135,11 @@ class Engine {
   // value before and after once the write is durable (at once if none).
   void kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> cb);
   void kv_compact(int64_t revision, Callback<int64_t> cb);
+  // Sets or removes a key's deadline (KvStore::expire): whether it did.
+  void kv_expire(std::string key, KvExpire e, Callback<bool> cb);
+  // A key's written deadline: -2 no key, -1 none, else Unix ms.
+  void kv_deadline(std::string key, Callback<int64_t> cb);
+  void kv_expiry_stats(Callback<KvExpiryStats> cb);
   void kv_status(Callback<KvStatus> cb);
   // Delivers batches of changes from `start_revision` on, in revision order;
   // `more()` asks for the next batch. Ends with kCompacted if the start was

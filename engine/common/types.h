@@ -211,6 +211,7 @@ struct KeyValue {
   int64_t create_revision = 0;
   int64_t mod_revision = 0;
   int64_t version = 0;
+  int64_t expire_ms = 0;  // when the key expires (Unix ms; 0: never)
 };
 struct RangeRequest {
   std::string key;
@@ -243,6 +244,10 @@ struct KvOp {
   std::string value;   // kPut
   bool prev_kv = false;
   bool ignore_value = false;
+  // kPut: when the key expires (Unix ms; 0: never), or, with keep_ttl,
+  // whatever deadline the key had (a new key: none).
+  int64_t expire_ms = 0;
+  bool keep_ttl = false;
 };
 struct KvOpResult {
   RangeResult range;
@@ -260,6 +265,23 @@ struct KvUpdate {
   enum class Write : uint8_t { kNone, kPut, kDelete };
   Write write = Write::kNone;
   std::string value;  // kPut
+  // kPut: the key's new deadline (Unix ms; 0: none); unset keeps its own,
+  // as Redis's INCR or APPEND do.
+  std::optional<int64_t> expire_ms;
+};
+// A key's new deadline (Engine::kv_expire), and Redis's EXPIRE options:
+// set only if the key has none (nx), has one (xx), or it moves later (gt)
+// or earlier (lt), no deadline counting as later than any.
+struct KvExpire {
+  int64_t at_ms = 0;  // Unix ms; 0 removes the deadline (PERSIST)
+  bool nx = false, xx = false, gt = false, lt = false;
+};
+// Keys with deadlines: how many are live, their mean time left, and how
+// many have been deleted for having expired since the start.
+struct KvExpiryStats {
+  uint64_t expiring = 0;
+  int64_t avg_ttl_ms = 0;
+  uint64_t expired = 0;
 };
 struct KvUpdateResult {
   std::optional<std::string> before;  // the value the function was shown

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/common/clock.h"
 
 namespace redcar::shard {
@@ -14,6 +16,12 @@ using log::RecordType;
 namespace {
 constexpr uint8_t kOpPut = 1;
 constexpr uint8_t kOpDelete = 2;
+constexpr uint8_t kOpPutExpiring = 3;  // a put whose version carries a deadline
+constexpr uint64_t kMaxReapedPerRecord = 1024;
+
+// A restored version's flags (FORMAT.md, kv-restore).
+constexpr uint8_t kRestoreTombstone = 1;
+constexpr uint8_t kRestoreDeadline = 2;
 }  // namespace
 
 bool in_range(const std::string& key, const std::string& start, const std::string& end) {
@@ -30,14 +38,20 @@ KeyValue KvStore::to_kv(const std::string& key, const Version& v, bool keys_only
   kv.create_revision = v.create;
   kv.mod_revision = v.mod;
   kv.version = v.version;
+  kv.expire_ms = v.expire_ms;
   return kv;
 }
 
-const KvStore::Version* KvStore::staged_lookup(const std::string& key) const {
+const KvStore::Version* KvStore::staged_raw(const std::string& key) const {
   if (auto s = staged_.find(key); s != staged_.end()) return s->second.tombstone ? nullptr : &s->second;
   auto it = keys_.find(key);
   if (it == keys_.end() || it->second.empty() || it->second.back().tombstone) return nullptr;
   return &it->second.back();
+}
+
+const KvStore::Version* KvStore::staged_lookup(const std::string& key) const {
+  const Version* v = staged_raw(key);
+  return v && alive(*v, now_ms()) ? v : nullptr;
 }
 
 std::vector<std::string> KvStore::staged_keys(const std::string& key, const std::string& end) const {
@@ -59,6 +73,8 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
   RangeResult res;
   res.revision = staged ? staged_revision_ : revision_;
   int64_t at = req.revision > 0 ? req.revision : revision_;
+  // The present hides expired keys; a past revision shows what was there.
+  const int64_t now = req.revision > 0 ? 0 : now_ms();
   std::vector<std::pair<std::string, const Version*>> hits;
   if (staged && req.revision <= 0) {
     for (auto& k : staged_keys(req.key, req.range_end)) hits.push_back({k, staged_lookup(k)});
@@ -67,7 +83,7 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
       const auto& hist = it->second;
       // The newest version at or before `at`.
       auto v = std::upper_bound(hist.begin(), hist.end(), at, [](int64_t r, const Version& x) { return r < x.mod; });
-      if (v != hist.begin() && !std::prev(v)->tombstone) hits.push_back({it->first, &*std::prev(v)});
+      if (v != hist.begin() && alive(*std::prev(v), now)) hits.push_back({it->first, &*std::prev(v)});
       if (req.range_end.empty()) break;
     }
   }
@@ -103,15 +119,36 @@ void KvStore::get(const std::string& key, Callback<std::optional<std::string_vie
   auto it = keys_.find(key);
   // History holds written versions only, oldest first: the last is now.
   using Value = std::optional<std::string_view>;
-  if (it == keys_.end() || it->second.empty() || it->second.back().tombstone) return view(Value());
+  if (it == keys_.end() || it->second.empty() || !alive(it->second.back(), now_ms())) return view(Value());
   view(Value(it->second.back().value));
+}
+
+int64_t KvStore::deadline(const std::string& key) const {
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.empty() || !alive(it->second.back(), now_ms())) return -2;
+  return it->second.back().expire_ms ? it->second.back().expire_ms : -1;
+}
+
+KvExpiryStats KvStore::expiry_stats() const {
+  const int64_t now = now_ms();
+  KvExpiryStats st;
+  int64_t left = 0;
+  for (auto& [k, h] : keys_) {
+    if (h.empty() || h.back().expire_ms == 0 || !alive(h.back(), now)) continue;
+    st.expiring++;
+    left += h.back().expire_ms - now;
+  }
+  st.avg_ttl_ms = st.expiring ? left / static_cast<int64_t>(st.expiring) : 0;
+  st.expired = expired_;
+  return st;
 }
 
 void KvStore::status(Callback<KvStatus> cb) {
   KvStatus s;
   s.revision = revision_;
   s.compact_revision = compact_revision_;
-  for (auto& [k, h] : keys_) s.keys += !h.empty() && !h.back().tombstone;
+  const int64_t now = now_ms();
+  for (auto& [k, h] : keys_) s.keys += !h.empty() && alive(h.back(), now);
   cb(s);
 }
 
@@ -190,6 +227,18 @@ struct KvStore::TxnPlan {
     pending.clear();
   }
 
+  // A delete of `k`, into the plan and its record.
+  void stage_delete(const std::string& k) {
+    Version v;
+    v.mod = rev;
+    v.tombstone = true;
+    BodyWriter w(&ops_body);
+    w.byte(kOpDelete);
+    w.str(k);
+    pending.push_back({k, std::move(v)});
+    changes++;
+  }
+
   // The staged view with this transaction's own writes on top.
   const Version* view(const KvStore& kv, const std::string& k) const {
     for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
@@ -217,10 +266,12 @@ Status KvStore::plan_op(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
   v.create = prev ? prev->create : plan.rev;
   v.version = prev ? prev->version + 1 : 1;
   v.value = op.ignore_value ? prev->value : op.value;
+  v.expire_ms = op.keep_ttl ? (prev ? prev->expire_ms : 0) : op.expire_ms;
   BodyWriter w(&plan.ops_body);
-  w.byte(kOpPut);
+  w.byte(v.expire_ms ? kOpPutExpiring : kOpPut);
   w.str(key);
   w.str(v.value);
+  if (v.expire_ms) w.varint(static_cast<uint64_t>(v.expire_ms));
   plan.pending.push_back({key, std::move(v)});
   plan.changes++;
   return Status::ok();
@@ -241,16 +292,9 @@ void KvStore::plan_delete(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
       }
     }
   }
-  BodyWriter w(&plan.ops_body);
   for (auto& k : keys) {
     if (op.prev_kv) r->prev.push_back(to_kv(k, *plan.view(*this, k), false));
-    Version v;
-    v.mod = plan.rev;
-    v.tombstone = true;
-    w.byte(kOpDelete);
-    w.str(k);
-    plan.pending.push_back({k, std::move(v)});
-    plan.changes++;
+    plan.stage_delete(k);
   }
   r->deleted = static_cast<int64_t>(keys.size());
 }
@@ -275,6 +319,10 @@ void KvStore::txn_lent(const TxnRequest& req, Callback<TxnResult> cb) {
     res.revision = staged_revision_;
     return cb(std::move(res));
   }
+  stage_plan(plan, std::move(res), std::move(cb));
+}
+
+void KvStore::stage_plan(TxnPlan& plan, TxnResult res, Callback<TxnResult> cb) {
   body_.clear();
   BodyWriter w(&body_);
   w.varint(plan.changes);
@@ -311,6 +359,8 @@ void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateRes
   op.range.key = key;
   if (decided->write == KvUpdate::Write::kPut) {
     op.kind = KvOp::Kind::kPut;
+    op.keep_ttl = !decided->expire_ms;
+    op.expire_ms = decided->expire_ms.value_or(0);
     op.value = std::move(decided->value);
     res.after = op.value;
   } else {
@@ -319,6 +369,55 @@ void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateRes
   txn_lent(t, [res = std::move(res), cb = std::move(cb)](Result<TxnResult> done) mutable {
     if (!done) return cb(done.status());
     cb(std::move(res));
+  });
+}
+
+void KvStore::expire(const std::string& key, const KvExpire& e, Callback<bool> cb) {
+  const Version* cur = staged_lookup(key);
+  if (!cur) return cb(false);
+  const int64_t have = cur->expire_ms;  // 0: none
+  bool applies = e.at_ms != 0 || have != 0;  // PERSIST of a key without one changes nothing
+  if (e.nx && have != 0) applies = false;
+  if (e.xx && have == 0) applies = false;
+  if (e.gt && (have == 0 || e.at_ms <= have)) applies = false;
+  if (e.lt && have != 0 && e.at_ms >= have) applies = false;
+  if (!applies) return cb(false);
+  TxnRequest t;
+  KvOp& op = t.success.emplace_back();
+  op.range.key = key;
+  if (e.at_ms != 0 && e.at_ms <= now_ms()) {
+    op.kind = KvOp::Kind::kDelete;
+  } else {
+    op.kind = KvOp::Kind::kPut;
+    op.ignore_value = true;
+    op.expire_ms = e.at_ms;
+  }
+  txn_lent(t, [cb = std::move(cb)](Result<TxnResult> done) mutable {
+    if (!done) return cb(done.status());
+    cb(true);
+  });
+}
+
+void KvStore::reap(int64_t now_ms) {
+  TxnPlan& plan = *plan_;
+  plan.reset(staged_revision_ + 1);
+  // Bounded, so that keys expiring together make records of a sane size;
+  // the timer comes back at once for the rest.
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now_ms && plan.changes < kMaxReapedPerRecord) {
+    auto node = deadlines_.extract(deadlines_.begin());
+    const std::string& key = node.value().second;
+    // The entry may be of a version since replaced, or of a key already
+    // in this plan: only the newest version's own deadline counts.
+    bool planned = std::any_of(plan.pending.begin(), plan.pending.end(), [&](auto& p) { return p.first == key; });
+    const Version* v = planned ? nullptr : staged_raw(key);
+    if (!v || v->expire_ms == 0 || v->expire_ms > now_ms) continue;
+    plan.stage_delete(key);
+    expired_++;
+  }
+  if (plan.changes == 0) return;
+  stage_plan(plan, TxnResult{}, [](Result<TxnResult> r) {
+    // The keys stay invisible; the next start reaps them again.
+    if (!r) spdlog::warn("key-value: deleting expired keys: {}", r.status().to_string());
   });
 }
 
@@ -345,7 +444,7 @@ void KvStore::compact(int64_t revision, Callback<int64_t> cb) {
 uint64_t KvStore::restate_bytes() const {
   uint64_t n = 64;
   for (const auto& [key, hist] : keys_) {
-    for (const auto& v : hist) n += key.size() + v.value.size() + 24;
+    for (const auto& v : hist) n += key.size() + v.value.size() + 34;
   }
   return n;
 }
@@ -379,7 +478,8 @@ Status KvStore::restate() {
       w.varint(static_cast<uint64_t>(v.create));
       w.varint(static_cast<uint64_t>(v.mod));
       w.varint(static_cast<uint64_t>(v.version));
-      w.byte(v.tombstone ? 1 : 0);
+      w.byte(static_cast<uint8_t>((v.tombstone ? kRestoreTombstone : 0) | (v.expire_ms ? kRestoreDeadline : 0)));
+      if (v.expire_ms) w.varint(static_cast<uint64_t>(v.expire_ms));
       w.str(v.value);
       ++count;
       if (body.size() >= (1u << 20)) {
@@ -431,20 +531,27 @@ void KvStore::apply_txn(const log::RecordView& rec, bool live) {
   for (uint64_t i = 0; i < n; ++i) {
     uint8_t kind;
     std::string_view key, value;
+    uint64_t expire = 0;
     if (!r.byte(&kind) || !r.str(&key)) return;
-    if (kind == kOpPut && !r.str(&value)) return;
+    if ((kind == kOpPut || kind == kOpPutExpiring) && !r.str(&value)) return;
+    if (kind == kOpPutExpiring && !r.varint(&expire)) return;
     std::string k(key);
     auto& hist = keys_[k];
     const Version* prev = hist.empty() || hist.back().tombstone ? nullptr : &hist.back();
     Version v;
     v.mod = rev;
-    if (kind == kOpPut) {
+    if (kind != kOpDelete) {
       v.create = prev ? prev->create : rev;
       v.version = prev ? prev->version + 1 : 1;
       v.value.assign(value);
+      v.expire_ms = static_cast<int64_t>(expire);
     } else {
       v.tombstone = true;
     }
+    // The deadline of the version replaced goes with it, so that a key
+    // whose deadline is renewed again and again keeps one entry.
+    if (prev && prev->expire_ms) deadlines_.erase({prev->expire_ms, k});
+    note_deadline(k, v);
     hist.push_back(std::move(v));
     changes_.push_back({rev, k});
     if (auto s = staged_.find(k); s != staged_.end() && s->second.mod <= rev) staged_.erase(s);
@@ -454,6 +561,10 @@ void KvStore::apply_txn(const log::RecordView& rec, bool live) {
   changed_ = true;
 }
 
+void KvStore::note_deadline(const std::string& key, const Version& v) {
+  if (v.expire_ms != 0 && !v.tombstone) deadlines_.insert({v.expire_ms, key});
+}
+
 void KvStore::apply_restore(const log::RecordView& rec, bool live) {
   BodyReader r(rec.body);
   uint64_t compact = 0, n = 0;
@@ -461,12 +572,11 @@ void KvStore::apply_restore(const log::RecordView& rec, bool live) {
   compact_revision_ = std::max(compact_revision_, static_cast<int64_t>(compact));
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view key, value;
-    uint64_t create, mod, version;
-    uint8_t tomb;
-    if (!r.str(&key) || !r.varint(&create) || !r.varint(&mod) || !r.varint(&version) || !r.byte(&tomb) ||
-        !r.str(&value)) {
-      return;
-    }
+    uint64_t create, mod, version, expire = 0;
+    uint8_t flags;
+    if (!r.str(&key) || !r.varint(&create) || !r.varint(&mod) || !r.varint(&version) || !r.byte(&flags)) return;
+    if ((flags & kRestoreDeadline) && !r.varint(&expire)) return;
+    if (!r.str(&value)) return;
     auto& hist = keys_[std::string(key)];
     auto at = std::lower_bound(hist.begin(), hist.end(), static_cast<int64_t>(mod),
                                [](const Version& v, int64_t m) { return v.mod < m; });
@@ -475,8 +585,10 @@ void KvStore::apply_restore(const log::RecordView& rec, bool live) {
     v.mod = static_cast<int64_t>(mod);
     v.create = static_cast<int64_t>(create);
     v.version = static_cast<int64_t>(version);
-    v.tombstone = tomb != 0;
+    v.tombstone = flags & kRestoreTombstone;
+    v.expire_ms = static_cast<int64_t>(expire);
     v.value.assign(value);
+    note_deadline(std::string(key), v);
     hist.insert(at, std::move(v));
     changes_.push_back({static_cast<int64_t>(mod), std::string(key)});
   }

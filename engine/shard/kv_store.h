@@ -9,6 +9,13 @@
 // so transactions issued back to back compare against each other's results
 // without waiting for a flush.
 //
+// A version may carry a deadline (Redis's EXPIRE; Unix ms). From that
+// instant the key reads as absent everywhere the current state is read
+// (get, range, compares, a write's view); reap() then deletes it with a
+// revision of its own, so etcd watchers see the delete, as they see a
+// lease's. Changing a deadline writes a new version of the same value:
+// as in etcd, where a key takes a lease only by a Put.
+//
 // Values and their history are held in memory; the log is their durable
 // copy. Runs on the shard's thread.
 #pragma once
@@ -16,8 +23,10 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <cstdint>
 #include <vector>
 
 #include "engine/common/callback.h"
@@ -32,6 +41,7 @@ class KvStore {
     int64_t create = 0;
     int64_t version = 0;
     bool tombstone = false;
+    int64_t expire_ms = 0;  // 0: never
     std::string value;
   };
   struct Change {
@@ -58,8 +68,22 @@ class KvStore {
   void update(const std::string& key, KvUpdater& fn, Callback<KvUpdateResult> cb);
   void compact(int64_t revision, Callback<int64_t> cb);
   void status(Callback<KvStatus> cb);
+  // Sets or removes `key`'s deadline (false: no such key, or `when` says
+  // no); a deadline already past deletes the key, as Redis does.
+  void expire(const std::string& key, const KvExpire& e, Callback<bool> cb);
+  // The written deadline of `key`: -2 no key, -1 none, else Unix ms.
+  int64_t deadline(const std::string& key) const;
+  // The earliest deadline of a written version (INT64_MAX: none), and
+  // deletes, in one revision, every key whose deadline is past at `now_ms`.
+  int64_t next_deadline() const { return deadlines_.empty() ? INT64_MAX : deadlines_.begin()->first; }
+  void reap(int64_t now_ms);
+  KvExpiryStats expiry_stats() const;
   // Whether a live key holds `key` (staged view: a write in flight counts).
   bool has_key(const std::string& key) const { return staged_lookup(key) != nullptr; }
+  // Whether `v` is there at `now_ms`: not deleted, not expired.
+  static bool alive(const Version& v, int64_t now_ms) {
+    return !v.tombstone && (v.expire_ms == 0 || v.expire_ms > now_ms);
+  }
 
   int64_t revision() const { return revision_; }
   int64_t compact_revision() const { return compact_revision_; }
@@ -93,6 +117,11 @@ class KvStore {
   Status plan_op(const KvOp& op, TxnPlan& plan, KvOpResult* r) const;
   void plan_delete(const KvOp& op, TxnPlan& plan, KvOpResult* r) const;
   Status stage_restore(std::string_view versions, uint64_t count);
+  // Stages the plan's record; `cb` with `res` once it is durable.
+  void stage_plan(TxnPlan& plan, TxnResult res, Callback<TxnResult> cb);
+  // The newest staged version of `key`, expired or not (null: deleted).
+  const Version* staged_raw(const std::string& key) const;
+  void note_deadline(const std::string& key, const Version& v);
 
   log::Log& log_;
   // A transaction's plan and record body are built in these, which keep
@@ -106,6 +135,10 @@ class KvStore {
   int64_t revision_ = 1;
   int64_t compact_revision_ = 0;
   std::map<std::string, Version> staged_;  // newest staged version per key
+  // (deadline, key) of written versions that carry one; entries of
+  // versions since replaced stay until reap() meets them.
+  std::set<std::pair<int64_t, std::string>> deadlines_;
+  uint64_t expired_ = 0;  // keys reap() deleted
   int64_t staged_revision_ = 1;
   bool changed_ = false;
 };

@@ -8,6 +8,7 @@
 
 
 #include "engine/common/assert.h"
+#include "engine/common/clock.h"
 #include "engine/io/disk_factory.h"
 #include "engine/shard/group_apply.h"
 #include "engine/shard/record_bodies.h"
@@ -64,7 +65,9 @@ Status Shard::open() {
   log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
   log_->set_batch_hook([this] { after_batch(); });
   reclaim_timer_ = std::make_unique<runtime::Timer>(*reactor_);
+  expiry_timer_ = std::make_unique<runtime::Timer>(*reactor_);
   schedule_reclaim();
+  schedule_expiry();  // keys that expired while the server was down go now
   return Status::ok();
 }
 
@@ -97,8 +100,28 @@ void Shard::after_batch() {
     return;
   }
   subscriptions_->after_batch();
-  if (kv_->take_changed()) watchers_->after_batch();
+  if (kv_->take_changed()) {
+    watchers_->after_batch();
+    schedule_expiry();
+  }
   tails_->after_batch();
+}
+
+void Shard::schedule_expiry() {
+  const int64_t next = kv_->next_deadline();
+  if (next == INT64_MAX || (expiry_timer_->pending() && expiry_at_ <= next)) return;
+  expiry_at_ = next;
+  // The deadline is wall-clock milliseconds and the timer's clock is
+  // another: a millisecond late, never early (reap() checks again anyway).
+  const int64_t wait = std::max<int64_t>(0, next - now_ms()) + 1;
+  expiry_timer_->start(std::chrono::milliseconds(wait), [this] {
+    // Through post(): while a transaction holds the shard, its deletes
+    // wait for it, as any other work does.
+    post([this] {
+      kv_->reap(now_ms());
+      schedule_expiry();
+    });
+  });
 }
 
 void Shard::schedule_reclaim() {
@@ -238,6 +261,7 @@ void Shard::release(uint64_t txn) {
 
 void Shard::close_parts(const Status& why) {
   reclaim_timer_->cancel();
+  if (expiry_timer_) expiry_timer_->cancel();
   subscriptions_->close_all(why);
   watchers_->close_all(why);
   tails_->close_all(why);

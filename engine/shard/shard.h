@@ -6,7 +6,7 @@
 //
 // The shard is where its parts meet: it routes each written (or recovered)
 // record to the part that applies it, wakes subscribers after each batch,
-// and runs retention on a timer.
+// and runs retention and key expiry on timers.
 //
 //   StreamTable          the streams' state, applied from stream records
 //   StreamReader         reads by number or ID, through the sparse index
@@ -148,6 +148,8 @@ class Shard final : public Gate {
   void apply(const log::RecordView& rec, uint64_t log_offset, bool live);
   void after_batch();
   void schedule_reclaim();
+  // Arms the timer that deletes expired keys at the earliest deadline.
+  void schedule_expiry();
   void run_deferred();
   // hold()'s wait for the work under way; then `held`.
   void quiesce(uint64_t txn, std::shared_ptr<runtime::Function<void(uint64_t), 128>> held);
@@ -172,6 +174,8 @@ class Shard final : public Gate {
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<KvWatchers> watchers_;
   std::unique_ptr<runtime::Timer> reclaim_timer_;
+  std::unique_ptr<runtime::Timer> expiry_timer_;
+  int64_t expiry_at_ = 0;  // the deadline the expiry timer is armed for
   log::RecoveryReport report_;
   std::thread thread_;
   bool running_ = false;

@@ -194,6 +194,7 @@ CommandTable::CommandTable() {
   add_info_commands(commands_);
   add_transaction_commands(commands_);
   add_flush_commands(commands_);
+  add_expiry_commands(commands_);
   for (size_t i = 0; i < commands_.size(); ++i) {
     by_name_[lower(commands_[i].name)] = i;
     slot_names_.push_back(lower(commands_[i].name));

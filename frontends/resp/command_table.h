@@ -117,12 +117,26 @@ void add_key_info_commands(std::vector<Command>& out);
 void add_key_move_commands(std::vector<Command>& out);
 void add_transaction_commands(std::vector<Command>& out);
 void add_flush_commands(std::vector<Command>& out);
+void add_expiry_commands(std::vector<Command>& out);
 
 // Helpers shared by the families.
 std::string lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 bool parse_int(std::string_view s, int64_t* out);
 bool parse_uint(std::string_view s, uint64_t* out);
+// How an expire option or command gives its time: seconds or milliseconds,
+// from now or since the Unix epoch (EX, PX, EXAT, PXAT).
+struct Deadline {
+  bool millis = false;
+  bool absolute = false;
+};
+// EX, PX, EXAT or PXAT, in any case; nothing for another word.
+std::optional<Deadline> deadline_option(std::string_view word);
+// The Unix ms `value` names; false with Redis's error text for `command`
+// when it is not an integer or overflows, or (`allow_past` false, as SET
+// and GETEX have it) is not positive.
+bool parse_deadline(std::string_view value, Deadline d, std::string_view command, bool allow_past, int64_t* at_ms,
+                    std::string* error);
 // Writes the Redis error for an engine Status.
 void write_status_error(ReplyWriter& w, const Status& s);
 // The same for consumer-group commands, whose missing-group error names the

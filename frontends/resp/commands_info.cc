@@ -87,6 +87,7 @@ struct Gathered {
   std::mutex mu;
   uint64_t keys = 0;
   bool keys_known = false;
+  KvExpiryStats expiry;
   size_t blocked = 0;
   size_t pubsub_clients = 0;
 };
@@ -219,7 +220,8 @@ void write_info(Context& ctx, const ReplyPtr& r, const Sections& want, const Gat
     field("instantaneous_input_kbps", fixed(rates.input_kbps, 2));
     field("instantaneous_output_kbps", fixed(rates.output_kbps, 2));
     num("rejected_connections", ctx.stats.rejected_connections.load());
-    for (const char* zero : {"sync_full", "sync_partial_ok", "sync_partial_err", "expired_keys"}) num(zero, 0);
+    for (const char* zero : {"sync_full", "sync_partial_ok", "sync_partial_err"}) num(zero, 0);
+    num("expired_keys", static_cast<int64_t>(g.expiry.expired));
     field("expired_stale_perc", "0.00");
     for (const char* zero : {"expired_time_cap_reached_count", "expire_cycle_cpu_milliseconds", "evicted_keys",
                              "evicted_clients", "total_eviction_exceeded_time", "current_eviction_exceeded_time"}) {
@@ -308,7 +310,10 @@ void write_info(Context& ctx, const ReplyPtr& r, const Sections& want, const Gat
   }
   if (want.wants("keyspace")) {
     section("Keyspace");
-    if (g.keys_known && g.keys > 0) field("db0", "keys=" + std::to_string(g.keys) + ",expires=0,avg_ttl=0");
+    if (g.keys_known && g.keys > 0) {
+      field("db0", "keys=" + std::to_string(g.keys) + ",expires=" + std::to_string(g.expiry.expiring) +
+                       ",avg_ttl=" + std::to_string(g.expiry.avg_ttl_ms));
+    }
   }
   reply_text(*r, out);
 }
@@ -327,14 +332,18 @@ void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
         },
         r->client().loop(), [&ctx, r, want, g] { write_info(ctx, r, want, *g); });
   };
-  if (!want.wants("keyspace")) return with_clients();
-  count_keys(ctx, r, [g, with_clients](Result<uint64_t> n) {
-    if (n) {
-      g->keys = *n;
-      g->keys_known = true;
-    }
-    with_clients();
-  });
+  if (!want.wants("keyspace") && !want.wants("stats")) return with_clients();
+  ctx.engine.kv_expiry_stats(back_to<KvExpiryStats>(r, [&ctx, r, want, g, with_clients](Result<KvExpiryStats> st) {
+    if (st) g->expiry = *st;
+    if (!want.wants("keyspace")) return with_clients();
+    count_keys(ctx, r, [g, with_clients](Result<uint64_t> n) {
+      if (n) {
+        g->keys = *n;
+        g->keys_known = true;
+      }
+      with_clients();
+    });
+  }));
 }
 
 // ------------------------------------------------------------------ SLOWLOG

@@ -61,6 +61,7 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
     put.kind = KvOp::Kind::kPut;
     put.range.key = m->to;
     put.value = src.value;
+    put.expire_ms = src.expire_ms;  // a key keeps its deadline where it goes, as in Redis
     t.success.push_back(std::move(put));
     if (m->remove_source) {
       KvOp del;

@@ -46,16 +46,27 @@ void reuse(KvOp& op) {
 }
 
 void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
-  bool nx = false, xx = false, get = false;
+  bool nx = false, xx = false, get = false, keep_ttl = false, expires = false;
+  int64_t at_ms = 0;
   for (size_t i = 3; i < a.size(); ++i) {
-    std::string o = lower(a[i]);
-    if (o == "nx") nx = true;
-    else if (o == "xx") xx = true;
-    else if (o == "get") get = true;
-    else if (o == "keepttl") continue;
-    else return reply_error(*r, o == "ex" || o == "px" || o == "exat" || o == "pxat"
-                                    ? "ERR expiring keys are not supported by redcar"
-                                    : "ERR syntax error");
+    std::string_view o = a[i];
+    if (iequals(o, "nx")) {
+      nx = true;
+    } else if (iequals(o, "xx")) {
+      xx = true;
+    } else if (iequals(o, "get")) {
+      get = true;
+    } else if (iequals(o, "keepttl")) {
+      if (expires) return reply_syntax_error(*r);
+      keep_ttl = true;
+    } else if (std::optional<Deadline> d = deadline_option(o); d && i + 1 < a.size()) {
+      if (expires || keep_ttl) return reply_syntax_error(*r);
+      expires = true;
+      std::string error;
+      if (!parse_deadline(a[++i], *d, "set", false, &at_ms, &error)) return reply_error(*r, error);
+    } else {
+      return reply_syntax_error(*r);
+    }
   }
   if (nx && xx) return reply_syntax_error(*r);
   // The request is written into the reply's own, whose strings keep their
@@ -70,6 +81,8 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   put.range.key.assign(a[1]);
   put.value.assign(a[2]);
   put.prev_kv = get;
+  put.expire_ms = at_ms;
+  put.keep_ttl = keep_ttl;
   if (nx || xx) {
     // NX: create revision is 0 (absent); XX: it is not.
     KvCompare c;
@@ -102,6 +115,21 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
     r->done();
   }));
 }
+
+// SETEX key seconds value and PSETEX key milliseconds value: SET with EX
+// or PX, and their own names in the error.
+void set_expiring(Context& ctx, const ReplyPtr& r, Args a, bool millis) {
+  int64_t at_ms = 0;
+  std::string error;
+  if (!parse_deadline(a[2], {.millis = millis}, millis ? "psetex" : "setex", false, &at_ms, &error)) {
+    return reply_error(*r, error);
+  }
+  const std::string at = std::to_string(at_ms);
+  const std::string_view set[] = {"SET", a[1], a[3], "PXAT", at};
+  cmd_set(ctx, r, set);
+}
+void cmd_setex(Context& ctx, const ReplyPtr& r, Args a) { set_expiring(ctx, r, a, false); }
+void cmd_psetex(Context& ctx, const ReplyPtr& r, Args a) { set_expiring(ctx, r, a, true); }
 
 void cmd_mset(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() % 2 != 1) return reply_wrong_arity(*r, "mset");
@@ -418,6 +446,8 @@ void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint6
 void add_key_commands(std::vector<Command>& out) {
   out.push_back({"GET", 2, kReadOnly, cmd_get, 1, 1, 1});
   out.push_back({"SET", -3, kWrite | kStaged, cmd_set, 1, 1, 1});
+  out.push_back({"SETEX", 4, kWrite | kStaged, cmd_setex, 1, 1, 1});
+  out.push_back({"PSETEX", 4, kWrite | kStaged, cmd_psetex, 1, 1, 1});
   out.push_back({"MGET", -2, kReadOnly, cmd_mget, 1, -1, 1});
   out.push_back({"MSET", -3, kWrite | kStaged, cmd_mset, 1, -1, 2});
   out.push_back({"DEL", -2, kWrite | kStaged, cmd_del, 1, -1, 1});

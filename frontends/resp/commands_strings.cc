@@ -1,6 +1,7 @@
 // String commands beyond GET and SET: counters (INCR, DECR, INCRBY, DECRBY,
-// INCRBYFLOAT), APPEND, STRLEN, GETRANGE, SETRANGE, GETSET, GETDEL, SETNX
-// and MSETNX. A read-modify-write is one Engine::kv_update: its function
+// INCRBYFLOAT), APPEND, STRLEN, GETRANGE, SETRANGE, GETSET, GETDEL, GETEX,
+// SETNX and MSETNX. As in Redis, a change of the value in place keeps the
+// key's deadline; a new value (GETSET) drops it. A read-modify-write is one Engine::kv_update: its function
 // runs on the key-value shard against the key's staged value, so two
 // clients' INCRs of one key never both read the same number, and pipelined
 // ones need not wait for each other's flush. Texts of the errors are
@@ -245,6 +246,16 @@ void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
       });
 }
 
+// The answer of GETSET, GETDEL and GETEX: the value the key had.
+auto answer_before(const ReplyPtr& r) {
+  return [r](Result<KvUpdateResult> res) {
+    if (!res) return reply_error(*r, "ERR " + res.status().message());
+    if (res->before) r->w().bulk(*res->before);
+    else r->w().null();
+    r->done();
+  };
+}
+
 // GETSET and GETDEL: write (or delete) and answer what was there.
 void swap_value(Context& ctx, const ReplyPtr& r, std::string_view key, std::optional<std::string> value) {
   update_string(
@@ -255,21 +266,48 @@ void swap_value(Context& ctx, const ReplyPtr& r, std::string_view key, std::opti
         if (value) {
           u.write = KvUpdate::Write::kPut;
           u.value = *value;
+          u.expire_ms = 0;  // a new value, as SET writes it: no deadline
         } else if (cur) {
           u.write = KvUpdate::Write::kDelete;
         }
         return u;
       },
-      [r](Result<KvUpdateResult> res) {
-        if (!res) return reply_error(*r, "ERR " + res.status().message());
-        if (res->before) r->w().bulk(*res->before);
-        else r->w().null();
-        r->done();
-      });
+      answer_before(r));
 }
 
 void cmd_getset(Context& ctx, const ReplyPtr& r, Args a) { swap_value(ctx, r, a[1], std::string(a[2])); }
 void cmd_getdel(Context& ctx, const ReplyPtr& r, Args a) { swap_value(ctx, r, a[1], std::nullopt); }
+
+// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST]: the value, and a
+// new deadline (or none) if one is asked for.
+void cmd_getex(Context& ctx, const ReplyPtr& r, Args a) {
+  std::optional<int64_t> at_ms;
+  for (size_t i = 2; i < a.size(); ++i) {
+    if (at_ms) return reply_syntax_error(*r);
+    if (iequals(a[i], "persist")) {
+      at_ms = 0;
+    } else if (std::optional<Deadline> d = deadline_option(a[i]); d && i + 1 < a.size()) {
+      int64_t at = 0;
+      std::string error;
+      if (!parse_deadline(a[++i], *d, "getex", false, &at, &error)) return reply_error(*r, error);
+      at_ms = at;
+    } else {
+      return reply_syntax_error(*r);
+    }
+  }
+  update_string(
+      ctx, r,
+      std::string(a[1]),
+      [at_ms](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+        KvUpdate u;
+        if (!cur || !at_ms) return u;
+        u.write = KvUpdate::Write::kPut;
+        u.value.assign(*cur);
+        u.expire_ms = *at_ms;
+        return u;
+      },
+      answer_before(r));
+}
 
 void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
   update_string(
@@ -344,6 +382,7 @@ void add_string_commands(std::vector<Command>& out) {
   out.push_back({"SETRANGE", 4, kWrite | kStaged, cmd_setrange, 1, 1, 1});
   out.push_back({"GETSET", 3, kWrite | kStaged, cmd_getset, 1, 1, 1});
   out.push_back({"GETDEL", 2, kWrite | kStaged, cmd_getdel, 1, 1, 1});
+  out.push_back({"GETEX", -2, kWrite | kStaged, cmd_getex, 1, 1, 1});
   out.push_back({"SETNX", 3, kWrite | kStaged, cmd_setnx, 1, 1, 1});
   out.push_back({"MSETNX", -3, kWrite | kStaged, cmd_msetnx, 1, -1, 2});
 }

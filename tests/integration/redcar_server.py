@@ -293,6 +293,16 @@ class RedcarServer:
         raise ServerError("no VmRSS")
 
 
+def wait_for(pred, timeout=10.0, what="the condition"):
+    """Polls `pred` until it is true; fails the test after `timeout` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
 def start_server(**kwargs):
     """A started server (a test module's shared one, in setUpModule); on a
     failed start its folder is removed and the error raised."""

@@ -4,6 +4,7 @@
 // compaction and watches — and all of it after reopening the engine.
 #include <gtest/gtest.h>
 
+#include "engine/common/clock.h"
 #include "tests/unit/engine_test_util.h"
 
 namespace redcar {
@@ -678,6 +679,186 @@ TEST_F(KvTest, EverythingSurvivesReopen) {
                                                     "put d=7@" + std::to_string(r7->revision)}));
   sub->cancel();
   ASSERT_TRUE(w->wait_end());
+}
+
+
+// ------------------------------------------------------------------ deadlines
+
+KvOp expiring_put(std::string key, std::string value, int64_t at_ms) {
+  KvOp op = put_op(std::move(key), std::move(value));
+  op.expire_ms = at_ms;
+  return op;
+}
+
+class KvExpiryTest : public KvTest {
+ protected:
+  Result<TxnResult> put_until(const std::string& k, const std::string& v, int64_t at_ms) {
+    TxnRequest t;
+    t.success = {expiring_put(k, v, at_ms)};
+    return txn(t);
+  }
+  int64_t deadline(const std::string& k) {
+    auto d = call<int64_t>([&](auto cb) { e().kv_deadline(k, cb); });
+    EXPECT_TRUE(d);
+    return d ? *d : -3;
+  }
+  bool expire(const std::string& k, KvExpire x) {
+    auto r = call<bool>([&](auto cb) { e().kv_expire(k, x, cb); });
+    EXPECT_TRUE(r) << r.status().to_string();
+    return r && *r;
+  }
+  KvExpiryStats stats() {
+    auto r = call<KvExpiryStats>([&](auto cb) { e().kv_expiry_stats(cb); });
+    EXPECT_TRUE(r);
+    return r ? *r : KvExpiryStats{};
+  }
+};
+
+// A key is gone for every reader from its deadline on, then deleted with a
+// revision of its own, which a watcher sees as etcd's watchers see a
+// lease's keys go.
+TEST_F(KvExpiryTest, AnExpiredKeyVanishesAtOnceAndIsDeletedWithARevision) {
+  auto w = std::make_shared<Watched>();
+  WatchOptions o;
+  o.key = "e/";
+  o.range_end = prefix_end("e/");
+  auto sub = e().kv_watch(o, w->handler(w), w->end(w));
+  const int64_t at = now_ms() + 300;
+  auto put = put_until("e/a", "1", at);
+  ASSERT_TRUE(put);
+  ASSERT_TRUE(this->put("e/b", "2"));
+  EXPECT_EQ(deadline("e/a"), at);
+  EXPECT_EQ(deadline("e/b"), -1);
+  EXPECT_EQ(deadline("e/none"), -2);
+  auto r = range("e/a");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].expire_ms, at);
+  EXPECT_EQ(stats().expiring, 1u);
+  ASSERT_TRUE(eventually([&] { return now_ms() >= at; }));
+  // Past the deadline: absent to reads, compares and writes alike.
+  EXPECT_EQ(get("e/a"), "<none>");
+  EXPECT_EQ(deadline("e/a"), -2);
+  TxnRequest create;
+  create.compare = {cmp(KvCompare::Target::kCreate, KvCompare::Op::kEqual, "e/a", 0)};
+  create.success = {range_op("e/a")};
+  auto c = txn(create);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->succeeded) << "an expired key compares as missing";
+  // The delete comes with a revision after the puts.
+  ASSERT_TRUE(w->wait_count(3));
+  auto events = w->summary();
+  EXPECT_EQ(events[2].substr(0, 9), "del e/a=@");
+  {
+    std::lock_guard lk(w->mu);
+    EXPECT_GT(w->events[2].kv.mod_revision, put->revision + 1);
+  }
+  EXPECT_EQ(stats().expired, 1u);
+  EXPECT_EQ(stats().expiring, 0u);
+  auto st = status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->keys, 1u);
+  sub->cancel();
+  ASSERT_TRUE(w->wait_end());
+}
+
+// NX, XX, GT and LT as Redis's EXPIRE has them; a change in place keeps the
+// deadline, a new value drops it unless asked to keep it; a deadline in the
+// past deletes the key.
+TEST_F(KvExpiryTest, DeadlinesFollowRedisRules) {
+  const int64_t hour = now_ms() + 3600'000;
+  ASSERT_TRUE(put("k", "1"));
+  EXPECT_FALSE(expire("k", {.at_ms = 0})) << "PERSIST of a key without one";
+  EXPECT_FALSE(expire("k", {.at_ms = hour, .xx = true}));
+  EXPECT_FALSE(expire("k", {.at_ms = hour, .gt = true})) << "none is later than any";
+  EXPECT_TRUE(expire("k", {.at_ms = hour, .lt = true}));
+  EXPECT_EQ(deadline("k"), hour);
+  EXPECT_FALSE(expire("k", {.at_ms = hour + 5, .nx = true}));
+  EXPECT_FALSE(expire("k", {.at_ms = hour + 5, .lt = true}));
+  EXPECT_TRUE(expire("k", {.at_ms = hour + 5, .gt = true}));
+  EXPECT_TRUE(expire("k", {.at_ms = hour + 1, .xx = true, .lt = true}));
+  EXPECT_EQ(deadline("k"), hour + 1);
+  EXPECT_FALSE(expire("missing", {.at_ms = hour}));
+  // An update in place keeps it.
+  auto incr = [](std::optional<std::string_view> cur) -> Result<KvUpdate> {
+    KvUpdate u;
+    u.write = KvUpdate::Write::kPut;
+    u.value = std::string(cur.value_or("")) + "+";
+    return u;
+  };
+  ASSERT_TRUE(call<KvUpdateResult>([&](auto cb) { e().kv_update("k", KvUpdater(incr), cb); }));
+  EXPECT_EQ(deadline("k"), hour + 1);
+  EXPECT_EQ(get("k"), "1+");
+  // keep_ttl keeps it; a plain put drops it.
+  KvOp keep = put_op("k", "2");
+  keep.keep_ttl = true;
+  TxnRequest t;
+  t.success = {keep};
+  ASSERT_TRUE(txn(t));
+  EXPECT_EQ(deadline("k"), hour + 1);
+  ASSERT_TRUE(put("k", "3"));
+  EXPECT_EQ(deadline("k"), -1);
+  // A deadline already past deletes.
+  EXPECT_TRUE(expire("k", {.at_ms = 1}));
+  EXPECT_EQ(get("k"), "<none>");
+  auto st = status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->keys, 0u);
+}
+
+// Keys expiring together are deleted in records of at most 1,024 deletes;
+// a key whose deadline was renewed many times keeps its last.
+TEST_F(KvExpiryTest, ManyKeysExpiringTogetherAreDeletedInBoundedRecords) {
+  const int64_t at = now_ms() + 200;
+  TxnRequest t;
+  for (int i = 0; i < 2500; ++i) t.success.push_back(expiring_put("many/" + std::to_string(i), "v", at));
+  auto w = txn(t);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(put("renewed", "r"));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(expire("renewed", {.at_ms = at + 3600'000 + i})) << i;
+  ASSERT_TRUE(put("renewed", "r"));  // drops the deadline
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(expire("renewed", {.at_ms = at + 3600'000 + i}));
+  auto before = status();
+  ASSERT_TRUE(before);
+  ASSERT_TRUE(eventually([&] { return stats().expired == 2500u; }));
+  auto st = status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->keys, 1u);
+  EXPECT_EQ(st->revision, before->revision + 3) << "1,024 + 1,024 + 452 deletes";
+  EXPECT_EQ(stats().expiring, 1u);
+  EXPECT_EQ(deadline("renewed"), at + 3600'000 + 49);
+}
+
+// Deadlines are in the log: after a reopen a key keeps its own, and one
+// that passed while the engine was closed is gone and deleted at the start.
+TEST_F(KvExpiryTest, DeadlinesSurviveReopenAndPassWhileClosed) {
+  const int64_t hour = now_ms() + 3600'000;
+  ASSERT_TRUE(put_until("stay", "s", hour));
+  const int64_t soon = now_ms() + 200;
+  ASSERT_TRUE(put_until("soon", "x", soon));
+  auto before = status();
+  ASSERT_TRUE(before);
+  e_.reset();
+  while (now_ms() <= soon) sleep_ms(20);
+  open();
+  EXPECT_EQ(deadline("stay"), hour);
+  EXPECT_EQ(get("stay"), "s");
+  EXPECT_EQ(get("soon"), "<none>");
+  // The start's reaping writes the delete: one revision more.
+  ASSERT_TRUE(eventually([&] {
+    auto st = status();
+    return st && st->revision == before->revision + 1;
+  }));
+  auto hist = range("soon", "", before->revision);
+  ASSERT_TRUE(hist);
+  ASSERT_EQ(hist->kvs.size(), 1u) << "the past still shows it";
+  EXPECT_EQ(hist->kvs[0].value, "x");
+  // And that delete is in the log too.
+  open();
+  auto st = status();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->revision, before->revision + 1);
+  EXPECT_EQ(st->keys, 1u);
 }
 
 }  // namespace

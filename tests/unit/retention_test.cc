@@ -173,6 +173,8 @@ namespace {
 // Segments holding key-value history are reclaimed too, once re-stating the
 // view is cheap beside what it frees; revisions, versions, history since
 // compaction and the compaction point survive.
+constexpr int64_t kFarDeadline = 4'102'444'800'000;  // 2100-01-01
+
 TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
   io::MemFs fs;
   int64_t rev_before = 0;
@@ -184,6 +186,9 @@ TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
       ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_put("k", "v" + std::to_string(i), false, cb); }));
     }
     ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_put("gone", "x", false, cb); }));
+    // A deadline is re-stated with its version.
+    ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_put("ttl", "t", false, cb); }));
+    ASSERT_TRUE(call<bool>([&](auto cb) { eng.kv_expire("ttl", {.at_ms = kFarDeadline}, cb); }));
     ASSERT_TRUE(call<TxnResult>([&](auto cb) { eng.kv_delete("gone", {}, false, cb); }));
     auto c = call<int64_t>([&](auto cb) { eng.kv_compact(3, cb); });
     ASSERT_TRUE(c) << c.status().to_string();
@@ -234,6 +239,9 @@ TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
   r = call<RangeResult>([&](auto cb) { eng.kv_range(gone, cb); });
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->kvs.empty());
+  auto ttl = call<int64_t>([&](auto cb) { eng.kv_deadline("ttl", cb); });
+  ASSERT_TRUE(ttl);
+  EXPECT_EQ(*ttl, kFarDeadline);
   auto put = call<TxnResult>([&](auto cb) { eng.kv_put("k", "after", false, cb); });
   ASSERT_TRUE(put);
   EXPECT_EQ(put->revision, rev_before + 1);
