@@ -155,14 +155,7 @@ void KvStore::status(Callback<KvStatus> cb) {
 // ------------------------------------------------------------------ transactions
 
 bool KvStore::compare(const KvCompare& c) const {
-  std::vector<std::string> keys;
-  if (c.range_end.empty()) keys.push_back(c.key);
-  else keys = staged_keys(c.key, c.range_end);
-  // etcd: a range without keys compares like a missing key.
-  bool none = keys.empty();
-  if (none) keys.emplace_back();
-  for (const auto& k : keys) {
-    const Version* v = none ? nullptr : staged_lookup(k);
+  auto holds = [&c](const Version* v) {
     int cmp = 0;
     if (c.target == KvCompare::Target::kValue) {
       if (!v) return false;  // etcd: a value compare on a missing key fails
@@ -177,16 +170,20 @@ bool KvStore::compare(const KvCompare& c) const {
       }
       cmp = have < c.number ? -1 : have > c.number ? 1 : 0;
     }
-    bool ok = false;
     switch (c.op) {
-      case KvCompare::Op::kEqual: ok = cmp == 0; break;
-      case KvCompare::Op::kGreater: ok = cmp > 0; break;
-      case KvCompare::Op::kLess: ok = cmp < 0; break;
-      case KvCompare::Op::kNotEqual: ok = cmp != 0; break;
+      case KvCompare::Op::kEqual: return cmp == 0;
+      case KvCompare::Op::kGreater: return cmp > 0;
+      case KvCompare::Op::kLess: return cmp < 0;
+      case KvCompare::Op::kNotEqual: return cmp != 0;
     }
-    if (!ok) return false;
-  }
-  return true;
+    return false;
+  };
+  // One key (SET's compares, most of etcd's): no list of keys to build.
+  if (c.range_end.empty()) return holds(staged_lookup(c.key));
+  std::vector<std::string> keys = staged_keys(c.key, c.range_end);
+  // etcd: a range without keys compares like a missing key.
+  if (keys.empty()) return holds(nullptr);
+  return std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return holds(staged_lookup(k)); });
 }
 
 Status KvStore::check_txn(const TxnRequest& req) {

@@ -45,6 +45,70 @@ void reuse(KvOp& op) {
   op.value = std::move(value);
 }
 
+struct SetFlags {
+  bool nx = false, xx = false, get = false;
+};
+
+// SET of a key that holds no string: a stream's name is replaced by the
+// string, as Redis's SET replaces a key of any type (GET on it is
+// WRONGTYPE, NX leaves it, as a key that exists); then the put, whose
+// request is still the reply's lent one. Between the look and the put
+// another client may create the stream; the put then stands beside it.
+void set_new_key(Context& ctx, const ReplyPtr& r, SetFlags f) {
+  std::string key = r->lent_txn().success[0].range.key;
+  ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, f, key](Result<StreamInfo> info) {
+    if (!info) {
+      write_status_error(r->w(), info.status());
+      return r->done();
+    }
+    auto put = [&ctx, r, f] {
+      TxnRequest& t = r->lent_txn();
+      t.compare.clear();
+      t.failure.clear();
+      if (f.nx) {
+        // Still absent, against other clients' SET NX.
+        KvCompare absent;
+        absent.target = KvCompare::Target::kCreate;
+        absent.key = t.success[0].range.key;
+        t.compare.push_back(std::move(absent));
+      }
+      ctx.engine.kv_txn_lent(&t, back_to<TxnResult>(r, [r, f](Result<TxnResult> res) {
+        if (!res) {
+          write_status_error(r->w(), res.status());
+        } else if (!res->succeeded) {
+          r->w().null();  // NX, and a string came meanwhile
+        } else if (f.get) {
+          const auto& prev = res->results[0].prev;
+          if (!prev.empty()) r->w().bulk(prev[0].value);
+          else r->w().null();
+        } else {
+          r->w().simple("OK");
+        }
+        r->done();
+      }));
+    };
+    if (!info->exists) {
+      if (f.xx) {
+        r->w().null();
+        return r->done();
+      }
+      return put();
+    }
+    if (f.get) return reply_error(*r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    if (f.nx) {
+      r->w().null();
+      return r->done();
+    }
+    ctx.engine.delete_stream(key, back_to<bool>(r, [r, put](Result<bool> gone) {
+      if (!gone) {
+        write_status_error(r->w(), gone.status());
+        return r->done();
+      }
+      put();
+    }));
+  }));
+}
+
 void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   bool nx = false, xx = false, get = false, keep_ttl = false, expires = false;
   int64_t at_ms = 0;
@@ -72,7 +136,6 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   // The request is written into the reply's own, whose strings keep their
   // capacity from one request to the next, and lent to the engine.
   TxnRequest& t = r->lent_txn();
-  t.compare.clear();
   t.failure.clear();
   t.success.resize(1);
   KvOp& put = t.success[0];
@@ -83,34 +146,44 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   put.prev_kv = get;
   put.expire_ms = at_ms;
   put.keep_ttl = keep_ttl;
-  if (nx || xx) {
-    // NX: create revision is 0 (absent); XX: it is not.
-    KvCompare c;
-    c.target = KvCompare::Target::kCreate;
-    c.op = nx ? KvCompare::Op::kEqual : KvCompare::Op::kGreater;
-    c.key = put.range.key;
-    c.number = 0;
-    t.compare.push_back(c);
-    if (get) {
-      KvOp rd;
-      rd.kind = KvOp::Kind::kRange;
-      rd.range.key = put.range.key;
-      t.failure.push_back(rd);
-    }
+  const SetFlags f{.nx = nx, .xx = xx, .get = get};
+  if (nx) {
+    // Sets nothing where a string is: a read first.
+    TxnRequest read;
+    read.success.push_back(put);
+    read.success[0].kind = KvOp::Kind::kRange;
+    return ctx.engine.kv_txn(std::move(read), back_to<TxnResult>(r, [&ctx, r, f](Result<TxnResult> res) {
+      if (!res) {
+        write_status_error(r->w(), res.status());
+        return r->done();
+      }
+      const auto& kvs = res->results[0].range.kvs;
+      if (kvs.empty()) return set_new_key(ctx, r, f);
+      if (f.get) r->w().bulk(kvs[0].value);
+      else r->w().null();
+      r->done();
+    }));
   }
-  ctx.engine.kv_txn_lent(&t, back_to<TxnResult>(r, [r, get](Result<TxnResult> res) {
+  // Where a string is, it is replaced in one step: the usual case. A key
+  // without one may be a stream's name (set_new_key).
+  t.compare.resize(1);  // its key keeps its capacity too
+  KvCompare& held = t.compare[0];
+  held.target = KvCompare::Target::kCreate;
+  held.op = KvCompare::Op::kGreater;
+  held.key.assign(put.range.key);
+  held.number = 0;
+  ctx.engine.kv_txn_lent(&t, back_to<TxnResult>(r, [&ctx, r, f](Result<TxnResult> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
-    } else if (get) {
-      const std::vector<KeyValue>* prev = nullptr;
-      if (res->succeeded && !res->results.empty()) prev = &res->results[0].prev;
-      else if (!res->succeeded && !res->results.empty()) prev = &res->results[0].range.kvs;
-      if (prev && !prev->empty()) r->w().bulk((*prev)[0].value);
-      else r->w().null();
-    } else if (!res->succeeded) {
-      r->w().null();
-    } else {
+      return r->done();
+    }
+    if (!res->succeeded) return set_new_key(ctx, r, f);
+    if (!f.get) {
       r->w().simple("OK");
+    } else {
+      const auto& prev = res->results[0].prev;
+      if (!prev.empty()) r->w().bulk(prev[0].value);
+      else r->w().null();
     }
     r->done();
   }));
@@ -131,25 +204,65 @@ void set_expiring(Context& ctx, const ReplyPtr& r, Args a, bool millis) {
 void cmd_setex(Context& ctx, const ReplyPtr& r, Args a) { set_expiring(ctx, r, a, false); }
 void cmd_psetex(Context& ctx, const ReplyPtr& r, Args a) { set_expiring(ctx, r, a, true); }
 
+// MSET replaces whatever its keys hold, as SET does: where every key holds
+// a string, one transaction; otherwise the streams among them are deleted
+// first (set_new_key says what may come between).
 void cmd_mset(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() % 2 != 1) return reply_wrong_arity(*r, "mset");
-  TxnRequest t;
+  auto t = std::make_shared<TxnRequest>();
   for (size_t i = 1; i + 1 < a.size(); i += 2) {
     // Redis lets a later pair win; etcd refuses a key twice in one txn.
     std::string key(a[i]);
-    for (auto& op : t.success) {
+    for (auto& op : t->success) {
       if (op.range.key == key) op.kind = KvOp::Kind::kRange;
     }
     KvOp put;
     put.kind = KvOp::Kind::kPut;
     put.range.key = std::move(key);
     put.value = std::string(a[i + 1]);
-    t.success.push_back(std::move(put));
+    t->success.push_back(std::move(put));
   }
-  ctx.engine.kv_txn(std::move(t), back_to<TxnResult>(r, [r](Result<TxnResult> res) {
+  for (const KvOp& op : t->success) {
+    if (op.kind != KvOp::Kind::kPut) continue;
+    KvCompare held;
+    held.target = KvCompare::Target::kCreate;
+    held.op = KvCompare::Op::kGreater;
+    held.key = op.range.key;
+    t->compare.push_back(std::move(held));
+  }
+  auto answer = [r](Result<TxnResult> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().simple("OK");
     r->done();
+  };
+  ctx.engine.kv_txn_lent(t.get(), back_to<TxnResult>(r, [&ctx, r, t, answer](Result<TxnResult> res) {
+    if (!res || res->succeeded) return answer(std::move(res));
+    std::vector<std::string> names;
+    for (const KvCompare& c : t->compare) names.push_back(c.key);
+    t->compare.clear();
+    exists_both(ctx, names, [&ctx, r, t, names, answer](Result<std::vector<std::pair<bool, bool>>> found) {
+      if (!found) return on_client(r, [answer, s = found.status()] { answer(s); });
+      auto streams = std::make_shared<std::vector<std::string>>();
+      for (size_t i = 0; i < names.size(); ++i) {
+        if ((*found)[i].second) streams->push_back(names[i]);
+      }
+      auto put = [&ctx, r, t, answer] {
+        ctx.engine.kv_txn_lent(t.get(), back_to<TxnResult>(r, [t, answer](Result<TxnResult> res) {
+          answer(std::move(res));
+        }));
+      };
+      if (streams->empty()) return put();
+      auto left = std::make_shared<std::atomic<size_t>>(streams->size());
+      auto error = std::make_shared<Status>();
+      for (const std::string& name : *streams) {
+        ctx.engine.delete_stream(name, back_to<bool>(r, [left, error, put, answer](Result<bool> gone) {
+          if (!gone) *error = gone.status();
+          if (--*left > 0) return;
+          if (!error->is_ok()) return answer(*error);
+          put();
+        }));
+      }
+    });
   }));
 }
 

@@ -107,7 +107,39 @@ TEST(RespKeys, ListsSetsAndSortedSetsSayTheyAreNotKept) {
   EXPECT_EQ(h.run({"BLPOP", "l", "0"}).str(), "ERR BLPOP is not supported by redcar: it keeps strings and streams, not lists");
   EXPECT_EQ(h.run({"BZPOPMIN", "z", "0"}).str(),
             "ERR BZPOPMIN is not supported by redcar: it keeps strings and streams, not sorted sets");
-  EXPECT_EQ(h.run({"EXISTS", "l", "s", "z"}).integer(), 0);
+  EXPECT_EQ(h.run({"HSET", "h", "f", "v"}).str(), "ERR HSET is not supported by redcar: it keeps strings and streams, not hashes");
+  EXPECT_EQ(h.run({"EXISTS", "l", "s", "z", "h"}).integer(), 0);
+}
+
+// SET and MSET replace what a key holds, as in Redis: a stream's name
+// becomes a string's, once; SET's NX and GET treat the stream as a key that
+// exists, of another type.
+TEST(RespKeys, SetAndMsetReplaceAStream) {
+  RespHarness h;
+  const char* wrong = "WRONGTYPE Operation against a key holding the wrong kind of value";
+  for (const char* s : {"s1", "s2", "s3", "s4"}) h.run({"XADD", s, "1-1", "f", "v"});
+  EXPECT_EQ(h.run({"SET", "s1", "one"}).str(), "OK");
+  EXPECT_EQ(h.run({"TYPE", "s1"}).str(), "string");
+  EXPECT_EQ(h.run({"GET", "s1"}).str(), "one");
+  EXPECT_EQ(h.run({"XLEN", "s1"}).str(), wrong);
+  EXPECT_TRUE(h.run({"SET", "s2", "two", "NX"}).is_null());
+  EXPECT_EQ(h.run({"SET", "s2", "two", "GET"}).str(), wrong);
+  EXPECT_EQ(h.run({"TYPE", "s2"}).str(), "stream");
+  EXPECT_EQ(h.run({"SET", "s2", "two", "XX", "EX", "100"}).str(), "OK");
+  EXPECT_EQ(h.run({"TYPE", "s2"}).str(), "string");
+  EXPECT_EQ(h.run({"TTL", "s2"}).integer(), 100);
+  EXPECT_TRUE(h.run({"SET", "absent", "x", "XX"}).is_null());
+  EXPECT_TRUE(h.run({"SET", "fresh", "x", "GET"}).is_null());
+  EXPECT_EQ(h.run({"SET", "fresh", "y", "NX", "GET"}).str(), "x");
+  EXPECT_EQ(h.run({"MSET", "s3", "3", "s4", "4", "plain", "p"}).str(), "OK");
+  EXPECT_EQ(h.run({"MGET", "s3", "s4", "plain"}).size(), 3u);
+  EXPECT_EQ(h.run({"TYPE", "s4"}).str(), "string");
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 6) << "s1..s4, absent (none), fresh, plain";
+  EXPECT_EQ(h.run({"MSET", "s3", "33", "plain", "pp"}).str(), "OK");
+  EXPECT_EQ(h.run({"GET", "s3"}).str(), "33");
+  h.reopen_cold();
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 6);
+  EXPECT_EQ(h.run({"TYPE", "s1"}).str(), "string");
 }
 
 TEST(RespKeys, FlushallEmptiesEveryShardAndStaysEmpty) {
