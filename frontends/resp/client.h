@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "frontends/resp/acl.h"
 #include "runtime/reactor.h"
 
 namespace redcar::resp {
@@ -82,6 +83,11 @@ class Client : public std::enable_shared_from_this<Client> {
   uint64_t id = 0;
   int protocol = 2;
   bool authenticated = false;
+  // The ACL user it is logged in as (acl.h), and the Acl version that user
+  // was read at: a newer one is read before the next command.
+  std::string user = "default";
+  std::shared_ptr<const Acl::User> acl_user;
+  uint64_t acl_version = 0;
   std::string name;
   std::string peer;
   int64_t created_ms = 0;

@@ -134,7 +134,7 @@ std::string client_line(const Client& c) {
   s += " events=r";
   s += " cmd=";
   s += cmd;
-  s += " user=default redir=-1";
+  s += " user=" + c.user + " redir=-1";
   s += " resp=" + std::to_string(c.protocol);
   s += " lib-name=" + c.lib_name;
   s += " lib-ver=" + c.lib_ver;

@@ -146,6 +146,40 @@ bool names_unkept_type(std::string_view name, const char** kind) {
 }
 }  // namespace
 
+// Whether the client's ACL user may run this call; if not, the refusal is
+// answered and logged.
+bool permitted(Context& ctx, const ReplyPtr& reply, Args args, const Command& cmd) {
+  Client& s = reply->client();
+  Acl& acl = ctx.state.acl;
+  if (s.acl_version != acl.version()) {
+    s.acl_version = acl.version();
+    s.acl_user = acl.find(s.user);
+  }
+  std::string object;
+  Acl::Denied denied = Acl::Denied::kCommand;
+  if (s.acl_user) {
+    denied = acl.check(*s.acl_user, cmd, ctx.commands.slot_of(cmd, args), args, &object);
+    if (denied == Acl::Denied::kNone) return true;
+  } else {
+    object = lower(cmd.name);  // the user was deleted
+  }
+  reply->mark_rejected();
+  if (s.in_multi) s.multi_refused = true;
+  const char* reason = denied == Acl::Denied::kKey ? "key" : denied == Acl::Denied::kChannel ? "channel" : "command";
+  acl.log(reason, s.in_multi ? "multi" : "toplevel", object, s.user, client_line(s));
+  switch (denied) {
+    case Acl::Denied::kKey:
+      reply_error(*reply, "NOPERM this user has no permissions to access one of the keys used as arguments");
+      break;
+    case Acl::Denied::kChannel:
+      reply_error(*reply, "NOPERM this user has no permissions to access one of the channels used as arguments");
+      break;
+    default:
+      reply_error(*reply, "NOPERM this user has no permissions to run the '" + object + "' command");
+  }
+  return false;
+}
+
 void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd) {
   Client& s = reply->client();
   reply->start(ctx, cmd ? ctx.commands.slot_of(*cmd, args) : Reply::kNoCommand, args);
@@ -178,6 +212,7 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
     if (s.in_multi) s.multi_refused = true;
     return reply_error(*reply, "NOAUTH Authentication required.");
   }
+  if (s.authenticated && !permitted(ctx, reply, args, *cmd)) return;
   if (s.subscribed() && s.protocol == 2 && !(cmd->flags & kPubSubOk)) {
     reply->mark_rejected();
     return reply_error(*reply, "ERR Can't execute '" + lower(args[0]) +
@@ -201,6 +236,7 @@ CommandTable::CommandTable() {
   add_transaction_commands(commands_);
   add_flush_commands(commands_);
   add_expiry_commands(commands_);
+  add_acl_commands(commands_);
   for (size_t i = 0; i < commands_.size(); ++i) {
     by_name_[lower(commands_[i].name)] = i;
     slot_names_.push_back(lower(commands_[i].name));

@@ -118,6 +118,7 @@ void add_key_move_commands(std::vector<Command>& out);
 void add_transaction_commands(std::vector<Command>& out);
 void add_flush_commands(std::vector<Command>& out);
 void add_expiry_commands(std::vector<Command>& out);
+void add_acl_commands(std::vector<Command>& out);
 
 // Helpers shared by the families.
 std::string lower(std::string_view s);

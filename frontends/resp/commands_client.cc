@@ -48,7 +48,7 @@ struct KillFilter {
     if (id && c.id != *id) return false;
     if (!addr.empty() && c.peer != addr) return false;
     if (!laddr.empty() && c.local != laddr) return false;
-    if (!user.empty() && user != "default") return false;
+    if (!user.empty() && user != c.user) return false;
     if (!type.empty()) {
       bool pubsub = c.subscribed();
       if (type == "pubsub" ? !pubsub : type == "normal" ? pubsub : true) return false;

@@ -36,22 +36,30 @@ void cmd_echo(Context&, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-bool check_password(Context& ctx, std::string_view pass) {
-  return !ctx.options.requirepass.empty() && pass == ctx.options.requirepass;
+// Logs the client in as `user` (ACL users, acl.h); false, with the
+// refusal in the ACL LOG, when the pair does not match.
+bool log_in(Context& ctx, Client& c, std::string_view user, std::string_view pass) {
+  if (!ctx.state.acl.authenticate(user, pass)) {
+    ctx.state.acl.log("auth", "toplevel", "AUTH", std::string(user), client_line(c));
+    return false;
+  }
+  c.user = std::string(user);
+  c.acl_version = 0;  // read the user before the next command
+  c.authenticated = true;
+  return true;
 }
 
 void cmd_auth(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() > 3) return reply_syntax_error(*r);
-  if (ctx.options.requirepass.empty()) {
+  if (a.size() == 2 && ctx.state.acl.default_is_open()) {
     return reply_error(*r, "ERR AUTH <password> called without any password configured for the default user. "
                            "Are you sure your configuration is correct?");
   }
   std::string_view user = a.size() == 3 ? a[1] : "default";
   std::string_view pass = a.size() == 3 ? a[2] : a[1];
-  if (user != "default" || !check_password(ctx, pass)) {
+  if (!log_in(ctx, r->client(), user, pass)) {
     return reply_error(*r, "WRONGPASS invalid username-password pair or user is disabled.");
   }
-  r->client().authenticated = true;
   r->w().simple("OK");
   r->done();
 }
@@ -69,10 +77,9 @@ void cmd_hello(Context& ctx, const ReplyPtr& r, Args a) {
   }
   for (; i < a.size(); ++i) {
     if (iequals(a[i], "auth") && i + 2 < a.size()) {
-      if (a[i + 1] != "default" || !check_password(ctx, a[i + 2])) {
+      if (!log_in(ctx, sess, a[i + 1], a[i + 2])) {
         return reply_error(*r, "WRONGPASS invalid username-password pair or user is disabled.");
       }
-      sess.authenticated = true;
       i += 2;
     } else if (iequals(a[i], "setname") && i + 1 < a.size()) {
       sess.name = std::string(a[++i]);
@@ -473,7 +480,9 @@ void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
   c.no_evict = false;
   c.no_touch = false;
   c.discard_transaction();
-  c.authenticated = ctx.options.requirepass.empty();
+  c.user = "default";
+  c.acl_version = 0;
+  c.authenticated = ctx.state.acl.default_is_open();
   r->set_silent(false);
   r->w().set_protocol(2);
   r->w().simple("RESET");
@@ -483,7 +492,7 @@ void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
 }  // namespace
 
 void add_server_commands(std::vector<Command>& out) {
-  out.push_back({"PING", -1, kNoAuth | kPubSubOk, cmd_ping});
+  out.push_back({"PING", -1, kPubSubOk, cmd_ping});
   out.push_back({"ECHO", 2, 0, cmd_echo});
   out.push_back({"AUTH", -2, kNoAuth, cmd_auth});
   out.push_back({"HELLO", -1, kNoAuth, cmd_hello});

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <random>
 
+#include "frontends/resp/command_table.h"
+
 namespace redcar::resp {
 
 namespace {
@@ -16,8 +18,9 @@ const char* fsync_name(FsyncMode m) {
 }
 }  // namespace
 
-ServerState::ServerState(const ServerOptions& options, const EngineOptions& engine, size_t commands)
-    : command_stats(commands),
+ServerState::ServerState(const ServerOptions& options, const EngineOptions& engine, const CommandTable& commands)
+    : command_stats(commands.slot_count()),
+      acl(commands, options.requirepass),
       max_clients(static_cast<int64_t>(options.max_clients)),
       data_dir(engine.data_dir),
       fsync(engine.fsync) {

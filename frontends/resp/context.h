@@ -13,6 +13,7 @@
 #include <string>
 
 #include "engine/api/engine.h"
+#include "frontends/resp/acl.h"
 #include "frontends/resp/client_registry.h"
 #include "frontends/resp/command_stats.h"
 #include "frontends/resp/config.h"
@@ -34,12 +35,13 @@ struct ServerStats {
 
 // The server's own state that admin commands read and change.
 struct ServerState {
-  ServerState(const ServerOptions& options, const EngineOptions& engine, size_t commands);
+  ServerState(const ServerOptions& options, const EngineOptions& engine, const CommandTable& commands);
   CommandStats command_stats;
   Slowlog slowlog;
   LatencyMonitor latency;
   ClientRegistry clients;
   Config config;
+  Acl acl;
   std::atomic<int64_t> max_clients;
   // LASTSAVE: when SAVE or BGSAVE last made everything durable (unix s).
   std::atomic<int64_t> last_save{0};

@@ -20,7 +20,7 @@ constexpr unsigned kBufferBytes = 16384;
 }  // namespace
 
 Server::Server(Engine& engine, ServerOptions options)
-    : engine_(engine), opt_(std::move(options)), state_(opt_, engine.options(), table_.slot_count()) {}
+    : engine_(engine), opt_(std::move(options)), state_(opt_, engine.options(), table_) {}
 
 Server::~Server() { stop(); }
 

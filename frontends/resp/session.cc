@@ -51,7 +51,7 @@ Session::Session(Server& server, runtime::Reactor& reactor, runtime::BufferRing&
   if (tls) tls_ = std::make_unique<TlsChannel>(tls);
   created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
-  authenticated = server.options().requirepass.empty();
+  authenticated = server.state().acl.default_is_open();
 }
 
 void Session::start() {

@@ -723,7 +723,7 @@ TEST_F(KvExpiryTest, AnExpiredKeyVanishesAtOnceAndIsDeletedWithARevision) {
   o.key = "e/";
   o.range_end = prefix_end("e/");
   auto sub = e().kv_watch(o, w->handler(w), w->end(w));
-  const int64_t at = now_ms() + 300;
+  const int64_t at = now_ms() + 1000;
   auto put = put_until("e/a", "1", at);
   ASSERT_TRUE(put);
   ASSERT_TRUE(this->put("e/b", "2"));
@@ -809,7 +809,7 @@ TEST_F(KvExpiryTest, DeadlinesFollowRedisRules) {
 // Keys expiring together are deleted in records of at most 1,024 deletes;
 // a key whose deadline was renewed many times keeps its last.
 TEST_F(KvExpiryTest, ManyKeysExpiringTogetherAreDeletedInBoundedRecords) {
-  const int64_t at = now_ms() + 200;
+  const int64_t at = now_ms() + 1500;  // the writes below come first, even under ASan
   TxnRequest t;
   for (int i = 0; i < 2500; ++i) t.success.push_back(expiring_put("many/" + std::to_string(i), "v", at));
   auto w = txn(t);
@@ -834,7 +834,7 @@ TEST_F(KvExpiryTest, ManyKeysExpiringTogetherAreDeletedInBoundedRecords) {
 TEST_F(KvExpiryTest, DeadlinesSurviveReopenAndPassWhileClosed) {
   const int64_t hour = now_ms() + 3600'000;
   ASSERT_TRUE(put_until("stay", "s", hour));
-  const int64_t soon = now_ms() + 200;
+  const int64_t soon = now_ms() + 1000;  // not before the close, even under ASan
   ASSERT_TRUE(put_until("soon", "x", soon));
   auto before = status();
   ASSERT_TRUE(before);

@@ -132,7 +132,7 @@ class RespHarness {
  public:
   explicit RespHarness(resp::ServerOptions options = {}) : options_(std::move(options)) {
     engine_ = open_engine(mem_options(fs_));
-    state_ = std::make_unique<resp::ServerState>(options_, engine_->options(), table_.slot_count());
+    state_ = std::make_unique<resp::ServerState>(options_, engine_->options(), table_);
     ctx_ = std::make_unique<resp::Context>(resp::Context{*engine_, options_, table_, pubsub_, stats_, *state_});
   }
   ~RespHarness() {
@@ -144,7 +144,7 @@ class RespHarness {
   std::shared_ptr<LocalClient> client() {
     auto c = std::make_shared<LocalClient>();
     c->id = clients_.size() + 1;
-    c->authenticated = options_.requirepass.empty();
+    c->authenticated = state_->acl.default_is_open();
     c->peer = "127.0.0.1:" + std::to_string(40000 + c->id);
     c->local = "127.0.0.1:6480";
     clients_.push_back(c);
