@@ -62,10 +62,10 @@ Status Shard::open() {
                         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::system_clock::now().time_since_epoch())
                                                   .count())});
-  log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
-  log_->set_batch_hook([this] { after_batch(); });
   reclaim_timer_ = std::make_unique<runtime::Timer>(*reactor_);
   expiry_timer_ = std::make_unique<runtime::Timer>(*reactor_);
+  log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
+  log_->set_batch_hook([this] { after_batch(); });
   schedule_reclaim();
   schedule_expiry();  // keys that expired while the server was down go now
   return Status::ok();

@@ -36,10 +36,14 @@ const Names kStringNames = {"get", "set", "mget", "mset", "msetnx", "setnx", "se
                             "strlen", "getrange", "setrange", "substr"};
 const Names kPubSubNames = {"publish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "pubsub",
                             "spublish", "ssubscribe", "sunsubscribe"};
+// ACL's subcommands one by one (admin and dangerous): WHOAMI, CAT and
+// GENPASS are for anyone.
+const Names kAclAdminNames = {"acl|setuser", "acl|getuser", "acl|deluser", "acl|list", "acl|users",
+                              "acl|log",     "acl|dryrun",  "acl|save",    "acl|load"};
 const Names kAdminNames = {"config", "shutdown", "debug", "slowlog", "latency", "save", "bgsave",
-                           "bgrewriteaof", "acl", "client|kill", "client|pause", "client|unpause",
+                           "bgrewriteaof", "client|kill", "client|pause", "client|unpause",
                            "client|list", "client|no-evict", "client|no-touch", "monitor", "lastsave"};
-const Names kDangerousNames = {"flushall", "flushdb", "keys", "config", "shutdown", "debug", "acl", "save",
+const Names kDangerousNames = {"flushall", "flushdb", "keys", "config", "shutdown", "debug", "save",
                                "bgsave", "bgrewriteaof", "client|kill", "client|list", "client|pause", "info",
                                "slowlog", "latency", "swapdb", "role"};
 const Names kConnectionNames = {"auth", "hello", "ping", "echo", "select", "quit", "reset", "client", "command"};
@@ -100,8 +104,8 @@ Acl::Acl(const CommandTable& table, const std::string& requirepass) : table_(tab
     if (named(kStringNames, name)) add(kString);
     if (parent_name(name).front() == 'x') add(kStream);
     if (named(kPubSubNames, name)) add(kPubSub);
-    if (named(kAdminNames, name)) add(kAdmin);
-    if (named(kDangerousNames, name)) add(kDangerous);
+    if (named(kAdminNames, name) || kAclAdminNames.count(name)) add(kAdmin);
+    if (named(kDangerousNames, name) || kAclAdminNames.count(name)) add(kDangerous);
     if (named(kConnectionNames, name)) add(kConnection);
     if (named(kTransactionNames, name)) add(kTransaction);
     add(named(kFastNames, name) ? kFast : kSlow);
@@ -116,6 +120,7 @@ Acl::Acl(const CommandTable& table, const std::string& requirepass) : table_(tab
   d->command_rules = {"+@all"};
   d->keys.push_back({"*", true, true});
   d->channels.push_back("*");
+  settle(*d);
   users_.emplace("default", std::move(d));
 }
 
@@ -247,6 +252,13 @@ std::string Acl::apply(User& u, std::string_view rule) const {
   return "";
 }
 
+void Acl::settle(User& u) {
+  u.all_keys = std::any_of(u.keys.begin(), u.keys.end(), [](const KeyPattern& p) {
+    return p.glob == "*" && p.read && p.write;
+  });
+  u.all_channels = std::find(u.channels.begin(), u.channels.end(), "*") != u.channels.end();
+}
+
 std::string Acl::set_user(std::string_view name, Args rules) {
   std::lock_guard lk(mu_);
   auto it = users_.find(name);
@@ -264,6 +276,7 @@ std::string Acl::set_user(std::string_view name, Args rules) {
       return "ERR Error in ACL SETUSER modifier '" + std::string(r) + "': " + why;
     }
   }
+  settle(u);
   users_[std::string(name)] = std::make_shared<const User>(std::move(u));
   version_.fetch_add(1, std::memory_order_acq_rel);
   return "";
@@ -313,16 +326,19 @@ Acl::Denied Acl::check(const User& u, const Command& cmd, size_t slot, Args args
   }
   const bool write = cmd.flags & kWrite;
   const bool read = !write || (cmd.flags & kReadOnly);
-  for (size_t pos : key_positions(cmd, args)) {
-    std::string_view key = args[pos];
-    bool ok = std::any_of(u.keys.begin(), u.keys.end(), [&](const KeyPattern& p) {
-      return (!read || p.read) && (!write || p.write) && glob_match(p.glob, key);
-    });
-    if (!ok) {
-      *object = std::string(key);
-      return Denied::kKey;
+  if (!u.all_keys) {
+    for (size_t pos : key_positions(cmd, args)) {
+      std::string_view key = args[pos];
+      bool ok = std::any_of(u.keys.begin(), u.keys.end(), [&](const KeyPattern& p) {
+        return (!read || p.read) && (!write || p.write) && glob_match(p.glob, key);
+      });
+      if (!ok) {
+        *object = std::string(key);
+        return Denied::kKey;
+      }
     }
   }
+  if (u.all_channels) return Denied::kNone;
   std::vector<std::string_view> channels;
   bool patterns = false;
   if (channels_of(parent_name(table_.slot_name(slot)), args, &channels, &patterns)) {

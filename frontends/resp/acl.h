@@ -43,6 +43,9 @@ class Acl {
     std::vector<std::string> command_rules;  // as ACL LIST shows them
     std::vector<KeyPattern> keys;
     std::vector<std::string> channels;
+    // Set when published: nothing to check for the keys or the channels
+    // (so `default`, as it starts, costs no key lookup per command).
+    bool all_keys = false, all_channels = false;
   };
   using UserPtr = std::shared_ptr<const User>;
 
@@ -87,6 +90,7 @@ class Acl {
   static std::string sha256_hex(std::string_view text);
 
  private:
+  static void settle(User& u);
   // Applies one rule to `u`; "" or the reason it is refused.
   std::string apply(User& u, std::string_view rule) const;
   void allow(User& u, const std::vector<size_t>& slots, bool on) const;

@@ -127,9 +127,32 @@ TEST(RespAcl, ChangesReachLoggedInClientsAndDeluserClosesThem) {
   h.run({"ACL", "SETUSER", "amy", "off"});
   EXPECT_EQ(h.run(amy, {"GET", "k"}).str(), "v") << "off stops new logins, not this one";
   EXPECT_EQ(h.run(h.client(), {"AUTH", "amy", "secret"}).str(), kWrongPass);
+  // A user with no commands at all may still log in as another.
+  h.run({"ACL", "SETUSER", "none", "on", "nopass", "-@all"});
+  h.run({"ACL", "SETUSER", "amy", "on"});
+  auto other = h.client();
+  EXPECT_EQ(h.run(other, {"AUTH", "none", "x"}).str(), "OK");
+  EXPECT_EQ(h.run(other, {"ACL", "WHOAMI"}).str(), no_command("acl|whoami"));
+  EXPECT_EQ(h.run(other, {"AUTH", "amy", "secret"}).str(), "OK");
+  EXPECT_EQ(h.run(other, {"GET", "k"}).str(), "v");
   EXPECT_EQ(h.run({"ACL", "DELUSER", "amy", "nobody", "default"}).integer(), 1);
   EXPECT_TRUE(amy->closed()) << "DELUSER closes the user's connections";
-  EXPECT_EQ(h.run({"ACL", "USERS"}).size(), 1u);
+  EXPECT_TRUE(other->closed());
+  EXPECT_EQ(h.run({"ACL", "USERS"}).size(), 2u);
+}
+
+// Who may run ACL's subcommands: WHOAMI, CAT and GENPASS are in no
+// category that a "-@admin" or "-@dangerous" takes away.
+TEST(RespAcl, AclSubcommandsSitInRedisCategories) {
+  RespHarness h;
+  h.run({"ACL", "SETUSER", "ops", "on", "nopass", "+@all", "-@dangerous", "allkeys"});
+  auto ops = h.client();
+  h.run(ops, {"AUTH", "ops", "x"});
+  EXPECT_EQ(h.run(ops, {"ACL", "WHOAMI"}).str(), "ops");
+  EXPECT_EQ(h.run(ops, {"ACL", "CAT"}).size(), 21u);
+  EXPECT_EQ(h.run(ops, {"ACL", "SETUSER", "x"}).str(), no_command("acl|setuser"));
+  EXPECT_EQ(h.run(ops, {"FLUSHALL"}).str(), no_command("flushall"));
+  EXPECT_EQ(h.run(ops, {"SET", "k", "v"}).str(), "OK");
 }
 
 TEST(RespAcl, RequirepassIsTheDefaultUsersPassword) {
