@@ -90,7 +90,7 @@ const std::vector<std::string_view>& Acl::categories() {
   return kNames;
 }
 
-Acl::Acl(const CommandTable& table, const std::string& requirepass) : table_(table) {
+Acl::Acl(const CommandTable& table, const std::string& requirepass) : table_(table), requirepass_(requirepass) {
   slot_categories_.resize(table.slot_count());
   for (size_t slot = 0; slot < table.slot_count(); ++slot) {
     const std::string& name = table.slot_name(slot);
@@ -154,6 +154,22 @@ Acl::UserPtr Acl::authenticate(std::string_view name, std::string_view password)
 bool Acl::default_is_open() const {
   UserPtr d = find("default");
   return d && d->enabled && d->nopass;
+}
+
+std::string Acl::requirepass() const {
+  std::lock_guard lk(mu_);
+  return requirepass_;
+}
+
+void Acl::set_requirepass(std::string_view password) {
+  std::lock_guard lk(mu_);
+  requirepass_ = std::string(password);
+  auto d = std::make_shared<User>(*users_.at("default"));
+  d->passwords.clear();
+  d->nopass = password.empty();
+  if (!password.empty()) d->passwords.push_back(sha256_hex(password));
+  users_["default"] = std::move(d);
+  version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void Acl::allow(User& u, const std::vector<size_t>& slots, bool on) const {

@@ -58,6 +58,10 @@ class Acl {
   UserPtr authenticate(std::string_view name, std::string_view password) const;
   // Whether a new connection is logged in as `default` from the start.
   bool default_is_open() const;
+  // CONFIG's requirepass: the default user's one password (empty: nopass),
+  // kept as given, as Redis keeps it for CONFIG GET.
+  std::string requirepass() const;
+  void set_requirepass(std::string_view password);
   // Creates or changes a user by Redis's rules; "" or the error to answer.
   std::string set_user(std::string_view name, Args rules);
   // How many of `names` were deleted (`default` cannot be).
@@ -101,6 +105,7 @@ class Acl {
   mutable std::mutex mu_;
   std::map<std::string, UserPtr, std::less<>> users_;
   std::atomic<uint64_t> version_{1};
+  std::string requirepass_;
   std::vector<LogEntry> log_;  // newest first
   uint64_t next_log_id_ = 0;
 };

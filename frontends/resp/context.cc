@@ -46,7 +46,12 @@ ServerState::ServerState(const ServerOptions& options, const EngineOptions& engi
   config.add_fixed("maxmemory", "0");
   config.add_fixed("maxmemory-policy", "noeviction");
   config.add_fixed("proto-max-bulk-len", std::to_string(options.parse.max_bulk_bytes));
-  config.add_fixed("requirepass", options.requirepass);
+  // As in Redis, it sets the default user's password (acl.h); connections
+  // already logged in stay so.
+  config.add({"requirepass", [this] { return acl.requirepass(); }, [this](std::string_view v) -> std::string {
+                acl.set_requirepass(v);
+                return "";
+              }});
   config.add_fixed("timeout", "0");
   config.add_fixed("cluster-enabled", "no");
   config.add_fixed("io-threads", "1");

@@ -170,6 +170,16 @@ TEST(RespAcl, RequirepassIsTheDefaultUsersPassword) {
   EXPECT_EQ(h.run(d, {"ACL", "WHOAMI"}).str(), "ops");
   RespValue list = h.run(d, {"CLIENT", "LIST"});
   EXPECT_NE(list.str().find("user=ops"), std::string::npos) << list.str();
+  // CONFIG SET requirepass changes the default user's password; who is
+  // logged in stays so.
+  EXPECT_EQ(h.run(c, {"CONFIG", "SET", "requirepass", "newpw"}).str(), "OK");
+  EXPECT_EQ(h.run(c, {"CONFIG", "GET", "requirepass"}).items[1].str(), "newpw");
+  EXPECT_EQ(h.run(c, {"GET", "k"}).type, RespValue::Type::kNull);
+  auto e = h.client();
+  EXPECT_EQ(h.run(e, {"AUTH", "topsecret"}).str(), kWrongPass);
+  EXPECT_EQ(h.run(e, {"AUTH", "newpw"}).str(), "OK");
+  EXPECT_EQ(h.run(c, {"CONFIG", "SET", "requirepass", ""}).str(), "OK");
+  EXPECT_EQ(h.run(h.client(), {"GET", "k"}).type, RespValue::Type::kNull) << "no password: open again";
 }
 
 }  // namespace
