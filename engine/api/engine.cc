@@ -396,20 +396,16 @@ void Engine::kv_range(RangeRequest req, Callback<RangeResult> cb) {
   run_on(kv(), [req = std::move(req), cb = std::move(cb)](shard::Shard& s) mutable { s.kv().range(req, std::move(cb)); });
 }
 
-void Engine::kv_get(std::string key, Callback<std::optional<std::string_view>> view) {
+void Engine::kv_get(std::string key, KvType type, Callback<std::optional<std::string_view>> view) {
   if (stopped_) return view(stopped_status());
-  run_on(kv(), [key = std::move(key), view = std::move(view)](shard::Shard& s) mutable { s.kv().get(key, std::move(view)); });
+  run_on(kv(), [key = std::move(key), type, view = std::move(view)](shard::Shard& s) mutable {
+    s.kv().get(key, type, std::move(view));
+  });
 }
 
 void Engine::kv_last_change(std::string key, Callback<int64_t> cb) {
   if (stopped_) return cb(stopped_status());
-  run_on(kv(), [key = std::move(key), cb = std::move(cb)](shard::Shard& s) mutable {
-    const auto* history = s.kv().history(key);
-    if (!history || history->empty()) return cb(int64_t{0});
-    // A key that expired since is a change too, before it is deleted.
-    const auto& v = history->back();
-    cb(v.tombstone || shard::KvStore::alive(v, now_ms()) ? v.mod : -v.mod);
-  });
+  run_on(kv(), [key = std::move(key), cb = std::move(cb)](shard::Shard& s) mutable { cb(s.kv().last_change(key)); });
 }
 
 void Engine::kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb) {
@@ -446,10 +442,10 @@ void Engine::kv_txn_lent(const TxnRequest* txn, Callback<TxnResult> cb) {
   run_on(kv(), [txn, cb = std::move(cb)](shard::Shard& s) mutable { s.kv().txn_lent(*txn, std::move(cb)); });
 }
 
-void Engine::kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> cb) {
+void Engine::kv_update(std::string key, KvType type, KvUpdater fn, Callback<KvUpdateResult> cb) {
   if (stopped_) return cb(stopped_status());
-  run_on(kv(), [key = std::move(key), fn = std::move(fn), cb = std::move(cb)](shard::Shard& s) mutable {
-    s.kv().update(key, fn, std::move(cb));
+  run_on(kv(), [key = std::move(key), type, fn = std::move(fn), cb = std::move(cb)](shard::Shard& s) mutable {
+    s.kv().update(key, type, fn, std::move(cb));
   });
 }
 

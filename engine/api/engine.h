@@ -118,9 +118,13 @@ class Engine {
   // The current value of one key (nullopt: none), for a reader that uses it
   // at once: `view` runs on the key-value shard's thread and the value it
   // sees lives only for the call, so nothing is copied or gathered.
-  void kv_get(std::string key, Callback<std::optional<std::string_view>> view);
-  // The revision of the last write to `key`, a delete included (0: none the
-  // view still remembers): what WATCH compares.
+  void kv_get(std::string key, Callback<std::optional<std::string_view>> view) {
+    kv_get(std::move(key), KvType::kString, std::move(view));
+  }
+  // The same for a key of type `type`: kWrongType if it holds another.
+  void kv_get(std::string key, KvType type, Callback<std::optional<std::string_view>> view);
+  // A token that changes with every write of `key` of any type, a delete
+  // included (KvStore::last_change): what WATCH compares.
   void kv_last_change(std::string key, Callback<int64_t> cb);
   void kv_put(std::string key, std::string value, bool prev_kv, Callback<TxnResult> cb);
   void kv_delete(std::string key, std::string range_end, bool prev_kv, Callback<TxnResult> cb);
@@ -133,7 +137,12 @@ class Engine {
   // it returns is written as one transaction before any other is planned,
   // so no other write comes between the read and the write. `cb` gets the
   // value before and after once the write is durable (at once if none).
-  void kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> cb);
+  void kv_update(std::string key, KvUpdater fn, Callback<KvUpdateResult> cb) {
+    kv_update(std::move(key), KvType::kString, std::move(fn), std::move(cb));
+  }
+  // The same for a key of type `type` (a hash's HSET): kWrongType, and no
+  // call of `fn`, if it holds another.
+  void kv_update(std::string key, KvType type, KvUpdater fn, Callback<KvUpdateResult> cb);
   void kv_compact(int64_t revision, Callback<int64_t> cb);
   // Sets or removes a key's deadline (KvStore::expire): whether it did.
   void kv_expire(std::string key, KvExpire e, Callback<bool> cb);

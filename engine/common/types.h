@@ -205,7 +205,15 @@ struct ClaimResult {
 };
 
 // Key-value view, etcd semantics.
+//
+// What a key holds. etcd sees strings only: a Redis hash is a key of the
+// same space (so a name is one thing at a time, and the two share the
+// revision counter, deadlines and transactions), left out of every etcd
+// read, compare, delete and watch. Requests that set `all_types` (the
+// RESP front end's) see every type.
+enum class KvType : uint8_t { kString = 0, kHash = 1 };
 struct KeyValue {
+  KvType type = KvType::kString;
   std::string key;
   std::string value;
   int64_t create_revision = 0;
@@ -220,6 +228,7 @@ struct RangeRequest {
   int64_t revision = 0;   // 0: current
   bool keys_only = false;
   bool count_only = false;
+  bool all_types = false;  // every type, not just etcd's strings
 };
 struct RangeResult {
   std::vector<KeyValue> kvs;
@@ -242,6 +251,7 @@ struct KvOp {
   Kind kind = Kind::kPut;
   RangeRequest range;  // kRange; kDelete uses key/range_end
   std::string value;   // kPut
+  KvType type = KvType::kString;  // kPut
   bool prev_kv = false;
   bool ignore_value = false;
   // kPut: when the key expires (Unix ms; 0: never), or, with keep_ttl,
@@ -258,6 +268,11 @@ struct TxnRequest {
   std::vector<KvCompare> compare;
   std::vector<KvOp> success;
   std::vector<KvOp> failure;
+  // Compares, deletes and range ops see every type (RESP: DEL removes a
+  // hash, SET NX finds one); a put over another type then replaces it, and
+  // a put asking for the previous value of another type is refused
+  // (kWrongType), as SET ... GET of a hash is.
+  bool all_types = false;
 };
 // A read-modify-write of one key (Engine::kv_update): what its function
 // decided to do with the value it was shown.
@@ -307,7 +322,8 @@ struct WatchOptions {
 struct KvStatus {
   int64_t revision = 0;
   int64_t compact_revision = 0;
-  uint64_t keys = 0;
+  uint64_t keys = 0;    // live keys of every type
+  uint64_t hashes = 0;  // of which hashes
 };
 
 // The log's footprint on disk, over every shard.

@@ -17,11 +17,15 @@ namespace {
 constexpr uint8_t kOpPut = 1;
 constexpr uint8_t kOpDelete = 2;
 constexpr uint8_t kOpPutExpiring = 3;  // a put whose version carries a deadline
+constexpr uint8_t kOpPutTyped = 4;     // a put of another type than a string
 constexpr uint64_t kMaxReapedPerRecord = 1024;
 
-// A restored version's flags (FORMAT.md, kv-restore).
-constexpr uint8_t kRestoreTombstone = 1;
-constexpr uint8_t kRestoreDeadline = 2;
+// Whether a request that sees `all_types` (or only etcd's strings) sees `v`.
+bool seen(const KvStore::Version* v, bool all_types) { return v && (all_types || v->type == KvType::kString); }
+
+Status wrong_type(const std::string& key) {
+  return Status(Code::kWrongType, "the key '" + key + "' holds another type");
+}
 }  // namespace
 
 bool in_range(const std::string& key, const std::string& start, const std::string& end) {
@@ -33,6 +37,7 @@ bool in_range(const std::string& key, const std::string& start, const std::strin
 
 KeyValue KvStore::to_kv(const std::string& key, const Version& v, bool keys_only) {
   KeyValue kv;
+  kv.type = v.type;
   kv.key = key;
   if (!keys_only) kv.value = v.value;
   kv.create_revision = v.create;
@@ -54,11 +59,13 @@ const KvStore::Version* KvStore::staged_lookup(const std::string& key) const {
   return v && alive(*v, now_ms()) ? v : nullptr;
 }
 
-std::vector<std::string> KvStore::staged_keys(const std::string& key, const std::string& end) const {
+std::vector<std::string> KvStore::staged_keys(const std::string& key, const std::string& end, bool all_types) const {
   std::vector<std::string> out;
+  const int64_t now = now_ms();
   auto collect = [&](const auto& map) {
     for (auto it = map.lower_bound(key); it != map.end() && in_range(it->first, key, end); ++it) {
-      if (staged_lookup(it->first)) out.push_back(it->first);
+      const Version* v = staged_raw(it->first);
+      if (v && alive(*v, now) && seen(v, all_types)) out.push_back(it->first);
       if (end.empty()) break;
     }
   };
@@ -77,13 +84,15 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
   const int64_t now = req.revision > 0 ? 0 : now_ms();
   std::vector<std::pair<std::string, const Version*>> hits;
   if (staged && req.revision <= 0) {
-    for (auto& k : staged_keys(req.key, req.range_end)) hits.push_back({k, staged_lookup(k)});
+    for (auto& k : staged_keys(req.key, req.range_end, req.all_types)) hits.push_back({k, staged_raw(k)});
   } else {
     for (auto it = keys_.lower_bound(req.key); it != keys_.end() && in_range(it->first, req.key, req.range_end); ++it) {
       const auto& hist = it->second;
       // The newest version at or before `at`.
       auto v = std::upper_bound(hist.begin(), hist.end(), at, [](int64_t r, const Version& x) { return r < x.mod; });
-      if (v != hist.begin() && alive(*std::prev(v), now)) hits.push_back({it->first, &*std::prev(v)});
+      if (v != hist.begin() && alive(*std::prev(v), now) && seen(&*std::prev(v), req.all_types)) {
+        hits.push_back({it->first, &*std::prev(v)});
+      }
       if (req.range_end.empty()) break;
     }
   }
@@ -115,12 +124,21 @@ void KvStore::range(const RangeRequest& req, Callback<RangeResult> cb) {
   cb(range_at(req, false));
 }
 
-void KvStore::get(const std::string& key, Callback<std::optional<std::string_view>> view) const {
+void KvStore::get(const std::string& key, KvType type, Callback<std::optional<std::string_view>> view) const {
   auto it = keys_.find(key);
   // History holds written versions only, oldest first: the last is now.
   using Value = std::optional<std::string_view>;
   if (it == keys_.end() || it->second.empty() || !alive(it->second.back(), now_ms())) return view(Value());
+  if (it->second.back().type != type) return view(wrong_type(key));
   view(Value(it->second.back().value));
+}
+
+int64_t KvStore::last_change(const std::string& key) const {
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.empty()) return 0;
+  // A key that expired since is a change too, before it is deleted.
+  const Version& v = it->second.back();
+  return v.tombstone || alive(v, now_ms()) ? v.mod : -v.mod;
 }
 
 int64_t KvStore::deadline(const std::string& key) const {
@@ -148,13 +166,17 @@ void KvStore::status(Callback<KvStatus> cb) {
   s.revision = revision_;
   s.compact_revision = compact_revision_;
   const int64_t now = now_ms();
-  for (auto& [k, h] : keys_) s.keys += !h.empty() && alive(h.back(), now);
+  for (auto& [k, h] : keys_) {
+    if (h.empty() || !alive(h.back(), now)) continue;
+    s.keys++;
+    s.hashes += h.back().type == KvType::kHash;
+  }
   cb(s);
 }
 
 // ------------------------------------------------------------------ transactions
 
-bool KvStore::compare(const KvCompare& c) const {
+bool KvStore::compare(const KvCompare& c, bool all_types) const {
   auto holds = [&c](const Version* v) {
     int cmp = 0;
     if (c.target == KvCompare::Target::kValue) {
@@ -179,8 +201,11 @@ bool KvStore::compare(const KvCompare& c) const {
     return false;
   };
   // One key (SET's compares, most of etcd's): no list of keys to build.
-  if (c.range_end.empty()) return holds(staged_lookup(c.key));
-  std::vector<std::string> keys = staged_keys(c.key, c.range_end);
+  if (c.range_end.empty()) {
+    const Version* v = staged_lookup(c.key);
+    return holds(seen(v, all_types) ? v : nullptr);
+  }
+  std::vector<std::string> keys = staged_keys(c.key, c.range_end, all_types);
   // etcd: a range without keys compares like a missing key.
   if (keys.empty()) return holds(nullptr);
   return std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return holds(staged_lookup(k)); });
@@ -245,45 +270,67 @@ struct KvStore::TxnPlan {
   }
 };
 
-Status KvStore::plan_op(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
+Status KvStore::plan_op(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const {
   switch (op.kind) {
-    case KvOp::Kind::kRange:
+    case KvOp::Kind::kRange: {
       if (Status s = check_revision(op.range.revision); !s) return s;
-      r->range = range_at(op.range, true);
+      if (all_types == op.range.all_types) {
+        r->range = range_at(op.range, true);
+      } else {
+        RangeRequest req = op.range;
+        req.all_types = all_types;
+        r->range = range_at(req, true);
+      }
       return Status::ok();
-    case KvOp::Kind::kDelete: plan_delete(op, plan, r); return Status::ok();
+    }
+    case KvOp::Kind::kDelete: plan_delete(op, all_types, plan, r); return Status::ok();
     case KvOp::Kind::kPut: break;
   }
   const std::string& key = op.range.key;
   const Version* prev = plan.view(*this, key);
   if (op.ignore_value && !prev) return Status(Code::kNotFound, Reason::kNoKey, "key not found");
-  if (op.prev_kv && prev) r->prev.push_back(to_kv(key, *prev, false));
+  const KvType type = op.ignore_value ? prev->type : op.type;
+  // Another type is not this key's past: the put starts it anew.
+  const Version* same = prev && prev->type == type ? prev : nullptr;
+  if (op.prev_kv && prev) {
+    if (same) r->prev.push_back(to_kv(key, *prev, false));
+    else if (all_types) return wrong_type(key);
+  }
   Version v;
   v.mod = plan.rev;
-  v.create = prev ? prev->create : plan.rev;
-  v.version = prev ? prev->version + 1 : 1;
+  v.create = same ? same->create : plan.rev;
+  v.version = same ? same->version + 1 : 1;
   v.value = op.ignore_value ? prev->value : op.value;
   v.expire_ms = op.keep_ttl ? (prev ? prev->expire_ms : 0) : op.expire_ms;
+  v.type = type;
   BodyWriter w(&plan.ops_body);
-  w.byte(v.expire_ms ? kOpPutExpiring : kOpPut);
-  w.str(key);
-  w.str(v.value);
-  if (v.expire_ms) w.varint(static_cast<uint64_t>(v.expire_ms));
+  if (type != KvType::kString) {
+    w.byte(kOpPutTyped);
+    w.byte(static_cast<uint8_t>(type));
+    w.str(key);
+    w.str(v.value);
+    w.varint(static_cast<uint64_t>(v.expire_ms));
+  } else {
+    w.byte(v.expire_ms ? kOpPutExpiring : kOpPut);
+    w.str(key);
+    w.str(v.value);
+    if (v.expire_ms) w.varint(static_cast<uint64_t>(v.expire_ms));
+  }
   plan.pending.push_back({key, std::move(v)});
   plan.changes++;
   return Status::ok();
 }
 
-void KvStore::plan_delete(const KvOp& op, TxnPlan& plan, KvOpResult* r) const {
+void KvStore::plan_delete(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const {
   std::vector<std::string> keys;
   if (op.range.range_end.empty()) {
-    if (plan.view(*this, op.range.key)) keys.push_back(op.range.key);
+    if (seen(plan.view(*this, op.range.key), all_types)) keys.push_back(op.range.key);
   } else {
-    for (auto& k : staged_keys(op.range.key, op.range.range_end)) {
-      if (plan.view(*this, k)) keys.push_back(k);
+    for (auto& k : staged_keys(op.range.key, op.range.range_end, all_types)) {
+      if (seen(plan.view(*this, k), all_types)) keys.push_back(k);
     }
     for (auto& [k, v] : plan.pending) {
-      if (!v.tombstone && in_range(k, op.range.key, op.range.range_end) &&
+      if (!v.tombstone && seen(&v, all_types) && in_range(k, op.range.key, op.range.range_end) &&
           std::find(keys.begin(), keys.end(), k) == keys.end()) {
         keys.push_back(k);
       }
@@ -304,13 +351,14 @@ void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) { txn_lent(req, std::m
 void KvStore::txn_lent(const TxnRequest& req, Callback<TxnResult> cb) {
   if (Status s = check_txn(req); !s) return cb(std::move(s));
   TxnResult res;
-  res.succeeded = std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c); });
+  res.succeeded =
+      std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c, req.all_types); });
   TxnPlan& plan = *plan_;
   plan.reset(staged_revision_ + 1);
   const std::vector<KvOp>& ops = res.succeeded ? req.success : req.failure;
   res.results.resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (Status s = plan_op(ops[i], plan, &res.results[i]); !s) return cb(std::move(s));
+    if (Status s = plan_op(ops[i], req.all_types, plan, &res.results[i]); !s) return cb(std::move(s));
   }
   if (plan.changes == 0) {
     res.revision = staged_revision_;
@@ -339,8 +387,9 @@ void KvStore::stage_plan(TxnPlan& plan, TxnResult res, Callback<TxnResult> cb) {
   });
 }
 
-void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateResult> cb) {
+void KvStore::update(const std::string& key, KvType type, KvUpdater& fn, Callback<KvUpdateResult> cb) {
   const Version* cur = staged_lookup(key);
+  if (cur && cur->type != type) return cb(wrong_type(key));
   KvUpdateResult res;
   if (cur) res.before = cur->value;
   Result<KvUpdate> decided = fn(res.before ? std::optional<std::string_view>(*res.before) : std::nullopt);
@@ -352,10 +401,12 @@ void KvStore::update(const std::string& key, KvUpdater& fn, Callback<KvUpdateRes
   // One put or delete, planned now (txn_lent plans before it returns), so
   // nothing is staged between the read above and this write.
   TxnRequest t;
+  t.all_types = true;
   KvOp& op = t.success.emplace_back();
   op.range.key = key;
   if (decided->write == KvUpdate::Write::kPut) {
     op.kind = KvOp::Kind::kPut;
+    op.type = type;
     op.keep_ttl = !decided->expire_ms;
     op.expire_ms = decided->expire_ms.value_or(0);
     op.value = std::move(decided->value);
@@ -380,6 +431,7 @@ void KvStore::expire(const std::string& key, const KvExpire& e, Callback<bool> c
   if (e.lt && have != 0 && e.at_ms >= have) applies = false;
   if (!applies) return cb(false);
   TxnRequest t;
+  t.all_types = true;
   KvOp& op = t.success.emplace_back();
   op.range.key = key;
   if (e.at_ms != 0 && e.at_ms <= now_ms()) {
@@ -436,60 +488,6 @@ void KvStore::compact(int64_t revision, Callback<int64_t> cb) {
   });
 }
 
-// ------------------------------------------------------------------ re-stating (retention)
-
-uint64_t KvStore::restate_bytes() const {
-  uint64_t n = 64;
-  for (const auto& [key, hist] : keys_) {
-    for (const auto& v : hist) n += key.size() + v.value.size() + 34;
-  }
-  return n;
-}
-
-Status KvStore::stage_restore(std::string_view versions, uint64_t count) {
-  std::string rec;
-  BodyWriter w(&rec);
-  w.varint(static_cast<uint64_t>(compact_revision_));
-  w.varint(count);
-  rec.append(versions);
-  log::RecordHeader h;
-  h.type = RecordType::kKvRestore;
-  h.number = static_cast<uint64_t>(revision_);
-  h.timestamp_us = now_us();
-  return log_.stage(h, {}, rec).status();
-}
-
-Status KvStore::restate() {
-  // Written state: staged writes are in the log ahead of these records and
-  // will apply before them at recovery.
-  if (keys_.empty()) {
-    // Nothing kept, but the revision counter and compaction point must survive.
-    return stage_restore({}, 0);
-  }
-  std::string body;
-  uint64_t count = 0;
-  for (const auto& [key, hist] : keys_) {
-    for (const auto& v : hist) {
-      BodyWriter w(&body);
-      w.str(key);
-      w.varint(static_cast<uint64_t>(v.create));
-      w.varint(static_cast<uint64_t>(v.mod));
-      w.varint(static_cast<uint64_t>(v.version));
-      w.byte(static_cast<uint8_t>((v.tombstone ? kRestoreTombstone : 0) | (v.expire_ms ? kRestoreDeadline : 0)));
-      if (v.expire_ms) w.varint(static_cast<uint64_t>(v.expire_ms));
-      w.str(v.value);
-      ++count;
-      if (body.size() >= (1u << 20)) {
-        if (Status s = stage_restore(body, count); !s) return s;
-        body.clear();
-        count = 0;
-      }
-    }
-  }
-  if (count == 0) return Status::ok();
-  return stage_restore(body, count);
-}
-
 // ------------------------------------------------------------------ applying records
 
 void KvStore::apply(const log::RecordView& rec, bool live) {
@@ -526,24 +524,29 @@ void KvStore::apply_txn(const log::RecordView& rec, bool live) {
   uint64_t n = 0;
   if (!r.varint(&n)) return;
   for (uint64_t i = 0; i < n; ++i) {
-    uint8_t kind;
+    uint8_t kind, type = 0;
     std::string_view key, value;
     uint64_t expire = 0;
-    if (!r.byte(&kind) || !r.str(&key)) return;
-    if ((kind == kOpPut || kind == kOpPutExpiring) && !r.str(&value)) return;
-    if (kind == kOpPutExpiring && !r.varint(&expire)) return;
+    if (!r.byte(&kind)) return;
+    if (kind == kOpPutTyped && !r.byte(&type)) return;
+    if (!r.str(&key)) return;
+    if (kind != kOpDelete && !r.str(&value)) return;
+    if ((kind == kOpPutExpiring || kind == kOpPutTyped) && !r.varint(&expire)) return;
     std::string k(key);
     auto& hist = keys_[k];
     const Version* prev = hist.empty() || hist.back().tombstone ? nullptr : &hist.back();
     Version v;
     v.mod = rev;
     if (kind != kOpDelete) {
-      v.create = prev ? prev->create : rev;
-      v.version = prev ? prev->version + 1 : 1;
+      v.type = static_cast<KvType>(type);
+      const Version* same = prev && prev->type == v.type ? prev : nullptr;
+      v.create = same ? same->create : rev;
+      v.version = same ? same->version + 1 : 1;
       v.value.assign(value);
       v.expire_ms = static_cast<int64_t>(expire);
     } else {
       v.tombstone = true;
+      v.type = prev ? prev->type : KvType::kString;
     }
     // The deadline of the version replaced goes with it, so that a key
     // whose deadline is renewed again and again keeps one entry.
@@ -560,42 +563,6 @@ void KvStore::apply_txn(const log::RecordView& rec, bool live) {
 
 void KvStore::note_deadline(const std::string& key, const Version& v) {
   if (v.expire_ms != 0 && !v.tombstone) deadlines_.insert({v.expire_ms, key});
-}
-
-void KvStore::apply_restore(const log::RecordView& rec, bool live) {
-  BodyReader r(rec.body);
-  uint64_t compact = 0, n = 0;
-  if (!r.varint(&compact) || !r.varint(&n)) return;
-  compact_revision_ = std::max(compact_revision_, static_cast<int64_t>(compact));
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view key, value;
-    uint64_t create, mod, version, expire = 0;
-    uint8_t flags;
-    if (!r.str(&key) || !r.varint(&create) || !r.varint(&mod) || !r.varint(&version) || !r.byte(&flags)) return;
-    if ((flags & kRestoreDeadline) && !r.varint(&expire)) return;
-    if (!r.str(&value)) return;
-    auto& hist = keys_[std::string(key)];
-    auto at = std::lower_bound(hist.begin(), hist.end(), static_cast<int64_t>(mod),
-                               [](const Version& v, int64_t m) { return v.mod < m; });
-    if (at != hist.end() && at->mod == static_cast<int64_t>(mod)) continue;  // already there
-    Version v;
-    v.mod = static_cast<int64_t>(mod);
-    v.create = static_cast<int64_t>(create);
-    v.version = static_cast<int64_t>(version);
-    v.tombstone = flags & kRestoreTombstone;
-    v.expire_ms = static_cast<int64_t>(expire);
-    v.value.assign(value);
-    note_deadline(std::string(key), v);
-    hist.insert(at, std::move(v));
-    changes_.push_back({static_cast<int64_t>(mod), std::string(key)});
-  }
-  std::stable_sort(changes_.begin(), changes_.end(), [](const Change& a, const Change& b) { return a.rev < b.rev; });
-  changes_.erase(std::unique(changes_.begin(), changes_.end(),
-                             [](const Change& a, const Change& b) { return a.rev == b.rev && a.key == b.key; }),
-                 changes_.end());
-  revision_ = std::max(revision_, static_cast<int64_t>(rec.header.number));
-  if (!live) staged_revision_ = std::max(staged_revision_, revision_);
-  changed_ = true;
 }
 
 }  // namespace redcar::shard

@@ -16,6 +16,12 @@
 // lease's. Changing a deadline writes a new version of the same value:
 // as in etcd, where a key takes a lease only by a Put.
 //
+// A version has a type (KvType): a Redis hash is a key here too, its value
+// the hash's encoding (hash_value.h). Whatever serves etcd sees strings
+// only: reads, compares, deletes and watches skip other types unless the
+// request asks for all of them, and a put of one type over another starts
+// the key anew (create revision, version 1).
+//
 // Values and their history are held in memory; the log is their durable
 // copy. Runs on the shard's thread.
 #pragma once
@@ -42,6 +48,7 @@ class KvStore {
     int64_t version = 0;
     bool tombstone = false;
     int64_t expire_ms = 0;  // 0: never
+    KvType type = KvType::kString;  // a tombstone: the type it deleted
     std::string value;
   };
   struct Change {
@@ -58,14 +65,20 @@ class KvStore {
   bool take_changed() { return std::exchange(changed_, false); }
 
   void range(const RangeRequest& req, Callback<RangeResult> cb);
-  // The written value of `key` now, seen by `view` during the call only.
-  void get(const std::string& key, Callback<std::optional<std::string_view>> view) const;
+  // The written value of `key` now, seen by `view` during the call only;
+  // kWrongType when the key holds another type than `type`.
+  void get(const std::string& key, KvType type, Callback<std::optional<std::string_view>> view) const;
+  // A token that changes with every write of `key` (WATCH): the revision
+  // of its last write, negated once it has expired; 0 for a key never
+  // written or compacted away.
+  int64_t last_change(const std::string& key) const;
   void txn(TxnRequest req, Callback<TxnResult> cb);
   // The same with the caller's request, read before this returns.
   void txn_lent(const TxnRequest& req, Callback<TxnResult> cb);
-  // A read-modify-write of one key (Engine::kv_update), planned at once
-  // against the staged view.
-  void update(const std::string& key, KvUpdater& fn, Callback<KvUpdateResult> cb);
+  // A read-modify-write of one key of type `type` (Engine::kv_update),
+  // planned at once against the staged view; kWrongType when the key holds
+  // another type.
+  void update(const std::string& key, KvType type, KvUpdater& fn, Callback<KvUpdateResult> cb);
   void compact(int64_t revision, Callback<int64_t> cb);
   void status(Callback<KvStatus> cb);
   // Sets or removes `key`'s deadline (false: no such key, or `when` says
@@ -95,7 +108,7 @@ class KvStore {
   }
   static KeyValue to_kv(const std::string& key, const Version& v, bool keys_only);
 
-  // Stages every version the view keeps as kv-restore records, so that the
+  // Stages every version the view keeps as kv-restore records (kv_restate.cc), so that the
   // segments holding the original writes can be reclaimed.
   Status restate();
   // About how many bytes restate() would write.
@@ -109,13 +122,13 @@ class KvStore {
   // The latest version of `key` in the staged view, or null if absent.
   const Version* staged_lookup(const std::string& key) const;
   // Keys alive in the staged view within [key, end).
-  std::vector<std::string> staged_keys(const std::string& key, const std::string& end) const;
+  std::vector<std::string> staged_keys(const std::string& key, const std::string& end, bool all_types) const;
   RangeResult range_at(const RangeRequest& req, bool staged) const;
   Status check_revision(int64_t revision) const;
-  bool compare(const KvCompare& c) const;
+  bool compare(const KvCompare& c, bool all_types) const;
   static Status check_txn(const TxnRequest& req);
-  Status plan_op(const KvOp& op, TxnPlan& plan, KvOpResult* r) const;
-  void plan_delete(const KvOp& op, TxnPlan& plan, KvOpResult* r) const;
+  Status plan_op(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const;
+  void plan_delete(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const;
   Status stage_restore(std::string_view versions, uint64_t count);
   // Stages the plan's record; `cb` with `res` once it is durable.
   void stage_plan(TxnPlan& plan, TxnResult res, Callback<TxnResult> cb);

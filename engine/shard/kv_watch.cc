@@ -48,6 +48,8 @@ std::vector<WatchEvent> KvWatchers::next_batch(KvWatcher& w) const {
     auto v = std::lower_bound(hist->begin(), hist->end(), c->rev,
                               [](const KvStore::Version& x, int64_t r) { return x.mod < r; });
     if (v == hist->end() || v->mod != c->rev) continue;
+    // etcd watches strings: a hash's writes and deletes are not its news.
+    if (v->type != KvType::kString) continue;
     WatchEvent ev;
     ev.type = v->tombstone ? WatchEvent::Type::kDelete : WatchEvent::Type::kPut;
     ev.kv = KvStore::to_kv(c->key, *v, false);
@@ -56,7 +58,7 @@ std::vector<WatchEvent> KvWatchers::next_batch(KvWatcher& w) const {
       ev.kv.version = 0;
       ev.kv.mod_revision = v->mod;
     }
-    if (w.opt_.prev_kv && v != hist->begin() && !std::prev(v)->tombstone) {
+    if (w.opt_.prev_kv && v != hist->begin() && !std::prev(v)->tombstone && std::prev(v)->type == KvType::kString) {
       ev.prev = KvStore::to_kv(c->key, *std::prev(v), false);
     }
     evs.push_back(std::move(ev));

@@ -19,7 +19,7 @@ int64_t wall_ms() {
 }
 
 // Which categories a command slot is in. Redis's own categories; those of
-// the types redcar does not keep are there and empty.
+// the types redcar does not keep (lists, sets, ...) are there and empty.
 enum Category : uint8_t {
   kKeyspace, kRead, kWriteCat, kSet, kSortedSet, kList, kHash, kString, kBitmap, kHyperLogLog, kGeo, kStream,
   kPubSub, kAdmin, kFast, kSlow, kBlockingCat, kDangerous, kConnection, kTransaction, kScripting, kCategoryCount
@@ -34,6 +34,8 @@ const Names kKeyspaceNames = {"del", "unlink", "exists", "type", "keys", "scan",
 const Names kStringNames = {"get", "set", "mget", "mset", "msetnx", "setnx", "setex", "psetex", "getex",
                             "getdel", "getset", "incr", "decr", "incrby", "decrby", "incrbyfloat", "append",
                             "strlen", "getrange", "setrange", "substr"};
+const Names kHashNames = {"hset", "hsetnx", "hmset", "hget", "hmget", "hgetall", "hdel", "hexists", "hlen",
+                          "hkeys", "hvals", "hincrby", "hincrbyfloat", "hstrlen", "hrandfield", "hscan"};
 const Names kPubSubNames = {"publish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "pubsub",
                             "spublish", "ssubscribe", "sunsubscribe"};
 // ACL's subcommands one by one (admin and dangerous): WHOAMI, CAT and
@@ -53,7 +55,9 @@ const Names kFastNames = {"get", "set", "setnx", "setex", "psetex", "getdel", "g
                           "pttl", "expire", "pexpire", "expireat", "pexpireat", "expiretime", "pexpiretime",
                           "persist", "touch", "unlink", "ping", "echo", "auth", "hello", "select", "time",
                           "lastsave", "dbsize", "multi", "discard", "watch", "unwatch", "xadd", "xlen", "xack",
-                          "xdel", "xsetid", "publish", "spublish", "asking", "readonly", "readwrite"};
+                          "xdel", "xsetid", "publish", "spublish", "asking", "readonly", "readwrite", "hset",
+                          "hsetnx", "hmset", "hget", "hmget", "hdel", "hexists", "hlen", "hincrby",
+                          "hincrbyfloat", "hstrlen"};
 
 // A slot's parent name alone ("client" of "client|kill").
 std::string_view parent_name(std::string_view slot) { return slot.substr(0, slot.find('|')); }
@@ -102,6 +106,7 @@ Acl::Acl(const CommandTable& table, const std::string& requirepass) : table_(tab
     if (cmd.flags & (kBlocking | kAlwaysBlocks)) add(kBlockingCat);
     if (named(kKeyspaceNames, name)) add(kKeyspace);
     if (named(kStringNames, name)) add(kString);
+    if (named(kHashNames, name)) add(kHash);
     if (parent_name(name).front() == 'x') add(kStream);
     if (named(kPubSubNames, name)) add(kPubSub);
     if (named(kAdminNames, name) || kAclAdminNames.count(name)) add(kAdmin);

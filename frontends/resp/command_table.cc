@@ -57,6 +57,11 @@ void write_status_error(ReplyWriter& w, const Status& s) {
   }
 }
 
+void reply_status_error(Reply& r, const Status& s) {
+  write_status_error(r.w(), s);
+  r.done();
+}
+
 void write_group_error(ReplyWriter& w, const Status& s, std::string_view key, std::string_view group,
                        NoGroupText text) {
   bool missing = s.code() == Code::kNotFound && (s.reason() == Reason::kNoGroup || s.reason() == Reason::kNoStream);
@@ -111,8 +116,7 @@ void reply_wrong_arity(Reply& r, std::string_view cmd) {
 }
 
 namespace {
-// The commands of hashes, lists, sets and sorted sets, which redcar does
-// not keep (hashes: not yet):
+// The commands of lists, sets and sorted sets, which redcar does not keep:
 // a client hears why instead of "unknown command", and COMMAND does not
 // claim them.
 bool names_unkept_type(std::string_view name, const char** kind) {
@@ -127,14 +131,9 @@ bool names_unkept_type(std::string_view name, const char** kind) {
          "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZCARD", "ZSCORE", "ZMSCORE", "ZINCRBY", "ZRANK", "ZREVRANK",
          "ZCOUNT", "ZLEXCOUNT", "ZPOPMIN", "ZPOPMAX", "BZPOPMIN", "BZPOPMAX", "ZMPOP", "BZMPOP",
          "ZREMRANGEBYRANK", "ZREMRANGEBYSCORE", "ZREMRANGEBYLEX", "ZUNION", "ZUNIONSTORE", "ZINTER",
-         "ZINTERSTORE", "ZINTERCARD", "ZDIFF", "ZDIFFSTORE", "ZRANDMEMBER", "ZSCAN", "HSET", "HSETNX", "HMSET",
-         "HGET", "HMGET", "HGETALL", "HDEL", "HEXISTS", "HLEN", "HKEYS", "HVALS", "HINCRBY", "HINCRBYFLOAT",
-         "HSTRLEN", "HRANDFIELD", "HSCAN"}) {
+         "ZINTERSTORE", "ZINTERCARD", "ZDIFF", "ZDIFFSTORE", "ZRANDMEMBER", "ZSCAN"}) {
       std::string_view first = n.substr(n[0] == 'B' ? 1 : 0, 1);  // BLPOP, BZPOPMIN: the blocking forms
-      m.emplace(lower(n), first == "Z"   ? "sorted sets"
-                          : first == "S" ? "sets"
-                          : first == "H" ? "hashes"
-                                         : "lists");
+      m.emplace(lower(n), first == "Z" ? "sorted sets" : first == "S" ? "sets" : "lists");
     }
     return m;
   }();
@@ -190,7 +189,7 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
     std::string upper(args[0]);
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (s.in_multi) s.multi_refused = true;
-    return reply_error(*reply, "ERR " + upper + " is not supported by redcar: it keeps strings and streams, not " + kind);
+    return reply_error(*reply, "ERR " + upper + " is not supported by redcar: it keeps strings, hashes and streams, not " + kind);
   }
   if (!cmd) {
     // Redis's wording: arguments are listed until the list passes 128 bytes.
@@ -228,6 +227,7 @@ CommandTable::CommandTable() {
   add_server_commands(commands_);
   add_key_commands(commands_);
   add_string_commands(commands_);
+  add_hash_commands(commands_);
   add_key_info_commands(commands_);
   add_key_move_commands(commands_);
   add_stream_commands(commands_);

@@ -113,6 +113,7 @@ void add_pubsub_commands(std::vector<Command>& out);
 void add_client_commands(std::vector<Command>& out);
 void add_info_commands(std::vector<Command>& out);
 void add_string_commands(std::vector<Command>& out);
+void add_hash_commands(std::vector<Command>& out);
 void add_key_info_commands(std::vector<Command>& out);
 void add_key_move_commands(std::vector<Command>& out);
 void add_transaction_commands(std::vector<Command>& out);
@@ -148,28 +149,38 @@ enum class NoGroupText : uint8_t {
   kGroupForKey,            // XGROUP SETID / CREATECONSUMER / DELCONSUMER, XINFO CONSUMERS
 };
 void write_group_error(ReplyWriter& w, const Status& s, std::string_view key, std::string_view group, NoGroupText text);
-// Whether a string key holds `key`, told to `then` on the client's thread:
-// a stream command that finds no stream answers WRONGTYPE when one does.
+// Redis's answer to a command on a key of another type.
+inline constexpr const char* kWrongTypeError = "WRONGTYPE Operation against a key holding the wrong kind of value";
+// Whether a key-value key (a string or a hash) holds `key`, told to `then`
+// on the client's thread: a stream command that finds no stream answers
+// WRONGTYPE when one does.
 void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(bool)> then);
 // `empty` is a stream command's answer for a missing stream; WRONGTYPE when
-// a string key holds the name.
+// a string or hash holds the name.
 void reply_missing_stream(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(ReplyWriter&)> empty);
-// For each of `names`, whether a string key and whether a stream holds it;
-// `done` runs on the key-value shard's thread.
+// For each of `names`, whether a key-value key (string or hash) and whether
+// a stream holds it; `done` runs on the key-value shard's thread.
 void exists_both(Context& ctx, std::vector<std::string> names,
                  std::function<void(Result<std::vector<std::pair<bool, bool>>>)> done);
-// What one key holds: a string's value, or a stream's description, or
-// neither. `then` runs on the client's thread; an error is answered.
+// What one key holds: a string's value, a hash's (encoded, hash_value.h),
+// or a stream's description, or none. `then` runs on the client's thread;
+// an error is answered.
 struct KeyFacts {
   std::optional<std::string> string;
+  std::optional<std::string> hash;
   std::optional<StreamInfo> stream;
 };
 void key_facts(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(KeyFacts&)> then);
 // How the value of a string key is held, in Redis's words: int, embstr, raw.
 const char* string_encoding(std::string_view value);
-// How many keys there are (strings and streams), on the client's thread.
+// How Redis 7.0 would hold a hash of these fields (hash_value.h): listpack
+// up to 128 fields of at most 64 bytes each, a hashtable beyond.
+const char* hash_encoding(std::string_view encoded);
+// How many keys there are (strings, hashes and streams), on the client's thread.
 void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done);
 void reply_error(Reply& r, std::string_view message);
+// The Redis error for an engine Status (write_status_error), then done().
+void reply_status_error(Reply& r, const Status& s);
 void reply_syntax_error(Reply& r);
 // Text for people (INFO, CLIENT LIST, DOCTOR): a verbatim string under
 // RESP3, a bulk string under RESP2; then done().

@@ -17,12 +17,17 @@ namespace redcar::resp {
 
 namespace {
 
-// Deletes every string and every stream, with whatever transaction is
-// current; `done` runs on the client's thread.
+// Deletes every key-value key (strings and hashes) and every stream, with
+// whatever transaction is current; `done` runs on the client's thread.
 void delete_everything(Context& ctx, const ReplyPtr& r, std::function<void(Status)> done) {
   // From "\0" with range end "\0": every key (an empty one cannot be set).
-  ctx.engine.kv_delete(std::string(1, '\0'), std::string(1, '\0'), false,
-                       back_to<TxnResult>(r, [&ctx, r, done = std::move(done)](Result<TxnResult> kv) mutable {
+  TxnRequest all;
+  all.all_types = true;
+  KvOp& del = all.success.emplace_back();
+  del.kind = KvOp::Kind::kDelete;
+  del.range.key = std::string(1, '\0');
+  del.range.range_end = std::string(1, '\0');
+  ctx.engine.kv_txn(std::move(all), back_to<TxnResult>(r, [&ctx, r, done = std::move(done)](Result<TxnResult> kv) mutable {
     if (!kv) return done(kv.status());
     ctx.engine.list_streams("", back_to<std::vector<std::string>>(
         r, [&ctx, r, done = std::move(done)](Result<std::vector<std::string>> names) mutable {

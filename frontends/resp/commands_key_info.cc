@@ -34,10 +34,10 @@ void cmd_object(Context& ctx, const ReplyPtr& r, Args a) {
                            "adjust.");
   }
   key_facts(ctx, r, std::string(a[2]), [r, sub](KeyFacts& f) {
-    if (!f.string && !f.stream) {
+    if (!f.string && !f.hash && !f.stream) {
       r->w().null();
     } else if (sub == "encoding") {
-      r->w().bulk(f.string ? string_encoding(*f.string) : "stream");
+      r->w().bulk(f.string ? string_encoding(*f.string) : f.hash ? hash_encoding(*f.hash) : "stream");
     } else if (sub == "refcount") {
       r->w().integer(1);
     } else {
@@ -60,6 +60,7 @@ void cmd_memory(Context& ctx, const ReplyPtr& r, Args a) {
       // The value and the key, and what the view keeps per key or per
       // stream beside them (its map node and version, its index).
       if (f.string) r->w().integer(static_cast<int64_t>(f.string->size() + key_bytes + 96));
+      else if (f.hash) r->w().integer(static_cast<int64_t>(f.hash->size() + key_bytes + 96));
       else if (f.stream) r->w().integer(static_cast<int64_t>(f.stream->bytes + key_bytes + 256));
       else r->w().null();
       r->done();

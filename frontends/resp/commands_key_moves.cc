@@ -1,4 +1,5 @@
-// Keys that move or are copied: RENAME, RENAMENX, COPY. A string moves in
+// Keys that move or are copied: RENAME, RENAMENX, COPY. A string or a hash
+// (a key-value key of either type) moves in
 // one transaction of the key-value view (the source read, then a
 // transaction that compares its mod revision, deletes it and writes the
 // destination), tried again if another write came between; a stream cannot
@@ -27,6 +28,7 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
   // below checks against (a plain range reads what is durable, and would
   // lose to every write still in flight).
   TxnRequest read;
+  read.all_types = true;
   KvOp& rd = read.success.emplace_back();
   rd.kind = KvOp::Kind::kRange;
   rd.range.key = m->from;
@@ -37,7 +39,7 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
     }
     const RangeResult* got = &txn->results[0].range;
     if (got->kvs.empty()) {
-      // Not a string: a stream, or nothing.
+      // Not a key-value key: a stream, or nothing.
       return ctx.engine.stream_info(m->from, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
         reply_error(*r, info && info->exists ? kStreamsStay : "ERR no such key");
       }));
@@ -51,6 +53,7 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
       return r->done();
     }
     TxnRequest t;
+    t.all_types = true;
     KvCompare same;
     same.target = KvCompare::Target::kMod;
     same.op = KvCompare::Op::kEqual;
@@ -61,6 +64,7 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
     put.kind = KvOp::Kind::kPut;
     put.range.key = m->to;
     put.value = src.value;
+    put.type = src.type;
     put.expire_ms = src.expire_ms;  // a key keeps its deadline where it goes, as in Redis
     t.success.push_back(std::move(put));
     if (m->remove_source) {

@@ -1,6 +1,8 @@
 // Key commands over the engine's key-value view: a Redis string key is an
-// etcd key, so what SET writes etcdctl reads. Streams share the key space:
-// TYPE, EXISTS, DEL, KEYS and SCAN see both.
+// etcd key, so what SET writes etcdctl reads. Hashes are keys of the same
+// view that etcd does not see (KvType), and streams share the key space:
+// TYPE, EXISTS, DEL, KEYS and SCAN see all three. Every transaction of
+// these commands sets all_types, so that a hash counts as a key.
 #include <boost/asio/post.hpp>
 #include <memory>
 #include <random>
@@ -136,6 +138,7 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   // The request is written into the reply's own, whose strings keep their
   // capacity from one request to the next, and lent to the engine.
   TxnRequest& t = r->lent_txn();
+  t.all_types = true;
   t.failure.clear();
   t.success.resize(1);
   KvOp& put = t.success[0];
@@ -150,6 +153,7 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
   if (nx) {
     // Sets nothing where a string is: a read first.
     TxnRequest read;
+    read.all_types = true;
     read.success.push_back(put);
     read.success[0].kind = KvOp::Kind::kRange;
     return ctx.engine.kv_txn(std::move(read), back_to<TxnResult>(r, [&ctx, r, f](Result<TxnResult> res) {
@@ -159,6 +163,7 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
       }
       const auto& kvs = res->results[0].range.kvs;
       if (kvs.empty()) return set_new_key(ctx, r, f);
+      if (f.get && kvs[0].type != KvType::kString) return reply_error(*r, kWrongTypeError);
       if (f.get) r->w().bulk(kvs[0].value);
       else r->w().null();
       r->done();
@@ -210,6 +215,7 @@ void cmd_psetex(Context& ctx, const ReplyPtr& r, Args a) { set_expiring(ctx, r, 
 void cmd_mset(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() % 2 != 1) return reply_wrong_arity(*r, "mset");
   auto t = std::make_shared<TxnRequest>();
+  t->all_types = true;
   for (size_t i = 1; i + 1 < a.size(); i += 2) {
     // Redis lets a later pair win; etcd refuses a key twice in one txn.
     std::string key(a[i]);
@@ -306,13 +312,27 @@ void cmd_exists(Context& ctx, const ReplyPtr& r, Args a) {
 }
 
 void cmd_type(Context& ctx, const ReplyPtr& r, Args a) {
-  exists_both(ctx, {std::string(a[1])}, [r](Result<std::vector<std::pair<bool, bool>>> res) {
-    boost::asio::post(r->executor(), [r, res = std::move(res)] {
-      if (!res) write_status_error(r->w(), res.status());
-      else r->w().simple((*res)[0].second ? "stream" : (*res)[0].first ? "string" : "none");
+  TxnRequest read;
+  read.all_types = true;
+  KvOp& rd = read.success.emplace_back();
+  rd.kind = KvOp::Kind::kRange;
+  rd.range.key = std::string(a[1]);
+  rd.range.keys_only = true;
+  ctx.engine.kv_txn(std::move(read), back_to<TxnResult>(r, [&ctx, r, key = std::string(a[1])](Result<TxnResult> res) {
+    if (!res) {
+      write_status_error(r->w(), res.status());
+      return r->done();
+    }
+    if (const auto& kvs = res->results[0].range.kvs; !kvs.empty()) {
+      r->w().simple(kvs[0].type == KvType::kHash ? "hash" : "string");
+      return r->done();
+    }
+    ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
+      if (!info) write_status_error(r->w(), info.status());
+      else r->w().simple(info->exists ? "stream" : "none");
       r->done();
-    });
-  });
+    }));
+  }));
 }
 
 void cmd_del(Context& ctx, const ReplyPtr& r, Args a) {
@@ -331,7 +351,12 @@ void cmd_del(Context& ctx, const ReplyPtr& r, Args a) {
   };
   for (size_t i = 1; i < a.size(); ++i) {
     std::string key(a[i]);
-    ctx.engine.kv_delete(key, {}, false, back_to<TxnResult>(r, [st, finish](Result<TxnResult> res) {
+    TxnRequest del;
+    del.all_types = true;
+    KvOp& op = del.success.emplace_back();
+    op.kind = KvOp::Kind::kDelete;
+    op.range.key = key;
+    ctx.engine.kv_txn(std::move(del), back_to<TxnResult>(r, [st, finish](Result<TxnResult> res) {
       if (!res) st->error = res.status();
       else if (!res->results.empty()) st->deleted += res->results[0].deleted;
       finish();
@@ -344,27 +369,27 @@ void cmd_del(Context& ctx, const ReplyPtr& r, Args a) {
   }
 }
 
-// All keys (strings and streams) matching `pattern`, sorted; `type` keeps
-// only "string" or "stream" keys when set.
+// All keys (strings, hashes and streams) matching `pattern`, sorted;
+// `type` keeps only "string", "hash" or "stream" keys when set.
 void all_keys(Context& ctx, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done,
               std::string type = {}) {
   RangeRequest req;
   req.key = std::string(1, '\0');
   req.range_end = std::string(1, '\0');
   req.keys_only = true;
+  req.all_types = true;
   ctx.engine.kv_range(req, back_to<RangeResult>(r, [&ctx, r, pattern, type, done = std::move(done)](Result<RangeResult> kv) mutable {
     if (!kv) return done(kv.status());
     std::vector<std::string> keys;
-    if (type != "stream") {
-      for (auto& k : kv->kvs) {
-        if (glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
-      }
+    for (auto& k : kv->kvs) {
+      const char* held = k.type == KvType::kHash ? "hash" : "string";
+      if ((type.empty() || type == held) && glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
     }
     ctx.engine.list_streams("", back_to<std::vector<std::string>>(
                                     r, [pattern, type, keys = std::move(keys), done = std::move(done)](
                                            Result<std::vector<std::string>> streams) mutable {
                                       if (!streams) return done(streams.status());
-                                      if (type == "string") streams->clear();
+                                      if (!type.empty() && type != "stream") streams->clear();
                                       for (auto& n : *streams) {
                                         if (glob_match(pattern, n)) keys.push_back(std::move(n));
                                       }
@@ -429,7 +454,7 @@ void cmd_scan(Context& ctx, const ReplyPtr& r, Args a) {
     }
     else return reply_syntax_error(*r);
   }
-  if (!type.empty() && type != "string" && type != "stream") type = "none";
+  if (!type.empty() && type != "string" && type != "hash" && type != "stream") type = "none";
   all_keys(ctx, r, "*", [r, cursor, count, pattern, type](Result<std::vector<std::string>> keys) {
     if (!keys) {
       write_status_error(r->w(), keys.status());
@@ -469,6 +494,7 @@ void exists_both(Context& ctx, std::vector<std::string> names,
     st->done(std::move(st->found));
   };
   TxnRequest t;
+  t.all_types = true;
   for (auto& n : names) {
     KvOp rd;
     rd.kind = KvOp::Kind::kRange;
@@ -496,6 +522,14 @@ void exists_both(Context& ctx, std::vector<std::string> names,
 
 void key_facts(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(KeyFacts&)> then) {
   ctx.engine.kv_get(key, [&ctx, r, key, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
+    if (!v && v.status().code() == Code::kWrongType) {
+      // Not a string: a hash (on this thread, where the store is).
+      return ctx.engine.kv_get(key, KvType::kHash, [r, then = std::move(then)](Result<std::optional<std::string_view>> h) mutable {
+        KeyFacts f;
+        if (h && *h) f.hash = std::string(**h);
+        on_client(std::move(r), [then = std::move(then), f = std::move(f)]() mutable { then(f); });
+      });
+    }
     if (!v) {
       // The task holds the reply; the error is written through it there.
       Reply* out = r.get();
@@ -529,14 +563,14 @@ const char* string_encoding(std::string_view value) {
 
 void string_key_exists(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(bool)> then) {
   ctx.engine.kv_get(std::move(key), [r, then = std::move(then)](Result<std::optional<std::string_view>> v) mutable {
-    bool held = v && v->has_value();
+    bool held = v ? v->has_value() : v.status().code() == Code::kWrongType;
     on_client(std::move(r), [then = std::move(then), held] { then(held); });
   });
 }
 
 void reply_missing_stream(Context& ctx, const ReplyPtr& r, std::string key, std::function<void(ReplyWriter&)> empty) {
   string_key_exists(ctx, r, std::move(key), [r, empty = std::move(empty)](bool held) {
-    if (held) r->w().error("WRONGTYPE Operation against a key holding the wrong kind of value");
+    if (held) r->w().error(kWrongTypeError);
     else empty(r->w());
     r->done();
   });

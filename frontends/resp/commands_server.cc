@@ -427,9 +427,9 @@ void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
   }
   if (sub == "object" && a.size() == 3) {
     return key_facts(ctx, r, std::string(a[2]), [r](KeyFacts& f) {
-      if (!f.string && !f.stream) return reply_error(*r, "ERR no such key");
-      const char* enc = f.string ? string_encoding(*f.string) : "stream";
-      size_t length = f.string ? f.string->size() : f.stream->length;
+      if (!f.string && !f.hash && !f.stream) return reply_error(*r, "ERR no such key");
+      const char* enc = f.string ? string_encoding(*f.string) : f.hash ? hash_encoding(*f.hash) : "stream";
+      size_t length = f.string ? f.string->size() : f.hash ? f.hash->size() : f.stream->length;
       r->w().simple(std::string("Value at:0x0 refcount:1 encoding:") + enc + " serializedlength:" +
                     std::to_string(length) + " lru:0 lru_seconds_idle:0");
       r->done();

@@ -17,6 +17,8 @@
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
+#include "frontends/resp/key_update.h"
+#include "frontends/resp/numbers.h"
 
 namespace redcar::resp {
 namespace {
@@ -29,79 +31,10 @@ constexpr const char* kTooBig = "string exceeds maximum allowed size (proto-max-
 // the Status it returns, and answered as "ERR " and them.
 Status refuse(const char* text) { return Status(Code::kInvalidArgument, text); }
 
-const char* kWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-// A read-modify-write of a string that a stream's name may hold. It is
-// tried first on a key that exists — the usual case, one hop, and a string
-// key is never a stream's name (a new stream is refused over a key). A key
-// that does not exist may be a stream's, which a string must not take: the
-// stream is looked for, and only then is the update tried as new (`fn` sees
-// whatever the key holds by then). With `stream_counts_as_key`, a stream
-// answers `fn` as an existing key would (SETNX: 0); otherwise WRONGTYPE.
-template <typename Fn, typename Done>
-void update_string(Context& ctx, const ReplyPtr& r, std::string key, Fn fn, Done done,
-                   std::function<void(Reply&)> on_stream = {}) {
-  KvUpdater existing = [fn](std::optional<std::string_view> cur) -> Result<KvUpdate> {
-    if (!cur) return Status(Code::kNotFound, Reason::kNoKey, "no key");
-    return fn(cur);
-  };
-  ctx.engine.kv_update(
-      key, std::move(existing),
-      back_to<KvUpdateResult>(r, [&ctx, r, key, fn, done, on_stream](Result<KvUpdateResult> res) mutable {
-        if (res || res.status().reason() != Reason::kNoKey) return done(std::move(res));
-        ctx.engine.stream_info(key, back_to<StreamInfo>(r, [&ctx, r, key, fn, done, on_stream](Result<StreamInfo> info) mutable {
-          if (!info) return done(info.status());
-          if (info->exists) {
-            if (on_stream) {
-              on_stream(*r);
-              return r->done();
-            }
-            return reply_error(*r, kWrongType);
-          }
-          ctx.engine.kv_update(key, KvUpdater(fn), back_to<KvUpdateResult>(r, std::move(done)));
-        }));
-      }));
-}
-
-// Redis's integer rule: the whole string, optional '-', no '+', no spaces,
-// no leading zeros, within 64 bits.
-bool strict_int(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) return false;
-  if (s == "-") return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool parse_float(std::string_view s, long double* out) {
-  if (s.empty() || s.size() > 5000 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  std::string text(s);
-  char* end = nullptr;
-  errno = 0;
-  long double v = std::strtold(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || errno == ERANGE || std::isnan(v)) return false;
-  *out = v;
-  return true;
-}
-
-// A long double as INCRBYFLOAT answers (and stores) it, as Redis prints
-// one: 17 decimals, no exponent, no trailing zeros.
-std::string format_float(long double v) {
-  char buf[5500];
-  int n = std::snprintf(buf, sizeof(buf), "%.17Lf", v);
-  std::string s(buf, static_cast<size_t>(std::max(0, n)));
-  if (s.find('.') != std::string::npos) {
-    while (!s.empty() && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  return s;
-}
-
 void incr_by(Context& ctx, const ReplyPtr& r, std::string_view key, int64_t delta) {
-  update_string(
+  update_key(
       ctx, r,
-      std::string(key),
+      std::string(key), KvType::kString,
       [delta](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         int64_t v = 0;
         if (cur && !strict_int(*cur, &v)) return refuse(kNotInteger);
@@ -113,7 +46,7 @@ void incr_by(Context& ctx, const ReplyPtr& r, std::string_view key, int64_t delt
         return u;
       },
       [r](Result<KvUpdateResult> res) {
-        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        if (!res) return reply_status_error(*r, res.status());
         int64_t v = 0;
         strict_int(*res->after, &v);
         r->w().integer(v);
@@ -140,9 +73,9 @@ void cmd_decrby(Context& ctx, const ReplyPtr& r, Args a) {
 void cmd_incrbyfloat(Context& ctx, const ReplyPtr& r, Args a) {
   long double d;
   if (!parse_float(a[2], &d)) return reply_error(*r, std::string("ERR ") + kNotFloat);
-  update_string(
+  update_key(
       ctx, r,
-      std::string(a[1]),
+      std::string(a[1]), KvType::kString,
       [d](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         long double v = 0;
         if (cur && !parse_float(*cur, &v)) return refuse(kNotFloat);
@@ -154,7 +87,7 @@ void cmd_incrbyfloat(Context& ctx, const ReplyPtr& r, Args a) {
         return u;
       },
       [r](Result<KvUpdateResult> res) {
-        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        if (!res) return reply_status_error(*r, res.status());
         r->w().bulk(*res->after);
         r->done();
       });
@@ -162,9 +95,9 @@ void cmd_incrbyfloat(Context& ctx, const ReplyPtr& r, Args a) {
 
 void cmd_append(Context& ctx, const ReplyPtr& r, Args a) {
   size_t limit = ctx.options.parse.max_bulk_bytes;
-  update_string(
+  update_key(
       ctx, r,
-      std::string(a[1]),
+      std::string(a[1]), KvType::kString,
       [tail = std::string(a[2]), limit](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         size_t have = cur ? cur->size() : 0;
         if (have + tail.size() > limit) return refuse(kTooBig);
@@ -176,18 +109,18 @@ void cmd_append(Context& ctx, const ReplyPtr& r, Args a) {
         return u;
       },
       [r](Result<KvUpdateResult> res) {
-        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        if (!res) return reply_status_error(*r, res.status());
         r->w().integer(static_cast<int64_t>(res->after->size()));
         r->done();
       });
 }
 
-// Runs `fn(value or null)` on the client's thread; a stream's name answers
-// WRONGTYPE, as GET does.
+// Runs `fn(value or null)` on the client's thread; a stream's or a hash's
+// name answers WRONGTYPE, as GET does.
 template <typename Fn>
 void read_string(Context& ctx, const ReplyPtr& r, std::string key, Fn fn) {
   key_facts(ctx, r, std::move(key), [r, fn = std::move(fn)](KeyFacts& f) mutable {
-    if (f.stream) return reply_error(*r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    if (f.stream || f.hash) return reply_error(*r, kWrongTypeError);
     fn(f.string ? &*f.string : nullptr);
   });
 }
@@ -225,9 +158,9 @@ void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
   if (!a[3].empty() && static_cast<uint64_t>(offset) + a[3].size() > limit) {
     return reply_error(*r, std::string("ERR ") + kTooBig);
   }
-  update_string(
+  update_key(
       ctx, r,
-      std::string(a[1]),
+      std::string(a[1]), KvType::kString,
       [off = static_cast<size_t>(offset), part = std::string(a[3])](std::optional<std::string_view> cur)
           -> Result<KvUpdate> {
         KvUpdate u;
@@ -240,7 +173,7 @@ void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
         return u;
       },
       [r](Result<KvUpdateResult> res) {
-        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        if (!res) return reply_status_error(*r, res.status());
         r->w().integer(res->after ? static_cast<int64_t>(res->after->size()) : 0);
         r->done();
       });
@@ -249,7 +182,7 @@ void cmd_setrange(Context& ctx, const ReplyPtr& r, Args a) {
 // The answer of GETSET, GETDEL and GETEX: the value the key had.
 auto answer_before(const ReplyPtr& r) {
   return [r](Result<KvUpdateResult> res) {
-    if (!res) return reply_error(*r, "ERR " + res.status().message());
+    if (!res) return reply_status_error(*r, res.status());
     if (res->before) r->w().bulk(*res->before);
     else r->w().null();
     r->done();
@@ -258,9 +191,9 @@ auto answer_before(const ReplyPtr& r) {
 
 // GETSET and GETDEL: write (or delete) and answer what was there.
 void swap_value(Context& ctx, const ReplyPtr& r, std::string_view key, std::optional<std::string> value) {
-  update_string(
+  update_key(
       ctx, r,
-      std::string(key),
+      std::string(key), KvType::kString,
       [value = std::move(value)](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         KvUpdate u;
         if (value) {
@@ -295,9 +228,9 @@ void cmd_getex(Context& ctx, const ReplyPtr& r, Args a) {
       return reply_syntax_error(*r);
     }
   }
-  update_string(
+  update_key(
       ctx, r,
-      std::string(a[1]),
+      std::string(a[1]), KvType::kString,
       [at_ms](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         KvUpdate u;
         if (!cur || !at_ms) return u;
@@ -310,9 +243,9 @@ void cmd_getex(Context& ctx, const ReplyPtr& r, Args a) {
 }
 
 void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
-  update_string(
+  update_key(
       ctx, r,
-      std::string(a[1]),
+      std::string(a[1]), KvType::kString,
       [value = std::string(a[2])](std::optional<std::string_view> cur) -> Result<KvUpdate> {
         KvUpdate u;
         if (!cur) {
@@ -322,7 +255,9 @@ void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
         return u;
       },
       [r](Result<KvUpdateResult> res) {
-        if (!res) return reply_error(*r, "ERR " + res.status().message());
+        // A key of another type (a hash) exists: nothing is set.
+        if (!res && res.status().code() == Code::kWrongType) return r->w().integer(0), r->done();
+        if (!res) return reply_status_error(*r, res.status());
         r->w().integer(res->before ? 0 : 1);
         r->done();
       },
@@ -333,6 +268,7 @@ void cmd_setnx(Context& ctx, const ReplyPtr& r, Args a) {
 void cmd_msetnx(Context& ctx, const ReplyPtr& r, Args a) {
   if (a.size() % 2 != 1) return reply_wrong_arity(*r, "msetnx");
   TxnRequest t;
+  t.all_types = true;
   for (size_t i = 1; i + 1 < a.size(); i += 2) {
     KvCompare c;
     c.target = KvCompare::Target::kCreate;

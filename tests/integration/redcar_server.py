@@ -257,6 +257,19 @@ class RedcarServer:
         self.stop()
         return self.start()
 
+    def stop_for_a_restart(self, kill):
+        """Stops the server as a test of durability wants it: by SIGKILL
+        (`kill`), or cleanly; raises if it did not stop that way."""
+        if kill:
+            os.kill(self.pid, signal.SIGKILL)
+            self.stop()
+            if self.last_exit_code != -signal.SIGKILL:
+                raise AssertionError("exit %r after SIGKILL" % self.last_exit_code)
+        else:
+            self.stop()
+            if not self.stopped_cleanly():
+                raise AssertionError("not stopped cleanly (exit %r)" % self.last_exit_code)
+
     def cleanup(self):
         try:
             self.stop()

@@ -144,13 +144,7 @@ class Durability(unittest.TestCase):
         r.persist("plain")
         deadline = r.pexpiretime("long")
         r.close()
-        if kill:
-            os.kill(self.srv.pid, 9)
-            self.srv.stop()
-            self.assertEqual(self.srv.last_exit_code, -9)
-        else:
-            self.srv.stop()
-            self.assertTrue(self.srv.stopped_cleanly())
+        self.srv.stop_for_a_restart(kill)
         time.sleep(max(0.0, 1.55 - (time.monotonic() - set_at)))
         self.srv.start()
         r = self.srv.client()

@@ -1,5 +1,5 @@
 // Ordinary application code on two Node.js Redis clients, ioredis and
-// node-redis, run against a server: strings, pipelines, MULTI/EXEC with and
+// node-redis, run against a server: strings, hashes, pipelines, MULTI/EXEC with and
 // without WATCH, streams and consumer groups, a blocking read, pub/sub,
 // INFO as the clients parse it, FLUSHALL. Each scenario prints "ok NAME";
 // the first failure prints "FAIL NAME: why" and exits 1.
@@ -96,6 +96,22 @@ const scenarios = {
     assert.deepEqual((await c.cmd('MGET', k('a'), k('n'), k('none'))).map(str), ['hello world', '42', null]);
     assert.equal(Number(await c.cmd('EXISTS', k('a'), k('a'), k('none'))), 2);
     assert.equal(Number(await c.cmd('DEL', k('a'))), 1);
+  },
+
+  // A read model kept as a hash, through each client's own hash API.
+  async hashes(c) {
+    const h = k('h');
+    assert.equal(Number(await c.cmd('HSET', h, 'name', 'ada', 'visits', '1')), 2);
+    assert.equal(Number(await c.cmd('HINCRBY', h, 'visits', '2')), 3);
+    const obj = which === 'ioredis' ? await c.raw.hgetall(h) : await c.raw.hGetAll(h);
+    assert.deepEqual({ ...obj }, { name: 'ada', visits: '3' });
+    assert.deepEqual((await c.cmd('HMGET', h, 'name', 'none')).map(str), ['ada', null]);
+    assert.equal(str(await c.cmd('TYPE', h)), 'hash');
+    const out = await c.multi([['HSET', h, 'x', '1'], ['HLEN', h], ['HDEL', h, 'x']]);
+    assert.equal(Number(out[1]), 3);
+    assert.equal(Number(out[2]), 1);
+    await assert.rejects(c.cmd('GET', h), /WRONGTYPE/);
+    assert.equal(Number(await c.cmd('DEL', h)), 1);
   },
 
   async pipelining(c) {
