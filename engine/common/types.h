@@ -294,6 +294,7 @@ struct KvExpire {
 // Keys with deadlines: how many are live, their mean time left, and how
 // many have been deleted for having expired since the start.
 struct KvExpiryStats {
+  uint64_t keys = 0;  // live keys of every type, counted on the way
   uint64_t expiring = 0;
   int64_t avg_ttl_ms = 0;
   uint64_t expired = 0;

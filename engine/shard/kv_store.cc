@@ -152,7 +152,9 @@ KvExpiryStats KvStore::expiry_stats() const {
   KvExpiryStats st;
   int64_t left = 0;
   for (auto& [k, h] : keys_) {
-    if (h.empty() || h.back().expire_ms == 0 || !alive(h.back(), now)) continue;
+    if (h.empty() || !alive(h.back(), now)) continue;
+    st.keys++;
+    if (h.back().expire_ms == 0) continue;
     st.expiring++;
     left += h.back().expire_ms - now;
   }

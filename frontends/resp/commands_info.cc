@@ -335,14 +335,16 @@ void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
   if (!want.wants("keyspace") && !want.wants("stats")) return with_clients();
   ctx.engine.kv_expiry_stats(back_to<KvExpiryStats>(r, [&ctx, r, want, g, with_clients](Result<KvExpiryStats> st) {
     if (st) g->expiry = *st;
-    if (!want.wants("keyspace")) return with_clients();
-    count_keys(ctx, r, [g, with_clients](Result<uint64_t> n) {
-      if (n) {
-        g->keys = *n;
+    if (!want.wants("keyspace") || !st) return with_clients();
+    // The key-value keys are counted with the deadlines, in one pass; a
+    // key holds a stream or a key-value type, never both, so they add up.
+    ctx.engine.list_streams("", back_to<std::vector<std::string>>(r, [g, with_clients](Result<std::vector<std::string>> s) {
+      if (s) {
+        g->keys = g->expiry.keys + s->size();
         g->keys_known = true;
       }
       with_clients();
-    });
+    }));
   }));
 }
 

@@ -51,6 +51,14 @@ struct SetFlags {
   bool nx = false, xx = false, get = false;
 };
 
+// SET's answer once its put is done: the value it replaced with GET, else OK.
+void answer_set(Reply& r, const TxnResult& res, SetFlags f) {
+  if (!f.get) return r.w().simple("OK");
+  const auto& prev = res.results[0].prev;
+  if (!prev.empty()) r.w().bulk(prev[0].value);
+  else r.w().null();
+}
+
 // SET of a key that holds no string: a stream's name is replaced by the
 // string, as Redis's SET replaces a key of any type (GET on it is
 // WRONGTYPE, NX leaves it, as a key that exists); then the put, whose
@@ -79,12 +87,8 @@ void set_new_key(Context& ctx, const ReplyPtr& r, SetFlags f) {
           write_status_error(r->w(), res.status());
         } else if (!res->succeeded) {
           r->w().null();  // NX, and a string came meanwhile
-        } else if (f.get) {
-          const auto& prev = res->results[0].prev;
-          if (!prev.empty()) r->w().bulk(prev[0].value);
-          else r->w().null();
         } else {
-          r->w().simple("OK");
+          answer_set(*r, *res, f);
         }
         r->done();
       }));
@@ -183,13 +187,7 @@ void cmd_set(Context& ctx, const ReplyPtr& r, Args a) {
       return r->done();
     }
     if (!res->succeeded) return set_new_key(ctx, r, f);
-    if (!f.get) {
-      r->w().simple("OK");
-    } else {
-      const auto& prev = res->results[0].prev;
-      if (!prev.empty()) r->w().bulk(prev[0].value);
-      else r->w().null();
-    }
+    answer_set(*r, *res, f);
     r->done();
   }));
 }

@@ -306,14 +306,15 @@ class RedcarServer:
         raise ServerError("no VmRSS")
 
 
-def wait_for(pred, timeout=10.0, what="the condition"):
-    """Polls `pred` until it is true; fails the test after `timeout` s."""
+def wait_for(pred, timeout=30.0, what="the condition", interval=0.02):
+    """Polls `pred` every `interval` s until it is true; fails the test
+    after `timeout` s."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
             return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
 def start_server(**kwargs):

@@ -22,7 +22,7 @@ import tempfile
 import time
 import unittest
 
-from redcar_server import RedcarServer
+from redcar_server import RedcarServer, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_TIMEOUT = 60  # seconds, for any one redcar-ctl run that is expected to end
@@ -41,15 +41,6 @@ def run(*args, input=None, timeout=RUN_TIMEOUT, env=None):
     """Runs redcar-ctl with `args`; returns the CompletedProcess (text)."""
     return subprocess.run([ctl_binary(), *args], input=input, capture_output=True, text=True,
                           timeout=timeout, env=env, stdin=None if input is not None else subprocess.DEVNULL)
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
 def closed_port():

@@ -31,7 +31,7 @@ import etcd3  # noqa: E402
 import grpc  # noqa: E402
 from etcd3.etcdrpc import rpc_pb2, rpc_pb2_grpc  # noqa: E402
 
-from redcar_server import HOST, RedcarServer, _die_with_parent  # noqa: E402
+from redcar_server import HOST, RedcarServer, _die_with_parent, wait_for  # noqa: E402
 
 # python3-etcd3's watch thread outlives its client: once the channel is
 # closed it dies on "Channel closed". That is the end the tests expect, not
@@ -57,15 +57,6 @@ def free_port():
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
 class EtcdReference:

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import redis  # noqa: E402  (Debian python3-redis)
 
-from redcar_server import RawConnection, RedcarServer, RespError, start_server  # noqa: E402
+from redcar_server import RawConnection, RedcarServer, RespError, start_server, wait_for  # noqa: E402
 
 SERVER = None
 
@@ -53,15 +53,6 @@ def info_field(srv, section, field):
         return c.info(section)[field]
     finally:
         c.close()
-
-
-def wait_for(predicate, timeout=10.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 class LimitsTestCase(unittest.TestCase):
@@ -293,7 +284,7 @@ class SlowReaderTests(LimitsTestCase):
         def slow_client_gone():
             peak[0] = max(peak[0], srv.rss_kb())
             return info_field(srv, "clients", "connected_clients") <= clients_before
-        self.assertTrue(wait_for(slow_client_gone, timeout=15), "the client that does not read is still connected")
+        wait_for(slow_client_gone, timeout=15, what="the client that does not read to be disconnected")
 
         # What reaches the client is bounded by the limit plus socket buffers.
         received, how = slow.read_until_closed(timeout=15)
@@ -361,8 +352,8 @@ class ManyClientsTests(LimitsTestCase):
         finally:
             for c in conns:
                 c.close()
-        self.assertTrue(wait_for(lambda: info_field(self.srv, "clients", "connected_clients") <= base + 1),
-                        "closed connections are still counted")
+        wait_for(lambda: info_field(self.srv, "clients", "connected_clients") <= base + 1,
+                 what="closed connections to be no longer counted")
 
 
 class MaxClientsTests(LimitsTestCase):
@@ -380,7 +371,7 @@ class MaxClientsTests(LimitsTestCase):
 
     def test_eleventh_client_refused(self):
         # The start-up probe's connection may take a moment to be forgotten.
-        wait_for(lambda: info_field(self.srv, "clients", "connected_clients") <= 1)
+        wait_for(lambda: info_field(self.srv, "clients", "connected_clients") <= 1, what="the clients to leave")
         conns = []
         for _ in range(self.MAX):
             c = self.raw()
@@ -414,7 +405,7 @@ class MaxClientsTests(LimitsTestCase):
                 return False
             finally:
                 c.close()
-        self.assertTrue(wait_for(admitted, timeout=10, interval=0.2))
+        wait_for(admitted, timeout=10, interval=0.2, what="a client to be admitted again")
 
 
 if __name__ == "__main__":
