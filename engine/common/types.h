@@ -212,6 +212,14 @@ struct ClaimResult {
 // read, compare, delete and watch. Requests that set `all_types` (the
 // RESP front end's) see every type.
 enum class KvType : uint8_t { kString = 0, kHash = 1 };
+// Redis's databases other than 0 keep their keys (strings, hashes and
+// streams alike) under names that begin with a NUL byte and then the
+// database's number, 1 to 255; the RESP front end adds and removes that
+// prefix. Those names are Redis's: etcd and the native API neither see nor
+// write them. 0 for any other name.
+inline unsigned redis_database_of(std::string_view name) {
+  return name.size() >= 2 && name[0] == '\0' && name[1] != '\0' ? static_cast<uint8_t>(name[1]) : 0;
+}
 struct KeyValue {
   KvType type = KvType::kString;
   std::string key;
@@ -291,13 +299,21 @@ struct KvExpire {
   int64_t at_ms = 0;  // Unix ms; 0 removes the deadline (PERSIST)
   bool nx = false, xx = false, gt = false, lt = false;
 };
-// Keys with deadlines: how many are live, their mean time left, and how
-// many have been deleted for having expired since the start.
+// The live keys of each Redis database (redis_database_of) and those with
+// deadlines among them, their mean time left; and how many keys have been
+// deleted for having expired since the start.
 struct KvExpiryStats {
-  uint64_t keys = 0;  // live keys of every type, counted on the way
-  uint64_t expiring = 0;
-  int64_t avg_ttl_ms = 0;
+  struct Database {
+    uint64_t keys = 0;  // of every type
+    uint64_t expiring = 0;
+    int64_t avg_ttl_ms = 0;
+  };
+  std::vector<Database> databases;  // by number, up to the last with a key
   uint64_t expired = 0;
+  const Database& database(unsigned db) const {
+    static const Database kNone;
+    return db < databases.size() ? databases[db] : kNone;
+  }
 };
 struct KvUpdateResult {
   std::optional<std::string> before;  // the value the function was shown

@@ -20,8 +20,11 @@ constexpr uint8_t kOpPutExpiring = 3;  // a put whose version carries a deadline
 constexpr uint8_t kOpPutTyped = 4;     // a put of another type than a string
 constexpr uint64_t kMaxReapedPerRecord = 1024;
 
-// Whether a request that sees `all_types` (or only etcd's strings) sees `v`.
-bool seen(const KvStore::Version* v, bool all_types) { return v && (all_types || v->type == KvType::kString); }
+// Whether a request that sees `all_types` (or only etcd's view: strings,
+// not in another Redis database) sees `v` of `key`.
+bool seen(std::string_view key, const KvStore::Version* v, bool all_types) {
+  return v && (all_types || (v->type == KvType::kString && redis_database_of(key) == 0));
+}
 
 Status wrong_type(const std::string& key) {
   return Status(Code::kWrongType, "the key '" + key + "' holds another type");
@@ -65,7 +68,7 @@ std::vector<std::string> KvStore::staged_keys(const std::string& key, const std:
   auto collect = [&](const auto& map) {
     for (auto it = map.lower_bound(key); it != map.end() && in_range(it->first, key, end); ++it) {
       const Version* v = staged_raw(it->first);
-      if (v && alive(*v, now) && seen(v, all_types)) out.push_back(it->first);
+      if (v && alive(*v, now) && seen(it->first, v, all_types)) out.push_back(it->first);
       if (end.empty()) break;
     }
   };
@@ -90,7 +93,7 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
       const auto& hist = it->second;
       // The newest version at or before `at`.
       auto v = std::upper_bound(hist.begin(), hist.end(), at, [](int64_t r, const Version& x) { return r < x.mod; });
-      if (v != hist.begin() && alive(*std::prev(v), now) && seen(&*std::prev(v), req.all_types)) {
+      if (v != hist.begin() && alive(*std::prev(v), now) && seen(it->first, &*std::prev(v), req.all_types)) {
         hits.push_back({it->first, &*std::prev(v)});
       }
       if (req.range_end.empty()) break;
@@ -150,15 +153,23 @@ int64_t KvStore::deadline(const std::string& key) const {
 KvExpiryStats KvStore::expiry_stats() const {
   const int64_t now = now_ms();
   KvExpiryStats st;
-  int64_t left = 0;
+  std::vector<int64_t> left;
   for (auto& [k, h] : keys_) {
     if (h.empty() || !alive(h.back(), now)) continue;
-    st.keys++;
+    const unsigned db = redis_database_of(k);
+    if (db >= st.databases.size()) {
+      st.databases.resize(db + 1);
+      left.resize(db + 1);
+    }
+    st.databases[db].keys++;
     if (h.back().expire_ms == 0) continue;
-    st.expiring++;
-    left += h.back().expire_ms - now;
+    st.databases[db].expiring++;
+    left[db] += h.back().expire_ms - now;
   }
-  st.avg_ttl_ms = st.expiring ? left / static_cast<int64_t>(st.expiring) : 0;
+  for (size_t db = 0; db < st.databases.size(); ++db) {
+    auto& d = st.databases[db];
+    d.avg_ttl_ms = d.expiring ? left[db] / static_cast<int64_t>(d.expiring) : 0;
+  }
   st.expired = expired_;
   return st;
 }
@@ -205,7 +216,7 @@ bool KvStore::compare(const KvCompare& c, bool all_types) const {
   // One key (SET's compares, most of etcd's): no list of keys to build.
   if (c.range_end.empty()) {
     const Version* v = staged_lookup(c.key);
-    return holds(seen(v, all_types) ? v : nullptr);
+    return holds(seen(c.key, v, all_types) ? v : nullptr);
   }
   std::vector<std::string> keys = staged_keys(c.key, c.range_end, all_types);
   // etcd: a range without keys compares like a missing key.
@@ -289,6 +300,9 @@ Status KvStore::plan_op(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResul
     case KvOp::Kind::kPut: break;
   }
   const std::string& key = op.range.key;
+  if (!all_types && redis_database_of(key) != 0) {
+    return Status(Code::kInvalidArgument, "keys beginning with a NUL byte and then another are Redis databases' own");
+  }
   const Version* prev = plan.view(*this, key);
   if (op.ignore_value && !prev) return Status(Code::kNotFound, Reason::kNoKey, "key not found");
   const KvType type = op.ignore_value ? prev->type : op.type;
@@ -326,13 +340,13 @@ Status KvStore::plan_op(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResul
 void KvStore::plan_delete(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const {
   std::vector<std::string> keys;
   if (op.range.range_end.empty()) {
-    if (seen(plan.view(*this, op.range.key), all_types)) keys.push_back(op.range.key);
+    if (seen(op.range.key, plan.view(*this, op.range.key), all_types)) keys.push_back(op.range.key);
   } else {
     for (auto& k : staged_keys(op.range.key, op.range.range_end, all_types)) {
-      if (seen(plan.view(*this, k), all_types)) keys.push_back(k);
+      if (seen(k, plan.view(*this, k), all_types)) keys.push_back(k);
     }
     for (auto& [k, v] : plan.pending) {
-      if (!v.tombstone && seen(&v, all_types) && in_range(k, op.range.key, op.range.range_end) &&
+      if (!v.tombstone && seen(k, &v, all_types) && in_range(k, op.range.key, op.range.range_end) &&
           std::find(keys.begin(), keys.end(), k) == keys.end()) {
         keys.push_back(k);
       }

@@ -48,8 +48,8 @@ std::vector<WatchEvent> KvWatchers::next_batch(KvWatcher& w) const {
     auto v = std::lower_bound(hist->begin(), hist->end(), c->rev,
                               [](const KvStore::Version& x, int64_t r) { return x.mod < r; });
     if (v == hist->end() || v->mod != c->rev) continue;
-    // etcd watches strings: a hash's writes and deletes are not its news.
-    if (v->type != KvType::kString) continue;
+    // etcd watches its view: a hash's writes, or another database's, are not its news.
+    if (v->type != KvType::kString || redis_database_of(c->key) != 0) continue;
     WatchEvent ev;
     ev.type = v->tombstone ? WatchEvent::Type::kDelete : WatchEvent::Type::kPut;
     ev.kv = KvStore::to_kv(c->key, *v, false);

@@ -276,6 +276,8 @@ class SubscribeSession : public std::enable_shared_from_this<SubscribeSession> {
       sub_ = ctx_.engine.subscribe_all(
           prefix, from_start,
           [weak](std::vector<EventPtr> evs, std::function<void()> more) {
+            // Redis's databases 1 and up keep their own streams (types.h).
+            std::erase_if(evs, [](const EventPtr& e) { return redis_database_of(e->stream) != 0; });
             if (auto s = weak.lock()) {
               boost::asio::post(s->ex_, [s, evs = std::move(evs), more = std::move(more)]() mutable {
                 s->deliver(std::move(evs), std::move(more));

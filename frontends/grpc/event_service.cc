@@ -86,6 +86,7 @@ grpc::ServerUnaryReactor* EventService::ListStreams(grpc::CallbackServerContext*
   ctx_.engine.list_streams(req->prefix(), [r, resp, limit](Result<std::vector<std::string>> names) {
     if (!names) return r->Finish(to_grpc(names.status()));
     for (auto& n : *names) {
+      if (redis_database_of(n) != 0) continue;  // Redis's databases 1 and up keep their own
       if (limit && static_cast<uint32_t>(resp->streams_size()) >= limit) break;
       resp->add_streams(wire_name(n));
     }

@@ -82,6 +82,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   uint64_t id = 0;
   int protocol = 2;
+  unsigned db = 0;  // SELECT (databases.h)
   bool authenticated = false;
   // The ACL user it is logged in as (acl.h), and the Acl version that user
   // was read at: a newer one is read before the next command.

@@ -120,7 +120,7 @@ std::string client_line(const Client& c) {
   s += " age=" + std::to_string(age);
   s += " idle=" + std::to_string(idle);
   s += " flags=" + flags;
-  s += " db=0";
+  s += " db=" + std::to_string(c.db);
   s += " sub=" + std::to_string(c.channels.size());
   s += " psub=" + std::to_string(c.patterns.size());
   s += " ssub=" + std::to_string(c.shard_channels.size());

@@ -1,4 +1,5 @@
 #include "frontends/resp/command_table.h"
+#include "frontends/resp/databases.h"
 
 #include <algorithm>
 #include <cctype>
@@ -219,8 +220,14 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
     return reply_error(*reply, "ERR Can't execute '" + lower(args[0]) +
                                    "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
   }
+  if (s.db == 0 && names_another_database(*cmd, args)) {
+    if (s.in_multi) s.multi_refused = true;
+    return reply_error(*reply, "ERR redcar keeps the keys of databases 1 and up under names that begin with a NUL "
+                               "byte and then another; database 0 cannot use such keys");
+  }
   if (s.in_multi && !(cmd->flags & kTxnControl)) return queue_command(ctx, reply, args, cmd);
-  cmd->handler(ctx, reply, args);
+  // Its keys into the client's database: the command sees stored names.
+  cmd->handler(ctx, reply, keys_in_database(*cmd, args, s.db, reply->database_keys(), reply->database_args()));
 }
 
 CommandTable::CommandTable() {
@@ -230,6 +237,7 @@ CommandTable::CommandTable() {
   add_hash_commands(commands_);
   add_key_info_commands(commands_);
   add_key_move_commands(commands_);
+  add_database_commands(commands_);
   add_stream_commands(commands_);
   add_group_commands(commands_);
   add_pubsub_commands(commands_);

@@ -116,6 +116,7 @@ void add_string_commands(std::vector<Command>& out);
 void add_hash_commands(std::vector<Command>& out);
 void add_key_info_commands(std::vector<Command>& out);
 void add_key_move_commands(std::vector<Command>& out);
+void add_database_commands(std::vector<Command>& out);
 void add_transaction_commands(std::vector<Command>& out);
 void add_flush_commands(std::vector<Command>& out);
 void add_expiry_commands(std::vector<Command>& out);

@@ -11,6 +11,7 @@
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
+#include "frontends/resp/databases.h"
 
 namespace redcar::resp {
 
@@ -62,7 +63,7 @@ void push_events(const ClientPtr& sess, std::vector<EventPtr> evs, std::function
   for (auto& e : evs) {
     w.push(6);
     w.bulk("event");
-    w.bulk(e->stream);
+    w.bulk(user_key(e->stream));
     w.integer(static_cast<int64_t>(e->number));
     w.bulk_id(e->id.ms, e->id.seq);
     w.bulk(e->payload.type);
@@ -75,7 +76,7 @@ void push_events(const ClientPtr& sess, std::vector<EventPtr> evs, std::function
   if (ended) {
     w.push(3);
     w.bulk("end");
-    w.bulk(stream);
+    w.bulk(user_key(stream));
     w.integer(static_cast<int64_t>(*to));
   }
   sess->push(std::move(bytes));
@@ -98,22 +99,24 @@ void dispatch_es_subscribe(Context& ctx, const ReplyPtr& r, Args a) {
   r->w().integer(static_cast<int64_t>(targets.size()));
   r->done();
   auto ex = sess->executor();
+  const unsigned db = sess->db;  // the client's database's streams (databases.h)
   for (auto& t : targets) {
-    auto handler = [sess, ex, to = t.to](std::vector<EventPtr> evs, std::function<void()> more) {
-      boost::asio::post(ex, [sess, evs = std::move(evs), more = std::move(more), to]() mutable {
+    auto handler = [sess, ex, db, to = t.to](std::vector<EventPtr> evs, std::function<void()> more) {
+      boost::asio::post(ex, [sess, db, evs = std::move(evs), more = std::move(more), to]() mutable {
         if (sess->closed()) return;
+        std::erase_if(evs, [db](const EventPtr& e) { return redis_database_of(e->stream) != db; });
         push_events(sess, std::move(evs), std::move(more), to);
       });
     };
     std::shared_ptr<Subscription> sub;
     if (t.all) {
-      sub = ctx.engine.subscribe_all("", true, handler, [](Status) {});
+      sub = ctx.engine.subscribe_all(stored_key(db, ""), true, handler, [](Status) {});
     } else {
       SubscribeOptions so;
       so.from = SubscribeOptions::From::kNumber;
       so.number = t.from;
       so.to = t.to;
-      sub = ctx.engine.subscribe(t.stream, so, handler, [](Status) {});
+      sub = ctx.engine.subscribe(stored_key(db, t.stream), so, handler, [](Status) {});
     }
     sess->on_close.push_back([sub] { sub->cancel(); });
     sess->channels.push_back("stream:" + (t.all ? std::string("*") : t.stream));

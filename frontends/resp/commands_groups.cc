@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "frontends/resp/command_table.h"
+#include "frontends/resp/databases.h"
 #include "frontends/resp/context.h"
 #include "frontends/resp/stream_read.h"
 #include "frontends/resp/stream_reply.h"
@@ -173,7 +174,7 @@ void group_answer(const std::shared_ptr<GroupRead>& st, bool timed_out) {
   }
   write_streams(w, shown.size(), [&](size_t k) {
     size_t i = shown[k];
-    w.bulk(st->args.keys[i]);
+    w.bulk(user_key(st->args.keys[i]));
     w.array(st->results[i].size());
     for (auto& ge : st->results[i]) {
       if (ge.event) {
@@ -311,7 +312,7 @@ void read_new_lent(Context& ctx, const ReplyPtr& r, Args a, const StreamReadArgs
     w.array(1);
     w.array(2);
   }
-  w.bulk(q.stream);
+  w.bulk(user_key(q.stream));
   w.open_array();
   Reply* out = r.get();
   q.visit = [out](const EventView& e) {

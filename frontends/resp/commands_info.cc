@@ -17,6 +17,7 @@
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
+#include "frontends/resp/databases.h"
 
 namespace redcar::resp {
 namespace {
@@ -85,7 +86,7 @@ Sections sections_of(Args a) {
 // What INFO gathers from other threads before it writes.
 struct Gathered {
   std::mutex mu;
-  uint64_t keys = 0;
+  std::vector<uint64_t> streams;  // by database
   bool keys_known = false;
   KvExpiryStats expiry;
   size_t blocked = 0;
@@ -310,9 +311,12 @@ void write_info(Context& ctx, const ReplyPtr& r, const Sections& want, const Gat
   }
   if (want.wants("keyspace")) {
     section("Keyspace");
-    if (g.keys_known && g.keys > 0) {
-      field("db0", "keys=" + std::to_string(g.keys) + ",expires=" + std::to_string(g.expiry.expiring) +
-                       ",avg_ttl=" + std::to_string(g.expiry.avg_ttl_ms));
+    for (unsigned db = 0; g.keys_known && db < kMaxDatabases; ++db) {
+      const KvExpiryStats::Database& d = g.expiry.database(db);
+      const uint64_t keys = d.keys + (db < g.streams.size() ? g.streams[db] : 0);
+      if (keys == 0) continue;
+      field("db" + std::to_string(db), "keys=" + std::to_string(keys) + ",expires=" + std::to_string(d.expiring) +
+                                           ",avg_ttl=" + std::to_string(d.avg_ttl_ms));
     }
   }
   reply_text(*r, out);
@@ -340,7 +344,8 @@ void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
     // key holds a stream or a key-value type, never both, so they add up.
     ctx.engine.list_streams("", back_to<std::vector<std::string>>(r, [g, with_clients](Result<std::vector<std::string>> s) {
       if (s) {
-        g->keys = g->expiry.keys + s->size();
+        g->streams.assign(kMaxDatabases, 0);
+        for (const std::string& n : *s) g->streams[redis_database_of(n)]++;
         g->keys_known = true;
       }
       with_clients();

@@ -1,4 +1,5 @@
-// Keys that move or are copied: RENAME, RENAMENX, COPY. A string or a hash
+// Keys that move or are copied: RENAME, RENAMENX, COPY, MOVE (to another
+// database, databases.h). A string or a hash
 // (a key-value key of either type) moves in
 // one transaction of the key-value view (the source read, then a
 // transaction that compares its mod revision, deletes it and writes the
@@ -7,12 +8,14 @@
 // the command says so rather than copy the log.
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
+#include "frontends/resp/databases.h"
 
 namespace redcar::resp {
 namespace {
 
 const char* kStreamsStay =
-    "ERR redcar cannot rename or copy a stream: its events stay in the log of the shard its name placed them on";
+    "ERR redcar cannot rename, copy or move a stream: its events stay in the log of the shard its name placed them "
+    "on";
 constexpr int kMaxTries = 16;
 
 struct Move {
@@ -20,6 +23,7 @@ struct Move {
   bool remove_source = true;  // RENAME; COPY keeps it
   bool replace = true;        // RENAME; RENAMENX and COPY without REPLACE do not
   bool answer_integer = false;
+  bool missing_is_zero = false;  // MOVE answers 0 for a key that is not there
 };
 
 // One try: reads the source, then writes if nothing changed it meanwhile.
@@ -40,8 +44,11 @@ void try_move(Context& ctx, const ReplyPtr& r, std::shared_ptr<Move> m, int trie
     const RangeResult* got = &txn->results[0].range;
     if (got->kvs.empty()) {
       // Not a key-value key: a stream, or nothing.
-      return ctx.engine.stream_info(m->from, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
-        reply_error(*r, info && info->exists ? kStreamsStay : "ERR no such key");
+      return ctx.engine.stream_info(m->from, back_to<StreamInfo>(r, [r, m](Result<StreamInfo> info) {
+        if (info && info->exists) return reply_error(*r, kStreamsStay);
+        if (!m->missing_is_zero) return reply_error(*r, "ERR no such key");
+        r->w().integer(0);
+        r->done();
       }));
     }
     const KeyValue& src = got->kvs[0];
@@ -153,7 +160,8 @@ void cmd_copy(Context& ctx, const ReplyPtr& r, Args a) {
     } else if (iequals(a[i], "db") && i + 1 < a.size()) {
       int64_t db;
       if (!parse_int(a[++i], &db)) return reply_error(*r, "ERR value is not an integer or out of range");
-      if (db != 0) return reply_error(*r, "ERR DB index is out of range");
+      if (db < 0 || db >= static_cast<int64_t>(ctx.options.databases)) return reply_error(*r, "ERR DB index is out of range");
+      m->to = stored_key(static_cast<unsigned>(db), user_key(a[2]));
     } else {
       return reply_syntax_error(*r);
     }
@@ -161,9 +169,25 @@ void cmd_copy(Context& ctx, const ReplyPtr& r, Args a) {
   move_key(ctx, r, m);
 }
 
+// MOVE key db: into another database, if the key is not there already.
+void cmd_move(Context& ctx, const ReplyPtr& r, Args a) {
+  int64_t db;
+  if (!parse_int(a[2], &db)) return reply_error(*r, "ERR value is not an integer or out of range");
+  if (db < 0 || db >= static_cast<int64_t>(ctx.options.databases)) return reply_error(*r, "ERR DB index is out of range");
+  if (static_cast<unsigned>(db) == r->client().db) return reply_error(*r, "ERR source and destination objects are the same");
+  auto m = std::make_shared<Move>();
+  m->from = std::string(a[1]);
+  m->to = stored_key(static_cast<unsigned>(db), user_key(a[1]));
+  m->replace = false;
+  m->answer_integer = true;
+  m->missing_is_zero = true;
+  move_key(ctx, r, m);
+}
+
 }  // namespace
 
 void add_key_move_commands(std::vector<Command>& out) {
+  out.push_back({"MOVE", 3, kWrite, cmd_move, 1, 1, 1});
   out.push_back({"RENAME", 3, kWrite, cmd_rename, 1, 2, 1});
   out.push_back({"RENAMENX", 3, kWrite, cmd_renamenx, 1, 2, 1});
   out.push_back({"COPY", -3, kWrite, cmd_copy, 1, 2, 1});

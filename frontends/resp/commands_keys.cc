@@ -3,12 +3,15 @@
 // view that etcd does not see (KvType), and streams share the key space:
 // TYPE, EXISTS, DEL, KEYS and SCAN see all three. Every transaction of
 // these commands sets all_types, so that a hash counts as a key.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <memory>
 #include <random>
+#include <tuple>
 
 #include "frontends/resp/command_table.h"
 #include "frontends/resp/context.h"
+#include "frontends/resp/databases.h"
 
 namespace redcar::resp {
 namespace {
@@ -367,29 +370,39 @@ void cmd_del(Context& ctx, const ReplyPtr& r, Args a) {
   }
 }
 
-// All keys (strings, hashes and streams) matching `pattern`, sorted;
-// `type` keeps only "string", "hash" or "stream" keys when set.
+// All keys (strings, hashes and streams) of the client's database matching
+// `pattern`, sorted, as the client names them; `type` keeps only "string",
+// "hash" or "stream" keys when set.
 void all_keys(Context& ctx, const ReplyPtr& r, std::string pattern, std::function<void(Result<std::vector<std::string>>)> done,
               std::string type = {}) {
+  const unsigned db = r->client().db;
   RangeRequest req;
-  req.key = std::string(1, '\0');
-  req.range_end = std::string(1, '\0');
+  if (db == 0) {
+    req.key = std::string(1, '\0');
+    req.range_end = std::string(1, '\0');
+  } else {
+    std::tie(req.key, req.range_end) = database_range(db);
+  }
   req.keys_only = true;
   req.all_types = true;
-  ctx.engine.kv_range(req, back_to<RangeResult>(r, [&ctx, r, pattern, type, done = std::move(done)](Result<RangeResult> kv) mutable {
+  ctx.engine.kv_range(req, back_to<RangeResult>(r, [&ctx, r, db, pattern, type, done = std::move(done)](Result<RangeResult> kv) mutable {
     if (!kv) return done(kv.status());
     std::vector<std::string> keys;
     for (auto& k : kv->kvs) {
       const char* held = k.type == KvType::kHash ? "hash" : "string";
-      if ((type.empty() || type == held) && glob_match(pattern, k.key)) keys.push_back(std::move(k.key));
+      if (redis_database_of(k.key) != db || (!type.empty() && type != held)) continue;
+      std::string_view name = user_key(k.key);
+      if (glob_match(pattern, name)) keys.emplace_back(name);
     }
-    ctx.engine.list_streams("", back_to<std::vector<std::string>>(
-                                    r, [pattern, type, keys = std::move(keys), done = std::move(done)](
+    ctx.engine.list_streams(stored_key(db, ""), back_to<std::vector<std::string>>(
+                                    r, [db, pattern, type, keys = std::move(keys), done = std::move(done)](
                                            Result<std::vector<std::string>> streams) mutable {
                                       if (!streams) return done(streams.status());
                                       if (!type.empty() && type != "stream") streams->clear();
                                       for (auto& n : *streams) {
-                                        if (glob_match(pattern, n)) keys.push_back(std::move(n));
+                                        if (redis_database_of(n) != db) continue;
+                                        std::string_view name = user_key(n);
+                                        if (glob_match(pattern, name)) keys.emplace_back(name);
                                       }
                                       std::sort(keys.begin(), keys.end());
                                       keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -574,16 +587,19 @@ void reply_missing_stream(Context& ctx, const ReplyPtr& r, std::string key, std:
   });
 }
 
-// A key holds a string or a stream, never both (a new stream is refused
-// over a key), so the two counts add up.
+// A key holds a key-value type or a stream, never both (a new stream is
+// refused over a key), so the two counts add up.
 void count_keys(Context& ctx, const ReplyPtr& r, std::function<void(Result<uint64_t>)> done) {
-  ctx.engine.kv_status(back_to<KvStatus>(r, [&ctx, r, done = std::move(done)](Result<KvStatus> kv) mutable {
+  const unsigned db = r->client().db;
+  ctx.engine.kv_expiry_stats(back_to<KvExpiryStats>(r, [&ctx, r, db, done = std::move(done)](Result<KvExpiryStats> kv) mutable {
     if (!kv) return done(kv.status());
-    uint64_t strings = kv->keys;
-    ctx.engine.list_streams("", back_to<std::vector<std::string>>(
-                                    r, [strings, done = std::move(done)](Result<std::vector<std::string>> s) {
+    uint64_t keys = kv->database(db).keys;
+    ctx.engine.list_streams(stored_key(db, ""), back_to<std::vector<std::string>>(
+                                    r, [db, keys, done = std::move(done)](Result<std::vector<std::string>> s) {
                                       if (!s) return done(s.status());
-                                      done(strings + s->size());
+                                      done(keys + std::count_if(s->begin(), s->end(), [db](const std::string& n) {
+                                             return redis_database_of(n) == db;
+                                           }));
                                     }));
   }));
 }

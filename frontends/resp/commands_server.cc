@@ -109,10 +109,11 @@ void cmd_hello(Context& ctx, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-void cmd_select(Context&, const ReplyPtr& r, Args a) {
+void cmd_select(Context& ctx, const ReplyPtr& r, Args a) {
   int64_t db;
   if (!parse_int(a[1], &db)) return reply_error(*r, "ERR value is not an integer or out of range");
-  if (db != 0) return reply_error(*r, "ERR DB index is out of range");
+  if (db < 0 || db >= static_cast<int64_t>(ctx.options.databases)) return reply_error(*r, "ERR DB index is out of range");
+  r->client().db = static_cast<unsigned>(db);
   r->w().simple("OK");
   r->done();
 }
@@ -475,6 +476,7 @@ void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
   c.patterns.clear();
   c.shard_channels.clear();
   c.protocol = 2;
+  c.db = 0;
   c.name.clear();
   c.reply_mode = Client::ReplyMode::kOn;
   c.no_evict = false;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "frontends/resp/command_table.h"
+#include "frontends/resp/databases.h"
 #include "frontends/resp/context.h"
 #include "frontends/resp/stream_read.h"
 #include "frontends/resp/stream_reply.h"
@@ -331,7 +332,7 @@ void xread_answer(const std::shared_ptr<XRead>& st, Hits hits) {
     w.null_array();
   } else {
     write_streams(w, hits.size(), [&](size_t i) {
-      w.bulk(hits[i].first);
+      w.bulk(user_key(hits[i].first));
       write_entries(w, hits[i].second);
     });
   }
@@ -435,7 +436,8 @@ void cmd_es_publish(Context& ctx, const ReplyPtr& r, Args a) {
   ev.data = std::string(a[3]);
   std::vector<EventData> evs;
   evs.push_back(std::move(ev));
-  ctx.engine.append(std::string(a[1]), std::move(evs), {}, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
+  // PUBLISH names a channel to Redis, so dispatch() left it as it came.
+  ctx.engine.append(stored_key(r->client().db, a[1]), std::move(evs), {}, back_to<AppendResult>(r, [r](Result<AppendResult> res) {
     if (!res) write_status_error(r->w(), res.status());
     else r->w().integer(static_cast<int64_t>(res->first_number));
     r->done();
@@ -452,13 +454,15 @@ void cmd_last_event_number(Context& ctx, const ReplyPtr& r, Args a) {
 }
 
 void cmd_stream_names(Context& ctx, const ReplyPtr& r, Args a) {
-  std::string prefix = a.size() > 1 ? std::string(a[1]) : "";
-  ctx.engine.list_streams(prefix, back_to<std::vector<std::string>>(r, [r](Result<std::vector<std::string>> res) {
+  const unsigned db = r->client().db;
+  std::string prefix = stored_key(db, a.size() > 1 ? a[1] : "");
+  ctx.engine.list_streams(prefix, back_to<std::vector<std::string>>(r, [r, db](Result<std::vector<std::string>> res) {
     if (!res) {
       write_status_error(r->w(), res.status());
     } else {
+      std::erase_if(*res, [db](const std::string& n) { return redis_database_of(n) != db; });
       r->w().array(res->size());
-      for (auto& n : *res) r->w().bulk(n);
+      for (auto& n : *res) r->w().bulk(user_key(n));
     }
     r->done();
   }));

@@ -82,8 +82,12 @@ std::vector<unsigned> shards_of(Context& ctx, const Client& c) {
     for (unsigned i = 0; i < ctx.engine.shard_count(); ++i) out.push_back(i);
     return out;
   };
+  // Another database's keys are stored under other names (databases.h),
+  // and SELECT may change the database midway: all of them then.
+  if (c.db != 0) return all();
   std::vector<std::string_view> argv;
   for (const Client::Queued& q : c.queued) {
+    if (q.cmd->name == "SELECT" || q.cmd->name == "SWAPDB" || q.cmd->name == "MOVE") return all();
     argv.assign(q.args.begin(), q.args.end());
     std::vector<size_t> keys = key_positions(*q.cmd, argv);
     if (keys.empty()) return all();

@@ -37,7 +37,7 @@ ServerState::ServerState(const ServerOptions& options, const EngineOptions& engi
   config.add_fixed("appendonly", "yes");
   config.add_fixed("appendfsync", fsync_name(engine.fsync));
   config.add_fixed("save", "");
-  config.add_fixed("databases", "1");
+  config.add_fixed("databases", std::to_string(options.databases));
   config.add_fixed("port", port);
   config.add_fixed("bind", bind);
   config.add_fixed("dir", engine.data_dir);

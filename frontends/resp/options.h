@@ -22,6 +22,8 @@ struct ServerOptions {
   std::string address = "127.0.0.1:6480";
   bool events_dialect = false;  // --resp-dialect events: event-store verbs win
   std::string requirepass;
+  // SELECT 0 .. databases - 1 (databases.h: at most kMaxDatabases).
+  unsigned databases = 16;
   size_t max_clients = 10000;
   ParseLimits parse;
   SessionLimits session;

@@ -49,6 +49,10 @@ class Reply {
   // A key a command keeps until it answers (XRANGE's, for a string key's
   // WRONGTYPE), in a string that keeps its capacity.
   std::string& kept_key() { return kept_key_; }
+  // The command's arguments with its keys in its client's database
+  // (databases.h), kept until it answers.
+  std::vector<std::string>& database_keys() { return database_keys_; }
+  std::vector<std::string_view>& database_args() { return database_args_; }
   // Capacity held by the buffer and the lent requests, kept while recycled.
   size_t kept_bytes() const;
 
@@ -96,6 +100,8 @@ class Reply {
   TxnRequest lent_txn_;
   GroupReadLent lent_group_read_;
   std::string kept_key_;
+  std::vector<std::string> database_keys_;
+  std::vector<std::string_view> database_args_;
 };
 
 }  // namespace redcar::resp

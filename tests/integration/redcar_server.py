@@ -147,7 +147,7 @@ class RedcarServer:
     def _reference_args(self, port):
         args = [self.binary, "--port", str(port), "--bind", HOST, "--dir", self.data_dir,
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                "--daemonize", "no", "--logfile", "", "--databases", "1"]
+                "--daemonize", "no", "--logfile", ""]
         if self.requirepass is not None:
             args += ["--requirepass", self.requirepass]
         if self.maxclients is not None:

@@ -1,6 +1,6 @@
 """Two Node.js Redis clients, ioredis and node-redis (npm, pinned in
 node/package-lock.json, installed by tools/setup.sh), run ordinary
-application code against the server (node/clients.mjs): strings, hashes, pipelines,
+application code against the server (node/clients.mjs): strings, hashes, databases, pipelines,
 MULTI/EXEC, WATCH, streams and consumer groups, a blocking read, pub/sub,
 INFO as the clients parse it, FLUSHALL. With
 REDCAR_REFERENCE_SERVER=/usr/bin/redis-server the same code runs against
@@ -44,7 +44,7 @@ class NodeClients(unittest.TestCase):
                            capture_output=True, text=True, timeout=120)
         out = p.stdout + p.stderr
         self.assertEqual(p.returncode, 0, out)
-        for scenario in ("strings", "hashes", "pipelining", "transactions", "watch", "streams", "blocking_read",
+        for scenario in ("strings", "hashes", "databases", "pipelining", "transactions", "watch", "streams", "blocking_read",
                          "pubsub", "info", "flushall"):
             self.assertIn("ok " + scenario + "\n", p.stdout, out)
 

@@ -139,7 +139,8 @@ class ConnectionTests(RespTestCase):
 
     def test_select(self):
         self.assertTrue(self.r.execute_command("SELECT", 0))
-        self.assertRedisError("ERR DB index is out of range", self.r.execute_command, "SELECT", 1)
+        self.assertTrue(self.r.execute_command("SELECT", 15))
+        self.assertRedisError("ERR DB index is out of range", self.r.execute_command, "SELECT", 16)
         self.assertRedisError("ERR value is not an integer or out of range",
                               self.r.execute_command, "SELECT", "x")
 
@@ -375,7 +376,8 @@ class KeyTests(RespTestCase):
         self.assertEqual(2, self.r.unlink(b, c))
         s = self.k("stream")
         self.r.xadd(s, {"f": "v"})
-        self.assertRaises(redis.ResponseError, self.r.rename, s, self.k("moved"))
+        if not self.srv.is_reference:  # redcar's own limit: a stream stays where its name put it
+            self.assertRaises(redis.ResponseError, self.r.rename, s, self.k("moved"))
         self.assertEqual(b"stream", self.r.object("encoding", s))
         self.assertIsNotNone(self.r.randomkey())
 

@@ -734,7 +734,7 @@ TEST_F(KvExpiryTest, AnExpiredKeyVanishesAtOnceAndIsDeletedWithARevision) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->kvs.size(), 1u);
   EXPECT_EQ(r->kvs[0].expire_ms, at);
-  EXPECT_EQ(stats().expiring, 1u);
+  EXPECT_EQ(stats().database(0).expiring, 1u);
   ASSERT_TRUE(eventually([&] { return now_ms() >= at; }));
   // Past the deadline: absent to reads, compares and writes alike.
   EXPECT_EQ(get("e/a"), "<none>");
@@ -754,7 +754,7 @@ TEST_F(KvExpiryTest, AnExpiredKeyVanishesAtOnceAndIsDeletedWithARevision) {
     EXPECT_GT(w->events[2].kv.mod_revision, put->revision + 1);
   }
   EXPECT_EQ(stats().expired, 1u);
-  EXPECT_EQ(stats().expiring, 0u);
+  EXPECT_EQ(stats().database(0).expiring, 0u);
   auto st = status();
   ASSERT_TRUE(st);
   EXPECT_EQ(st->keys, 1u);
@@ -825,7 +825,7 @@ TEST_F(KvExpiryTest, ManyKeysExpiringTogetherAreDeletedInBoundedRecords) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->keys, 1u);
   EXPECT_EQ(st->revision, before->revision + 3) << "1,024 + 1,024 + 452 deletes";
-  EXPECT_EQ(stats().expiring, 1u);
+  EXPECT_EQ(stats().database(0).expiring, 1u);
   EXPECT_EQ(deadline("renewed"), at + 3600'000 + 49);
 }
 

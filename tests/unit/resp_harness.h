@@ -91,6 +91,20 @@ inline RespValue parse_resp(std::string_view data, size_t* pos) {
   return v;
 }
 
+// An integer reply's value; any other reply fails the test (an error's
+// integer() would read as 0 and pass a check for 0).
+inline int64_t num(const RespValue& v) {
+  EXPECT_EQ(v.type, RespValue::Type::kInteger) << v.str();
+  return v.integer();
+}
+
+// The texts of an aggregate's elements.
+inline std::vector<std::string> strings(const RespValue& v) {
+  std::vector<std::string> out;
+  for (auto& i : v.items) out.push_back(i.str());
+  return out;
+}
+
 inline RespValue parse_resp(std::string_view data) {
   size_t pos = 0;
   return parse_resp(data, &pos);

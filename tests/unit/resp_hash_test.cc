@@ -17,18 +17,6 @@ namespace {
 
 const char* kWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
-// An integer reply's value; any other reply fails the test.
-int64_t num(const RespValue& v) {
-  EXPECT_EQ(v.type, RespValue::Type::kInteger) << v.str();
-  return v.integer();
-}
-
-std::vector<std::string> strings(const RespValue& v) {
-  std::vector<std::string> out;
-  for (auto& i : v.items) out.push_back(i.str());
-  return out;
-}
-
 TEST(RespHash, SetGetAndTheReadCommands) {
   RespHarness h;
   EXPECT_EQ(num(h.run({"HSET", "h", "a", "1", "b", "2"})), 2);

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--resp-dialect", dialect, "redis | events (event-store verbs win where names collide)")
       ->capture_default_str();
   app.add_option("--maxclients", ro.max_clients, "most RESP clients at once")->capture_default_str();
+  app.add_option("--databases", ro.databases, "RESP databases (SELECT 0 .. N-1); the etcd view is database 0's strings")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   app.add_option("--proto-max-bulk-len", ro.parse.max_bulk_bytes, "largest RESP bulk string")->capture_default_str();
   app.add_option("--client-output-limit", ro.session.max_output_bytes,
                  "output buffered for one client before it is disconnected")->capture_default_str();

@@ -1,5 +1,5 @@
 // Ordinary application code on two Node.js Redis clients, ioredis and
-// node-redis, run against a server: strings, hashes, pipelines, MULTI/EXEC with and
+// node-redis, run against a server: strings, hashes, databases, pipelines, MULTI/EXEC with and
 // without WATCH, streams and consumer groups, a blocking read, pub/sub,
 // INFO as the clients parse it, FLUSHALL. Each scenario prints "ok NAME";
 // the first failure prints "FAIL NAME: why" and exits 1.
@@ -112,6 +112,33 @@ const scenarios = {
     assert.equal(Number(out[2]), 1);
     await assert.rejects(c.cmd('GET', h), /WRONGTYPE/);
     assert.equal(Number(await c.cmd('DEL', h)), 1);
+  },
+
+  // A client of database 3 (each client's own option), apart from database 0.
+  async databases(c) {
+    let three;
+    let cmd3;
+    if (which === 'ioredis') {
+      three = new Redis({ host, port, db: 3 });
+      cmd3 = (...args) => three.call(...args);
+    } else {
+      three = createClient({ socket: { host, port }, database: 3 });
+      three.on('error', () => {});
+      await three.connect();
+      cmd3 = (...args) => three.sendCommand(args.map(String));
+    }
+    try {
+      await cmd3('SET', k('db'), 'three');
+      assert.equal(str(await c.cmd('GET', k('db'))), null);
+      await c.cmd('SET', k('db'), 'zero');
+      assert.equal(str(await cmd3('GET', k('db'))), 'three');
+      assert.equal(Number(await cmd3('DBSIZE')), 1);
+      assert.equal(Number(await c.cmd('MOVE', k('db'), 3)), 0);
+      assert.equal(str(await cmd3('FLUSHDB')), 'OK');
+      assert.equal(str(await c.cmd('GET', k('db'))), 'zero');
+    } finally {
+      await three.quit();
+    }
   },
 
   async pipelining(c) {
