@@ -1245,6 +1245,25 @@ class PubSubTests(RespTestCase):
                          self.next_message(p))
         self.assertEqual(0, other.publish(news, "gone"))
 
+    def test_health_check_interval(self):
+        """redis-py's health_check_interval: after an idle second it PINGs
+        before the next command, and a subscribed connection PINGs with
+        "redis-py-health-check", whose pong it recognises and drops."""
+        r = self.client(single_connection_client=False, health_check_interval=1)
+        self.assertTrue(r.set(self.k("hc"), "1"))
+        ch = self.k("hc-ch")
+        p = r.pubsub()
+        self.addCleanup(p.close)
+        p.subscribe(ch)
+        self.assertEqual("subscribe", self.next_message(p)["type"])
+        time.sleep(1.3)
+        self.assertEqual(b"1", r.get(self.k("hc")))
+        self.assertIsNone(p.get_message(timeout=0.2))  # checks health first: the pong is not a message
+        time.sleep(1.3)
+        self.assertEqual(1, self.client().publish(ch, "after"))
+        m = self.next_message(p)
+        self.assertEqual(("message", b"after"), (m["type"], m["data"]))
+
     def test_channel_and_pattern_both_match(self):
         ch = self.k("both")
         p = self.r.pubsub()
