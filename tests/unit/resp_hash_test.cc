@@ -94,6 +94,8 @@ TEST(RespHash, RandfieldAndScan) {
   EXPECT_EQ(h.run({"HRANDFIELD", "h", "0"}).size(), 0u);
   EXPECT_EQ(h.run({"HRANDFIELD", "h", "1", "WITHSCORES"}).str(), "ERR syntax error");
   EXPECT_EQ(h.run({"HRANDFIELD", "h", "x"}).str(), "ERR value is not an integer or out of range");
+  EXPECT_EQ(h.run({"HRANDFIELD", "h", "-100000000000"}).str(), "ERR value is out of range");
+  EXPECT_EQ(h.run({"HRANDFIELD", "h", "100000000000"}).size(), 3u) << "a positive count is at most the hash";
   // A small hash comes whole, cursor 0.
   auto all = h.run({"HSCAN", "h", "0"});
   EXPECT_EQ(all[0].str(), "0");
