@@ -231,6 +231,28 @@ void Engine::delete_stream(std::string stream, Callback<bool> cb) {
   });
 }
 
+void Engine::stream_expire(std::string stream, KvExpire e, Callback<bool> cb) {
+  if (stopped_) return cb(stopped_status());
+  on_stream(std::move(stream), [e, cb = std::move(cb)](shard::Shard& s, std::string& stream) mutable {
+    s.admin().expire(stream, e, std::move(cb));
+  });
+}
+
+void Engine::stream_expiry_stats(Callback<KvExpiryStats> cb) {
+  if (stopped_) return cb(stopped_status());
+  auto g = std::make_shared<Gather<KvExpiryStats>>();
+  g->remaining = shards_.size();
+  g->cb = std::move(cb);
+  for (auto& sp : shards_) {
+    sp->post([s = sp.get(), g] {
+      KvExpiryStats mine = s->admin().expiry_stats();
+      std::lock_guard lk(g->mu);
+      g->total.add(mine);
+      if (--g->remaining == 0) g->cb(std::move(g->total));
+    });
+  }
+}
+
 void Engine::delete_events(std::string stream, std::vector<StreamId> ids, Callback<uint64_t> cb) {
   if (stopped_) return cb(stopped_status());
   on_stream(std::move(stream), [ids = std::move(ids), cb = std::move(cb)](

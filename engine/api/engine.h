@@ -78,6 +78,12 @@ class Engine {
   // Streams of every shard whose name starts with `prefix`, sorted.
   void list_streams(std::string prefix, Callback<std::vector<std::string>> cb);
   void delete_stream(std::string stream, Callback<bool> cb);
+  // Sets or (e.at_ms 0) removes the stream's deadline (EXPIRE, PERSIST); a
+  // deadline passed deletes it. False: no stream, or the option refused.
+  void stream_expire(std::string stream, KvExpire e, Callback<bool> cb);
+  // The visible streams of every shard per Redis database, those with a
+  // deadline and their mean time left, and how many have expired.
+  void stream_expiry_stats(Callback<KvExpiryStats> cb);
   void delete_events(std::string stream, std::vector<StreamId> ids, Callback<uint64_t> cb);
   void trim(std::string stream, TrimSpec spec, Callback<uint64_t> cb);
   // XSETID: move the last ID (and optionally entries-added / max-deleted).

@@ -33,4 +33,20 @@ bool StreamId::parse(std::string_view text, uint64_t missing_seq, StreamId* out)
   return true;
 }
 
+void KvExpiryStats::add(const KvExpiryStats& other) {
+  if (databases.size() < other.databases.size()) databases.resize(other.databases.size());
+  for (size_t db = 0; db < other.databases.size(); ++db) {
+    Database& d = databases[db];
+    const Database& o = other.databases[db];
+    if (d.expiring + o.expiring) {
+      // Means weighted by their counts (in 128 bits: deadlines may be far).
+      __int128 sum = static_cast<__int128>(d.avg_ttl_ms) * d.expiring + static_cast<__int128>(o.avg_ttl_ms) * o.expiring;
+      d.avg_ttl_ms = static_cast<int64_t>(sum / static_cast<__int128>(d.expiring + o.expiring));
+    }
+    d.keys += o.keys;
+    d.expiring += o.expiring;
+  }
+  expired += other.expired;
+}
+
 }  // namespace redcar

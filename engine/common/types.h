@@ -136,6 +136,7 @@ struct StreamInfo {
   uint64_t entries_added = 0;
   uint64_t bytes = 0;
   int64_t created_us = 0;
+  int64_t deadline_ms = 0;      // Unix ms the stream expires at; 0: never
   std::vector<GroupInfo> groups;
 };
 
@@ -298,6 +299,16 @@ struct KvUpdate {
 struct KvExpire {
   int64_t at_ms = 0;  // Unix ms; 0 removes the deadline (PERSIST)
   bool nx = false, xx = false, gt = false, lt = false;
+  // Whether it changes a deadline of `have` (0: none). PERSIST of one
+  // without a deadline changes nothing.
+  bool applies_to(int64_t have) const {
+    if (at_ms == 0 && have == 0) return false;
+    if (nx && have != 0) return false;
+    if (xx && have == 0) return false;
+    if (gt && (have == 0 || at_ms <= have)) return false;
+    if (lt && have != 0 && at_ms >= have) return false;
+    return true;
+  }
 };
 // The live keys of each Redis database (redis_database_of) and those with
 // deadlines among them, their mean time left; and how many keys have been
@@ -314,6 +325,8 @@ struct KvExpiryStats {
     static const Database kNone;
     return db < databases.size() ? databases[db] : kNone;
   }
+  // Adds another count of other keys (streams, another shard's).
+  void add(const KvExpiryStats& other);
 };
 struct KvUpdateResult {
   std::optional<std::string> before;  // the value the function was shown

@@ -45,8 +45,10 @@ enum class RecordType : uint8_t {
   // A transaction's mark (FORMAT.md, Transactions): number = its id, body
   // one byte, TxnMark.
   kTxn = 19,
+  // A stream's standing settings, whole (FORMAT.md): its deadline so far.
+  kStreamConfig = 20,
 };
-inline constexpr uint8_t kMaxRecordType = 19;
+inline constexpr uint8_t kMaxRecordType = 20;
 
 enum class TxnMark : uint8_t {
   kBegin = 1,   // first record of a transaction's first provisional batch

@@ -211,7 +211,7 @@ void ConsumerGroups::delete_consumer(const std::string& stream, const std::strin
 
 void ConsumerGroups::read(const std::string& stream, GroupReadOptions opt, Callback<std::vector<GroupEntry>> cb) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists) return cb(no_stream(stream));
+  if (!s || !s->visible()) return cb(no_stream(stream));
   if (!find(stream, opt.group)) return cb(no_group(stream, opt.group));
   std::string group = opt.group;
   with_group(stream, group, std::move(cb),
@@ -318,7 +318,7 @@ void ConsumerGroups::finish_read(const std::string& stream, const GroupReadOptio
 void ConsumerGroups::read_lent(GroupReadLent* req, Callback<uint64_t> cb) {
   const std::string& stream = req->stream;
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists) return cb(no_stream(stream));
+  if (!s || !s->visible()) return cb(no_stream(stream));
   if (!find(stream, req->opt.group)) return cb(no_group(stream, req->opt.group));
   serial(stream, req->opt.group, [this, req, cb = std::move(cb)](Done done) mutable {
     GroupState* g = find(req->stream, req->opt.group);

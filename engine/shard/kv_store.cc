@@ -153,7 +153,7 @@ int64_t KvStore::deadline(const std::string& key) const {
 KvExpiryStats KvStore::expiry_stats() const {
   const int64_t now = now_ms();
   KvExpiryStats st;
-  std::vector<int64_t> left;
+  std::vector<__int128> left;  // far deadlines would overflow 64 bits
   for (auto& [k, h] : keys_) {
     if (h.empty() || !alive(h.back(), now)) continue;
     const unsigned db = redis_database_of(k);
@@ -168,7 +168,7 @@ KvExpiryStats KvStore::expiry_stats() const {
   }
   for (size_t db = 0; db < st.databases.size(); ++db) {
     auto& d = st.databases[db];
-    d.avg_ttl_ms = d.expiring ? left[db] / static_cast<int64_t>(d.expiring) : 0;
+    d.avg_ttl_ms = d.expiring ? static_cast<int64_t>(left[db] / d.expiring) : 0;
   }
   st.expired = expired_;
   return st;
@@ -439,13 +439,7 @@ void KvStore::update(const std::string& key, KvType type, KvUpdater& fn, Callbac
 void KvStore::expire(const std::string& key, const KvExpire& e, Callback<bool> cb) {
   const Version* cur = staged_lookup(key);
   if (!cur) return cb(false);
-  const int64_t have = cur->expire_ms;  // 0: none
-  bool applies = e.at_ms != 0 || have != 0;  // PERSIST of a key without one changes nothing
-  if (e.nx && have != 0) applies = false;
-  if (e.xx && have == 0) applies = false;
-  if (e.gt && (have == 0 || e.at_ms <= have)) applies = false;
-  if (e.lt && have != 0 && e.at_ms >= have) applies = false;
-  if (!applies) return cb(false);
+  if (!e.applies_to(cur->expire_ms)) return cb(false);
   TxnRequest t;
   t.all_types = true;
   KvOp& op = t.success.emplace_back();

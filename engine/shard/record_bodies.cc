@@ -158,6 +158,37 @@ bool decode_set_id(std::string_view body, SetIdBody* out) {
   return r.varint(&out->entries_added) && r.varint(&out->max_deleted.ms) && r.varint(&out->max_deleted.seq);
 }
 
+// ------------------------------------------------------------------ stream-config
+
+namespace {
+enum ConfigTag : uint64_t { kTagDeadline = 1 };
+}  // namespace
+
+std::string encode_stream_config(const StreamConfigBody& b) {
+  std::string body;
+  BodyWriter w(&body);
+  w.varint(b.deadline_ms ? 1 : 0);
+  if (b.deadline_ms) {
+    w.varint(kTagDeadline);
+    w.varint(static_cast<uint64_t>(b.deadline_ms));
+  }
+  return body;
+}
+
+bool decode_stream_config(std::string_view body, StreamConfigBody* out) {
+  BodyReader r(body);
+  uint64_t count = 0;
+  if (!r.varint(&count)) return false;
+  *out = {};
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t tag = 0, value = 0;
+    if (!r.varint(&tag) || !r.varint(&value)) return false;
+    if (tag != kTagDeadline || value > static_cast<uint64_t>(INT64_MAX)) return false;
+    out->deadline_ms = static_cast<int64_t>(value);
+  }
+  return r.done();
+}
+
 // ------------------------------------------------------------------ consumer groups
 
 namespace {

@@ -50,6 +50,16 @@ struct SetIdBody {
 std::string encode_set_id(const SetIdBody& b);
 bool decode_set_id(std::string_view body, SetIdBody* out);
 
+// --- stream-config: the stream's settings as tagged values, every one
+// each time, so a record says the whole of them and a missing tag is its
+// default. Unknown tags are refused: they would be settings this version
+// cannot keep.
+struct StreamConfigBody {
+  int64_t deadline_ms = 0;  // Unix ms the stream expires at; 0: never
+};
+std::string encode_stream_config(const StreamConfigBody& b);
+bool decode_stream_config(std::string_view body, StreamConfigBody* out);
+
 // --- consumer-group records: every body starts with the group's name;
 // which other fields follow depends on the type.
 namespace group_flags {

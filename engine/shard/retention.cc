@@ -82,6 +82,11 @@ void Retention::restate(const std::string& stream) {
     for (uint64_t n : s->deleted) refs.push_back({n, {}});
     if (!staged(stage_record(log_, RecordType::kEventDelete, stream, 0, {}, encode_refs(refs)))) return;
   }
+  if (s->staged_deadline_ms != 0 &&
+      !staged(stage_record(log_, RecordType::kStreamConfig, stream, 0, {},
+                           encode_stream_config({.deadline_ms = s->staged_deadline_ms})))) {
+    return;
+  }
   restate_groups(stream, *s);
 }
 

@@ -66,8 +66,9 @@ Status Shard::open() {
   expiry_timer_ = std::make_unique<runtime::Timer>(*reactor_);
   log_->set_durable_hook([this](const log::RecordView& rec, uint64_t offset) { apply(rec, offset, true); });
   log_->set_batch_hook([this] { after_batch(); });
+  table_->set_on_expire([this](StreamState& s) { admin_->expire_now(s); });
   schedule_reclaim();
-  schedule_expiry();  // keys that expired while the server was down go now
+  schedule_expiry();  // keys and streams that expired while the server was down go now
   return Status::ok();
 }
 
@@ -100,15 +101,13 @@ void Shard::after_batch() {
     return;
   }
   subscriptions_->after_batch();
-  if (kv_->take_changed()) {
-    watchers_->after_batch();
-    schedule_expiry();
-  }
+  if (kv_->take_changed()) watchers_->after_batch();
+  schedule_expiry();  // a deadline written may be the earliest
   tails_->after_batch();
 }
 
 void Shard::schedule_expiry() {
-  const int64_t next = kv_->next_deadline();
+  const int64_t next = std::min(kv_->next_deadline(), table_->next_deadline());
   if (next == INT64_MAX || (expiry_timer_->pending() && expiry_at_ <= next)) return;
   expiry_at_ = next;
   // The deadline is wall-clock milliseconds and the timer's clock is
@@ -118,7 +117,9 @@ void Shard::schedule_expiry() {
     // Through post(): while a transaction holds the shard, its deletes
     // wait for it, as any other work does.
     post([this] {
-      kv_->reap(now_ms());
+      const int64_t now = now_ms();
+      kv_->reap(now);
+      table_->expire_due(now);
       schedule_expiry();
     });
   });

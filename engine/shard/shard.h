@@ -148,7 +148,8 @@ class Shard final : public Gate {
   void apply(const log::RecordView& rec, uint64_t log_offset, bool live);
   void after_batch();
   void schedule_reclaim();
-  // Arms the timer that deletes expired keys at the earliest deadline.
+  // Arms the timer that deletes expired keys and streams at the earliest
+  // deadline.
   void schedule_expiry();
   void run_deferred();
   // hold()'s wait for the work under way; then `held`.

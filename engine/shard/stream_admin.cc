@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "engine/common/clock.h"
 #include "engine/shard/record_bodies.h"
 
 namespace redcar::shard {
@@ -29,8 +30,9 @@ void StreamAdmin::info(const std::string& stream, Callback<StreamInfo> cb) {
   StreamState* s = table_.find(stream);
   StreamInfo info;
   info.name = stream;
-  if (!s || !s->exists) return cb(std::move(info));
+  if (!s || !s->visible()) return cb(std::move(info));
   info.exists = true;
+  info.deadline_ms = s->deadline_ms;
   info.length = s->length();
   info.first_number = s->first;
   info.next_number = s->next;
@@ -52,22 +54,82 @@ void StreamAdmin::info(const std::string& stream, Callback<StreamInfo> cb) {
 void StreamAdmin::delete_stream(const std::string& stream, Callback<bool> cb) {
   StreamState* s = table_.find(stream);
   if (!s || !s->staged_exists) return cb(false);
-  auto st = stage_record(log_, RecordType::kStreamDelete, stream, 0, {}, {});
-  if (!st) return cb(st.status());
-  s->staged_next = 0;
-  s->staged_last_id = {};
-  s->staged_exists = false;
-  s->idempotency.reset();
-  s->groups.clear();  // groups are staged-visible state: gone with the stream
+  if (Status st = stage_delete(*s); !st) return cb(st);
   log_.when_durable([cb = std::move(cb)](const Status& st) {
     if (!st) return cb(st);
     cb(true);
   });
 }
 
+Status StreamAdmin::stage_delete(StreamState& s) {
+  auto st = stage_record(log_, RecordType::kStreamDelete, s.name, 0, {}, {});
+  if (!st) return st.status();
+  s.staged_next = 0;
+  s.staged_last_id = {};
+  s.staged_exists = false;
+  s.staged_deadline_ms = 0;
+  s.idempotency.reset();
+  s.groups.clear();  // groups are staged-visible state: gone with the stream
+  return Status::ok();
+}
+
+void StreamAdmin::expire_now(StreamState& s) {
+  // Nobody waits on it. Should staging fail (the log refuses writes), the
+  // stream stays staged and invisible, and the write that found it fails
+  // the same way; recovery expires it again.
+  if (stage_delete(s)) expired_++;
+}
+
+void StreamAdmin::expire(const std::string& stream, const KvExpire& e, Callback<bool> cb) {
+  StreamState* s = table_.find(stream);
+  if (!s || !s->staged_exists) return cb(false);
+  if (!e.applies_to(s->staged_deadline_ms)) return cb(false);
+  auto answer = [this](Callback<bool> cb) {
+    log_.when_durable([cb = std::move(cb)](const Status& st) {
+      if (!st) return cb(st);
+      cb(true);
+    });
+  };
+  if (e.at_ms != 0 && e.at_ms <= now_ms()) {
+    // A deadline in the past deletes the stream, as it deletes a key.
+    if (Status st = stage_delete(*s); !st) return cb(st);
+    return answer(std::move(cb));
+  }
+  auto st = stage_record(log_, RecordType::kStreamConfig, stream, 0, {},
+                         encode_stream_config({.deadline_ms = e.at_ms}));
+  if (!st) return cb(st.status());
+  s->staged_deadline_ms = e.at_ms;
+  table_.note_deadline(*s);
+  answer(std::move(cb));
+}
+
+KvExpiryStats StreamAdmin::expiry_stats() const {
+  KvExpiryStats st;
+  std::vector<__int128> left;  // summed time left, per database
+  const int64_t now = now_ms();
+  table_.each([&](const StreamState& s) {
+    if (!s.visible(now)) return;
+    unsigned db = redis_database_of(s.name);
+    if (st.databases.size() <= db) {
+      st.databases.resize(db + 1);
+      left.resize(db + 1);
+    }
+    st.databases[db].keys++;
+    if (s.deadline_ms == 0) return;
+    st.databases[db].expiring++;
+    left[db] += s.deadline_ms - now;
+  });
+  for (size_t db = 0; db < st.databases.size(); ++db) {
+    auto& d = st.databases[db];
+    if (d.expiring) d.avg_ttl_ms = static_cast<int64_t>(left[db] / d.expiring);
+  }
+  st.expired = expired_;
+  return st;
+}
+
 void StreamAdmin::delete_events(const std::string& stream, std::vector<StreamId> ids, Callback<uint64_t> cb) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists || ids.empty()) return cb(uint64_t{0});
+  if (!s || !s->visible() || ids.empty()) return cb(uint64_t{0});
   // Resolve each ID to a live event (an exact match), then stage one record.
   struct Gather {
     std::vector<EventRef> found;

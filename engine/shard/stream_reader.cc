@@ -49,7 +49,7 @@ template <typename Sink>
 void StreamReader::scan_numbers(const std::string& stream, uint64_t from, uint64_t to, uint64_t count, Sink sink,
                                 log::LogReader::Done done) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists || s->next == 0 || s->index.empty()) return done(Status::ok());
+  if (!s || !s->visible() || s->next == 0 || s->index.empty()) return done(Status::ok());
   from = std::max(from, s->first);
   to = std::min(to, s->next - 1);
   if (from > to || count == 0) return done(Status::ok());
@@ -90,7 +90,7 @@ template <typename Sink>
 void StreamReader::scan_ids(const std::string& stream, StreamId lo, StreamId hi, uint64_t count, Sink sink,
                             log::LogReader::Done done) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return done(Status::ok());
+  if (!s || !s->visible() || s->index.empty() || lo > hi || count == 0) return done(Status::ok());
   // The read starts in the index block that holds its lower bound.
   size_t block = block_of(*s, lo);
   uint64_t from = std::max(s->first, s->index_base + block * limits::kIndexStride);
@@ -124,7 +124,7 @@ void StreamReader::read_ids(const std::string& stream, StreamId lo, StreamId hi,
                             EventsCallback cb) {
   if (reverse) {
     StreamState* s = table_.find(stream);
-    if (!s || !s->exists || s->index.empty() || lo > hi || count == 0) return cb(std::vector<Event>{});
+    if (!s || !s->visible() || s->index.empty() || lo > hi || count == 0) return cb(std::vector<Event>{});
     size_t block = block_of(*s, hi);
     uint64_t block_end = std::min(s->next, s->index_base + (block + 1) * limits::kIndexStride);
     return read_ids_reverse(stream, lo, hi, count, block_end, {}, std::move(cb));
@@ -181,7 +181,7 @@ void StreamReader::read_numbers_reverse(const std::string& stream, uint64_t from
 void StreamReader::read(const std::string& stream, const ReadSpec& spec, Callback<ReadResult> cb) {
   StreamState* s = table_.find(stream);
   ReadResult base;
-  if (s && s->exists) {
+  if (s && s->visible()) {
     base.exists = true;
     base.next_number = s->next;
     base.last_id = s->last_id;
@@ -191,7 +191,7 @@ void StreamReader::read(const std::string& stream, const ReadSpec& spec, Callbac
     base.events = std::move(*evs);
     cb(std::move(base));
   };
-  if (!s || !s->exists) return finish(std::vector<Event>{});
+  if (!s || !s->visible()) return finish(std::vector<Event>{});
   if (spec.by_id) return read_ids(stream, spec.from_id, spec.to_id, spec.count, spec.reverse, std::move(finish));
   if (!spec.reverse) return read_numbers(stream, spec.from_number, spec.to_number, spec.count, std::move(finish));
   // Backwards by number: the last `count` numbers of the range.
@@ -203,7 +203,7 @@ void StreamReader::read(const std::string& stream, const ReadSpec& spec, Callbac
 
 void StreamReader::number_of_id(const std::string& stream, StreamId id, Callback<uint64_t> cb) {
   StreamState* s = table_.find(stream);
-  if (!s || !s->exists) return cb(uint64_t{0});
+  if (!s || !s->visible()) return cb(uint64_t{0});
   uint64_t next = s->next;
   read_ids(stream, id, StreamId::max(), 1, false, [next, cb = std::move(cb)](Result<std::vector<Event>> evs) {
     if (!evs) return cb(evs.status());

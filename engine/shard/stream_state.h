@@ -92,6 +92,12 @@ struct StreamState {
   // Log offset of the delete record that started this incarnation: events
   // of the stream's earlier life sit below it.
   uint64_t incarnation_offset = 0;
+  // When the stream expires (Unix ms; 0: never), in the durable view that
+  // readers see and in the staged view that writes act on. From that
+  // instant readers see no stream, and the next write, or the shard's
+  // timer, stages its delete (StreamTable::find()).
+  int64_t deadline_ms = 0;
+  int64_t staged_deadline_ms = 0;
 
   uint64_t length() const { return next - first - deleted.size(); }
   // Live bytes, at index-block granularity.
@@ -99,6 +105,9 @@ struct StreamState {
   // The log offset to start a scan for event `number` at (an indexed event
   // at or before it). The index must not be empty.
   uint64_t index_pos_for(uint64_t number) const;
+  // Whether readers see the stream: it exists and has not expired.
+  bool visible(int64_t now_ms) const { return exists && (deadline_ms == 0 || deadline_ms > now_ms); }
+  bool visible() const;
   bool is_live(uint64_t number) const { return number >= first && number < next && !deleted.count(number); }
 };
 

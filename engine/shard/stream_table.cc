@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/common/assert.h"
+#include "engine/common/clock.h"
 #include "engine/shard/record_bodies.h"
 
 namespace redcar::shard {
@@ -24,6 +25,8 @@ uint64_t StreamState::index_pos_for(uint64_t number) const {
   return index[k].pos;
 }
 
+bool StreamState::visible() const { return exists && (deadline_ms == 0 || visible(now_ms())); }
+
 StreamState& StreamTable::get(std::string_view name) {
   if (last_ && last_->name == name) return *last_;
   auto it = streams_.find(name);
@@ -38,8 +41,9 @@ StreamState& StreamTable::get(std::string_view name) {
 }
 
 void StreamTable::list(const std::string& prefix, std::vector<std::string>* out) const {
+  const int64_t now = now_ms();
   for (auto& [name, s] : streams_) {
-    if (s->exists && name.compare(0, prefix.size(), prefix) == 0) out->push_back(name);
+    if (s->visible(now) && name.compare(0, prefix.size(), prefix) == 0) out->push_back(name);
   }
 }
 
@@ -56,6 +60,7 @@ void StreamTable::apply(const log::RecordView& rec, uint64_t log_offset, bool li
     case RecordType::kStreamTrim: return apply_trim(rec);
     case RecordType::kEventDelete: return apply_event_delete(rec);
     case RecordType::kStreamSetId: return apply_set_id(rec, live);
+    case RecordType::kStreamConfig: return apply_config(rec, live);
     default: REDCAR_CHECK(false && "not a stream record");
   }
 }
@@ -116,15 +121,17 @@ void StreamTable::apply_delete(const log::RecordView& rec, uint64_t log_offset, 
     fresh->staged_last_id = old.staged_last_id;
     fresh->staged_exists = old.staged_exists;
     fresh->idempotency = std::move(old.idempotency);
-    // So do group records staged after it (a group made again at once).
+    // So do group records staged after it (a group made again at once),
+    // and a deadline set since.
     fresh->groups = std::move(old.groups);
+    fresh->staged_deadline_ms = old.staged_deadline_ms;
   }
   last_ = nullptr;
   it->second = std::move(fresh);
 }
 
 void StreamTable::apply_trim(const log::RecordView& rec) {
-  StreamState* s = find(rec.name);
+  StreamState* s = lookup(rec.name);
   if (!s) return;
   uint64_t first = std::min(rec.header.number, s->next);
   if (first <= s->first) return;
@@ -140,7 +147,7 @@ void StreamTable::apply_trim(const log::RecordView& rec) {
 }
 
 void StreamTable::apply_event_delete(const log::RecordView& rec) {
-  StreamState* s = find(rec.name);
+  StreamState* s = lookup(rec.name);
   if (!s) return;
   log::BodyReader r(rec.body);
   std::vector<EventRef> refs;
@@ -166,6 +173,34 @@ void StreamTable::apply_set_id(const log::RecordView& rec, bool live) {
   if (decode_set_id(rec.body, &b)) {
     s.entries_added = b.entries_added;
     s.max_deleted_id = b.max_deleted;
+  }
+}
+
+void StreamTable::apply_config(const log::RecordView& rec, bool live) {
+  StreamConfigBody b;
+  // The checksum held: a body this version cannot read is from a newer one.
+  if (!decode_stream_config(rec.body, &b)) return;
+  StreamState& s = get(rec.name);
+  s.deadline_ms = b.deadline_ms;
+  if (!live) {
+    // Live, the staged deadline was set when the record was staged.
+    s.staged_deadline_ms = b.deadline_ms;
+    note_deadline(s);
+  }
+}
+
+bool StreamTable::staged_expired(const StreamState& s) {
+  return s.staged_exists && s.staged_deadline_ms != 0 && s.staged_deadline_ms <= now_ms();
+}
+
+void StreamTable::note_deadline(const StreamState& s) {
+  if (s.staged_deadline_ms != 0) deadlines_.emplace(s.staged_deadline_ms, s.name);
+}
+
+void StreamTable::expire_due(int64_t now_ms) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now_ms) {
+    auto node = deadlines_.extract(deadlines_.begin());
+    find(node.value().second);  // expires it if the deadline is still its own
   }
 }
 

@@ -67,7 +67,7 @@ uint64_t StreamTrims::by_bytes(const StreamState& s, const TrimSpec& spec) const
 
 void StreamTrims::resolve(const std::string& stream, const TrimSpec& spec, Callback<uint64_t> cb) {
   StreamState* s = table_.find(stream);
-  if (!s) return cb(uint64_t{0});
+  if (!s || !s->visible()) return cb(uint64_t{0});
   switch (spec.kind) {
     case TrimSpec::Kind::kNone: return cb(s->first);
     case TrimSpec::Kind::kMaxCount: return cb(by_count(*s, spec));
@@ -88,7 +88,7 @@ void StreamTrims::resolve(const std::string& stream, const TrimSpec& spec, Callb
 
 Result<uint64_t> StreamTrims::stage(const std::string& stream, uint64_t new_first) {
   StreamState* s = table_.find(stream);
-  if (!s || new_first <= s->first) return uint64_t{0};
+  if (!s || !s->visible() || new_first <= s->first) return uint64_t{0};
   // Count what disappears: live events in [first, new_first).
   uint64_t upto = std::min(new_first, s->staged_next);
   auto d_end = s->deleted.lower_bound(upto);

@@ -41,7 +41,7 @@ void TailSubscriptions::pump(const std::shared_ptr<TailSubscriber>& sub) {
     if (rec.name.substr(0, sub->prefix_.size()) != sub->prefix_) return true;
     const StreamState* s = table_.peek(rec.name);
     uint64_t n = rec.header.number;
-    if (!s || !s->exists || offset < s->incarnation_offset || n < s->first || s->deleted.count(n)) return true;
+    if (!s || !s->visible() || offset < s->incarnation_offset || n < s->first || s->deleted.count(n)) return true;
     Event e;
     e.stream.assign(rec.name);
     e.number = n;

@@ -1,10 +1,12 @@
 // Key expiry: EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (with NX, XX, GT, LT),
 // TTL, PTTL, EXPIRETIME, PEXPIRETIME and PERSIST, and the parsing of the
-// times that SET, GETEX, SETEX and PSETEX take. A deadline belongs to a
-// key-value version (KvStore): changing it is one write on the key-value
-// shard, which checks the option against the key's deadline there, so two
-// clients' GT and LT cannot both win. Streams have no deadline here (their
-// retention is trimming); TTL answers -1 for one and EXPIRE says so.
+// times that SET, GETEX, SETEX and PSETEX take. A key's deadline belongs to
+// its key-value version (KvStore), a stream's to the stream (its
+// stream-config record, on the stream's shard): either way, changing it is
+// one write on the shard that owns the name, which checks the option
+// against the deadline there, so two clients' GT and LT cannot both win.
+// A name is tried as a key first, then as a stream: it holds one or the
+// other.
 #include <algorithm>
 
 #include "engine/common/clock.h"
@@ -45,8 +47,21 @@ bool parse_deadline(std::string_view value, Deadline d, std::string_view command
 
 namespace {
 
-const char* kStreamsDoNotExpire =
-    "ERR redcar does not expire streams: trim them instead (XTRIM, XADD MAXLEN/MINID)";
+void reply_flag(const ReplyPtr& r, const Result<bool>& done) {
+  if (!done) write_status_error(r->w(), done.status());
+  else r->w().integer(*done ? 1 : 0);
+  r->done();
+}
+
+// EXPIRE and PERSIST: the key's deadline, or else the stream's.
+void set_deadline(Context& ctx, const ReplyPtr& r, std::string key, KvExpire e) {
+  ctx.engine.kv_expire(key, e, back_to<bool>(r, [&ctx, r, key, e](Result<bool> done) {
+    if (!done || *done) return reply_flag(r, done);
+    // Not set: no such key, or one the option refused; then no stream of
+    // that name holds one either.
+    ctx.engine.stream_expire(key, e, back_to<bool>(r, [r](Result<bool> done) { reply_flag(r, done); }));
+  }));
+}
 
 void expire_generic(Context& ctx, const ReplyPtr& r, Args a, Deadline d) {
   KvExpire e;
@@ -67,24 +82,7 @@ void expire_generic(Context& ctx, const ReplyPtr& r, Args a, Deadline d) {
   e.xx = xx;
   e.gt = gt;
   e.lt = lt;
-  std::string key(a[1]);
-  ctx.engine.kv_expire(key, e, back_to<bool>(r, [&ctx, r, key](Result<bool> done) {
-    if (!done) {
-      write_status_error(r->w(), done.status());
-      return r->done();
-    }
-    if (*done) {
-      r->w().integer(1);
-      return r->done();
-    }
-    // Not set: no such string, or one the option refused. A stream's name
-    // answers that it does not expire.
-    ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
-      if (info && info->exists) return reply_error(*r, kStreamsDoNotExpire);
-      r->w().integer(0);
-      r->done();
-    }));
-  }));
+  set_deadline(ctx, r, std::string(a[1]), e);
 }
 
 void cmd_expire(Context& ctx, const ReplyPtr& r, Args a) { expire_generic(ctx, r, a, {}); }
@@ -96,6 +94,16 @@ void cmd_pexpireat(Context& ctx, const ReplyPtr& r, Args a) {
 
 // TTL and its kin: -2 no key, -1 no deadline, else the time left (or the
 // deadline), rounded to seconds as Redis rounds it.
+void reply_deadline(const ReplyPtr& r, int64_t at, bool millis, bool absolute) {
+  if (at < 0) {
+    r->w().integer(at);
+    return r->done();
+  }
+  int64_t t = absolute ? at : std::max<int64_t>(0, at - now_ms());
+  r->w().integer(millis ? t : (t + 500) / 1000);
+  r->done();
+}
+
 void ttl_generic(Context& ctx, const ReplyPtr& r, Args a, bool millis, bool absolute) {
   std::string key(a[1]);
   ctx.engine.kv_deadline(key, back_to<int64_t>(r, [&ctx, r, key, millis, absolute](Result<int64_t> at) {
@@ -103,20 +111,14 @@ void ttl_generic(Context& ctx, const ReplyPtr& r, Args a, bool millis, bool abso
       write_status_error(r->w(), at.status());
       return r->done();
     }
-    if (*at == -2) {
-      return ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r](Result<StreamInfo> info) {
-        if (!info) write_status_error(r->w(), info.status());
-        else r->w().integer(info->exists ? -1 : -2);
-        r->done();
-      }));
-    }
-    if (*at == -1) {
-      r->w().integer(-1);
-      return r->done();
-    }
-    int64_t t = absolute ? *at : std::max<int64_t>(0, *at - now_ms());
-    r->w().integer(millis ? t : (t + 500) / 1000);
-    r->done();
+    if (*at != -2) return reply_deadline(r, *at, millis, absolute);
+    ctx.engine.stream_info(key, back_to<StreamInfo>(r, [r, millis, absolute](Result<StreamInfo> info) {
+      if (!info) {
+        write_status_error(r->w(), info.status());
+        return r->done();
+      }
+      reply_deadline(r, !info->exists ? -2 : info->deadline_ms ? info->deadline_ms : -1, millis, absolute);
+    }));
   }));
 }
 
@@ -126,12 +128,7 @@ void cmd_expiretime(Context& ctx, const ReplyPtr& r, Args a) { ttl_generic(ctx, 
 void cmd_pexpiretime(Context& ctx, const ReplyPtr& r, Args a) { ttl_generic(ctx, r, a, true, true); }
 
 void cmd_persist(Context& ctx, const ReplyPtr& r, Args a) {
-  KvExpire e;  // at 0: no deadline
-  ctx.engine.kv_expire(std::string(a[1]), e, back_to<bool>(r, [r](Result<bool> done) {
-    if (!done) write_status_error(r->w(), done.status());
-    else r->w().integer(*done ? 1 : 0);
-    r->done();
-  }));
+  set_deadline(ctx, r, std::string(a[1]), KvExpire{});  // at 0: no deadline
 }
 
 }  // namespace

@@ -86,9 +86,8 @@ Sections sections_of(Args a) {
 // What INFO gathers from other threads before it writes.
 struct Gathered {
   std::mutex mu;
-  std::vector<uint64_t> streams;  // by database
   bool keys_known = false;
-  KvExpiryStats expiry;
+  KvExpiryStats expiry;  // keys of the key-value view and streams, added up
   size_t blocked = 0;
   size_t pubsub_clients = 0;
 };
@@ -313,9 +312,8 @@ void write_info(Context& ctx, const ReplyPtr& r, const Sections& want, const Gat
     section("Keyspace");
     for (unsigned db = 0; g.keys_known && db < kMaxDatabases; ++db) {
       const KvExpiryStats::Database& d = g.expiry.database(db);
-      const uint64_t keys = d.keys + (db < g.streams.size() ? g.streams[db] : 0);
-      if (keys == 0) continue;
-      field("db" + std::to_string(db), "keys=" + std::to_string(keys) + ",expires=" + std::to_string(d.expiring) +
+      if (d.keys == 0) continue;
+      field("db" + std::to_string(db), "keys=" + std::to_string(d.keys) + ",expires=" + std::to_string(d.expiring) +
                                            ",avg_ttl=" + std::to_string(d.avg_ttl_ms));
     }
   }
@@ -337,15 +335,14 @@ void cmd_info(Context& ctx, const ReplyPtr& r, Args a) {
         r->client().loop(), [&ctx, r, want, g] { write_info(ctx, r, want, *g); });
   };
   if (!want.wants("keyspace") && !want.wants("stats")) return with_clients();
-  ctx.engine.kv_expiry_stats(back_to<KvExpiryStats>(r, [&ctx, r, want, g, with_clients](Result<KvExpiryStats> st) {
-    if (st) g->expiry = *st;
-    if (!want.wants("keyspace") || !st) return with_clients();
-    // The key-value keys are counted with the deadlines, in one pass; a
-    // key holds a stream or a key-value type, never both, so they add up.
-    ctx.engine.list_streams("", back_to<std::vector<std::string>>(r, [g, with_clients](Result<std::vector<std::string>> s) {
-      if (s) {
-        g->streams.assign(kMaxDatabases, 0);
-        for (const std::string& n : *s) g->streams[redis_database_of(n)]++;
+  ctx.engine.kv_expiry_stats(back_to<KvExpiryStats>(r, [&ctx, r, g, with_clients](Result<KvExpiryStats> kv) {
+    if (!kv) return with_clients();
+    // A name holds a stream or a key-value type, never both: the counts
+    // add up. Streams that expired count with keys that did, as in Redis.
+    ctx.engine.stream_expiry_stats(back_to<KvExpiryStats>(r, [g, keys = *kv, with_clients](Result<KvExpiryStats> st) {
+      g->expiry = keys;
+      if (st) {
+        g->expiry.add(*st);
         g->keys_known = true;
       }
       with_clients();

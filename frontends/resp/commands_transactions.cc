@@ -62,8 +62,8 @@ void watch_tokens(Context& ctx, const ReplyPtr& r, std::vector<std::string> keys
         g->streams[i] = std::to_string(s.created_us) + "," + std::to_string(s.next_number) + "," +
                         std::to_string(s.length) + "," + std::to_string(s.first_number) + "," +
                         s.last_id.to_string() + "," + s.max_deleted_id.to_string() + "," +
-                        std::to_string(s.entries_added);
-        // Creating or destroying a group changes the key too.
+                        std::to_string(s.entries_added) + "," + std::to_string(s.deadline_ms);
+        // Creating or destroying a group changes the key too, as EXPIRE does.
         for (const GroupInfo& gi : s.groups) g->streams[i] += "," + gi.name;
       }
       finish();

@@ -99,6 +99,33 @@ class Commands(unittest.TestCase):
         self.assertEqual(keyspace["keys"], 2)
         self.assertEqual(keyspace["expires"], 1)
 
+    def test_a_stream_is_gone_at_its_deadline(self):
+        r = self.r
+        r.xadd("events", {"n": "1"}, id="5-1")
+        r.xgroup_create("events", "g", id="0")
+        r.xadd("kept", {"n": "1"})
+        self.assertTrue(r.expire("kept", 1000, nx=True))
+        self.assertFalse(r.expire("kept", 2000, lt=True))
+        self.assertTrue(r.pexpire("events", 1000))
+        set_at = time.monotonic()
+        self.assertEqual(r.xlen("events"), 1)
+        self.assertEqual(r.ttl("kept"), 1000)
+        keyspace = r.info("keyspace")["db0"]
+        self.assertEqual((keyspace["keys"], keyspace["expires"]), (2, 2))
+        time.sleep(max(0.0, 1.05 - (time.monotonic() - set_at)))
+        self.assertEqual(r.xlen("events"), 0)
+        self.assertEqual(r.exists("events"), 0)
+        self.assertEqual(r.type("events"), b"none")
+        self.assertEqual(r.xrange("events"), [])
+        self.assertEqual(r.keys("*"), [b"kept"])
+        wait_for(lambda: r.info("stats")["expired_keys"] >= 1, what="the background delete")
+        # What is written next is a new stream, without the old groups.
+        self.assertEqual(r.xadd("events", {"n": "2"}, id="1-1"), b"1-1")
+        self.assertEqual(r.xinfo_groups("events"), [])
+        self.assertEqual(r.ttl("events"), -1)
+        self.assertTrue(r.persist("kept"))
+        self.assertEqual(r.ttl("kept"), -1)
+
     def test_expire_in_a_transactional_pipeline(self):
         r = self.r
         p = r.pipeline()
@@ -142,7 +169,13 @@ class Durability(unittest.TestCase):
         r.set("plain", "p")
         r.expire("plain", 2000)
         r.persist("plain")
+        # Streams, the same.
+        r.xadd("s-long", {"f": "v"})
+        r.expire("s-long", 1000)
+        r.xadd("s-short", {"f": "v"})
+        r.pexpire("s-short", 1500)
         deadline = r.pexpiretime("long")
+        stream_deadline = r.pexpiretime("s-long")
         r.close()
         self.srv.stop_for_a_restart(kill)
         time.sleep(max(0.0, 1.55 - (time.monotonic() - set_at)))
@@ -153,8 +186,11 @@ class Durability(unittest.TestCase):
             self.assertEqual(r.get("long"), b"l")
             self.assertIsNone(r.get("short"), "expired while the server was down")
             self.assertEqual(r.ttl("plain"), -1)
-            wait_for(lambda: r.info("stats")["expired_keys"] == 1, what="the delete at the start")
-            self.assertEqual(r.dbsize(), 2)
+            self.assertEqual(r.pexpiretime("s-long"), stream_deadline)
+            self.assertEqual(r.xlen("s-long"), 1)
+            self.assertEqual(r.exists("s-short"), 0, "expired while the server was down")
+            wait_for(lambda: r.info("stats")["expired_keys"] == 2, what="the deletes at the start")
+            self.assertEqual(r.dbsize(), 3)
         finally:
             r.close()
 

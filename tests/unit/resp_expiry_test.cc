@@ -118,12 +118,97 @@ TEST(RespExpiry, ExpireOptionsAsRedisHasThem) {
   EXPECT_EQ(h.run({"EXPIRE", "k", "1.5"}).str(), kNotInteger);
   EXPECT_EQ(h.run({"EXPIRE", "k", "9223372036854775807"}).str(), "ERR invalid expire time in 'expire' command");
   EXPECT_EQ(h.run({"PEXPIRE", "k", "9223372036854775807"}).str(), "ERR invalid expire time in 'pexpire' command");
-  // Streams are trimmed, not expired.
+}
+
+// A stream takes a deadline as a key does, with the same options.
+TEST(RespExpiry, StreamsTakeDeadlinesWithTheSameOptions) {
+  RespHarness h;
   h.run({"XADD", "s", "*", "f", "v"});
   EXPECT_EQ(h.run({"TTL", "s"}).integer(), -1);
-  EXPECT_EQ(h.run({"PERSIST", "s"}).integer(), 0);
-  EXPECT_EQ(h.run({"EXPIRE", "s", "10"}).str(),
-            "ERR redcar does not expire streams: trim them instead (XTRIM, XADD MAXLEN/MINID)");
+  EXPECT_EQ(h.run({"PERSIST", "s"}).integer(), 0) << "PERSIST of a stream without one";
+  EXPECT_EQ(h.run({"EXPIRE", "s", "100", "XX"}).integer(), 0);
+  EXPECT_EQ(h.run({"EXPIRE", "s", "100", "GT"}).integer(), 0) << "none is later than any";
+  EXPECT_EQ(h.run({"EXPIRE", "s", "100", "NX"}).integer(), 1);
+  EXPECT_EQ(h.run({"TTL", "s"}).integer(), 100);
+  EXPECT_EQ(h.run({"EXPIRE", "s", "200", "NX"}).integer(), 0);
+  EXPECT_EQ(h.run({"EXPIRE", "s", "200", "LT"}).integer(), 0);
+  EXPECT_EQ(h.run({"EXPIRE", "s", "50", "LT"}).integer(), 1);
+  EXPECT_EQ(h.run({"EXPIRE", "s", "300", "XX", "GT"}).integer(), 1);
+  EXPECT_EQ(h.run({"TTL", "s"}).integer(), 300);
+  const std::string at = std::to_string(now_ms() + 400'000);
+  EXPECT_EQ(h.run({"PEXPIREAT", "s", at}).integer(), 1);
+  EXPECT_EQ(h.run({"PEXPIRETIME", "s"}).integer(), std::stoll(at));
+  EXPECT_EQ(h.run({"EXPIRETIME", "s"}).integer(), (std::stoll(at) + 500) / 1000);
+  // Appends, trims and groups keep it, as in Redis.
+  h.run({"XADD", "s", "*", "f", "w"});
+  h.run({"XTRIM", "s", "MAXLEN", "1"});
+  h.run({"XGROUP", "CREATE", "s", "g", "0"});
+  EXPECT_EQ(h.run({"PEXPIRETIME", "s"}).integer(), std::stoll(at));
+  std::string info = h.run({"INFO", "keyspace"}).str();
+  EXPECT_NE(info.find("db0:keys=1,expires=1,avg_ttl="), std::string::npos) << info;
+  EXPECT_EQ(h.run({"PERSIST", "s"}).integer(), 1);
+  EXPECT_EQ(h.run({"TTL", "s"}).integer(), -1);
+  info = h.run({"INFO", "keyspace"}).str();
+  EXPECT_NE(info.find("db0:keys=1,expires=0,avg_ttl=0"), std::string::npos) << info;
+  // A deadline in the past deletes it.
+  EXPECT_EQ(h.run({"EXPIRE", "s", "-1"}).integer(), 1);
+  EXPECT_EQ(h.run({"EXISTS", "s"}).integer(), 0);
+  EXPECT_EQ(h.run({"EXPIRE", "s", "10"}).integer(), 0);
+  EXPECT_EQ(h.run({"TTL", "s"}).integer(), -2);
+}
+
+// From its deadline on a stream is gone for every command: readers see
+// nothing, a write starts a new stream (numbering, IDs and groups anew,
+// without the deadline), and the background delete counts it in INFO.
+// Deadlines survive a cold reopen; one that passed while the server was
+// down has deleted the stream by the time it answers.
+TEST(RespExpiry, AnExpiredStreamIsGoneEverywhere) {
+  RespHarness h;
+  h.run({"XADD", "s", "5-1", "f", "v"});
+  h.run({"XGROUP", "CREATE", "s", "g", "0"});
+  h.run({"XADD", "keep", "*", "f", "v"});
+  h.run({"EXPIRE", "keep", "1000"});
+  h.run({"XADD", "down", "*", "f", "v"});
+  h.run({"PEXPIRE", "s", "1000"});  // long enough for the checks below, even under ASan
+  const auto set_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(h.run({"XLEN", "s"}).integer(), 1);
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 3);
+  std::this_thread::sleep_until(set_at + std::chrono::milliseconds(1010));
+  EXPECT_EQ(h.run({"XLEN", "s"}).integer(), 0);
+  EXPECT_EQ(h.run({"EXISTS", "s"}).integer(), 0);
+  EXPECT_EQ(h.run({"TYPE", "s"}).str(), "none");
+  EXPECT_EQ(h.run({"TTL", "s"}).integer(), -2);
+  EXPECT_EQ(h.run({"XRANGE", "s", "-", "+"}).size(), 0u);
+  EXPECT_EQ(h.run({"XINFO", "STREAM", "s"}).str(), "ERR no such key");
+  EXPECT_EQ(h.run({"XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"}).str().rfind("NOGROUP", 0), 0u);
+  EXPECT_EQ(h.run({"DBSIZE"}).integer(), 2);
+  EXPECT_EQ(h.run({"KEYS", "*"}).size(), 2u);
+  std::string info;
+  for (int i = 0; i < 500 && info.find("expired_keys:1\r\n") == std::string::npos; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    info = h.run({"INFO", "stats"}).str();
+  }
+  EXPECT_NE(info.find("expired_keys:1\r\n"), std::string::npos) << info;
+  // A new stream: an ID below the old one's last is fine, groups are gone.
+  EXPECT_EQ(h.run({"XADD", "s", "1-1", "f", "again"}).str(), "1-1");
+  EXPECT_EQ(h.run({"XLEN", "s"}).integer(), 1);
+  EXPECT_EQ(h.run({"TTL", "s"}).integer(), -1);
+  EXPECT_EQ(h.run({"XINFO", "GROUPS", "s"}).size(), 0u);
+  // A string may take an expired stream's name.
+  h.run({"PEXPIRE", "s", "1"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(h.run({"SET", "s", "str"}).str(), "OK");
+  EXPECT_EQ(h.run({"TYPE", "s"}).str(), "string");
+  EXPECT_EQ(h.run({"XLEN", "s"}).str().rfind("WRONGTYPE", 0), 0u);
+  // Across a cold reopen.
+  const int64_t keep_at = h.run({"PEXPIRETIME", "keep"}).integer();
+  h.run({"PEXPIRE", "down", "300"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(310));
+  h.reopen_cold();
+  EXPECT_EQ(h.run({"PEXPIRETIME", "keep"}).integer(), keep_at);
+  EXPECT_EQ(h.run({"XLEN", "keep"}).integer(), 1);
+  EXPECT_EQ(h.run({"EXISTS", "down"}).integer(), 0);
+  EXPECT_EQ(h.run({"XADD", "down", "1-1", "f", "v"}).str(), "1-1");
 }
 
 // A change in place keeps the deadline, a new value drops it, and a key

@@ -138,6 +138,7 @@ TEST(RespTransactions, WatchAbortsExecAfterAnotherClientsWrite) {
       {"stream created", {"PING"}, {"XADD", "s2", "1-1", "f", "v"}},
       {"stream entry deleted", {"XADD", "s3", "1-1", "f", "v"}, {"XDEL", "s3", "1-1"}},
       {"stream deleted", {"XADD", "s4", "1-1", "f", "v"}, {"DEL", "s4"}},
+      {"stream given a deadline", {"XADD", "s5", "1-1", "f", "v"}, {"EXPIRE", "s5", "100"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

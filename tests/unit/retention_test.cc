@@ -247,5 +247,40 @@ TEST(Retention, KeyValueHistoryIsRestatedBeforeItsSegmentsGo) {
   EXPECT_EQ(put->revision, rev_before + 1);
 }
 
+// A stream's deadline is kept in a stream-config record: re-stated with the
+// stream's numbering before the segment holding it goes.
+TEST(Retention, AStreamsDeadlineIsRestatedBeforeItsSegmentsGo) {
+  io::MemFs fs;
+  {
+    auto e = Engine::open(options(fs));
+    ASSERT_TRUE(e);
+    Engine& eng = **e;
+    append(eng, "s", 1200);
+    ASSERT_TRUE(call<bool>([&](auto cb) { eng.stream_expire("s", {.at_ms = kFarDeadline}, cb); }));
+    // Events after the record, then gone, so that its segment is dead too.
+    append(eng, "filler", 1200);
+    size_t before = segment_files(fs);
+    TrimSpec t;
+    t.kind = TrimSpec::Kind::kMaxCount;
+    t.value = 0;
+    ASSERT_TRUE(call<uint64_t>([&](auto cb) { eng.trim("s", t, cb); }));
+    ASSERT_TRUE(call<uint64_t>([&](auto cb) { eng.trim("filler", t, cb); }));
+    append(eng, "other", 400);
+    // Reclaiming goes in one pass: every dead segment at once.
+    for (int i = 0; i < 100 && segment_files(fs) >= before; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_LT(segment_files(fs), before);
+  }
+  EXPECT_FALSE(has_first_segment(fs));
+  auto e = Engine::open(options(fs));
+  ASSERT_TRUE(e);
+  auto info = call<StreamInfo>([&](auto cb) { (*e)->stream_info("s", cb); });
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->exists);
+  EXPECT_EQ(info->next_number, 1200u);
+  EXPECT_EQ(info->deadline_ms, kFarDeadline);
+}
+
 }  // namespace
 }  // namespace redcar

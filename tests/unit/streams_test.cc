@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/common/clock.h"
+#include "engine/shard/record_bodies.h"
 #include "tests/unit/engine_test_util.h"
 
 namespace redcar {
@@ -672,6 +674,113 @@ TEST_F(StreamsTest, DeleteStreamThenAppendRestartsAtZero) {
   auto r2 = append1(e(), "s", "next");
   ASSERT_TRUE(r2);
   EXPECT_EQ(r2->first_number, 1u);
+}
+
+// A deadline (EXPIRE on a stream): readers stop seeing the stream at it,
+// the shard's timer deletes it (counted as expired), and what is written
+// next is a new stream. A deadline moved later before it passes keeps the
+// stream; one in the past deletes it at once.
+TEST_F(StreamsTest, ExpiredStreamIsDeletedAndWritesStartAnew) {
+  ASSERT_TRUE(append(e(), "s", events(50)));
+  ASSERT_TRUE(call<bool>([&](auto cb) { e().group_create("s", "g", StreamId::min(), false, std::nullopt, cb); }));
+  ASSERT_TRUE(append(e(), "moved", events(3)));
+  auto expire = [&](const std::string& name, KvExpire x) {
+    auto r = call<bool>([&](auto cb) { e().stream_expire(name, x, cb); });
+    EXPECT_TRUE(r) << r.status().to_string();
+    return r && *r;
+  };
+  EXPECT_FALSE(expire("missing", {.at_ms = now_ms() + 1000}));
+  const int64_t at = now_ms() + 400;
+  ASSERT_TRUE(expire("s", {.at_ms = at}));
+  ASSERT_TRUE(expire("moved", {.at_ms = now_ms() + 200}));
+  ASSERT_TRUE(expire("moved", {.at_ms = now_ms() + 3'600'000, .gt = true}));
+  auto i = info(e(), "s");
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->deadline_ms, at);
+  auto stats = [&] {
+    auto r = call<KvExpiryStats>([&](auto cb) { e().stream_expiry_stats(cb); });
+    EXPECT_TRUE(r);
+    return r ? *r : KvExpiryStats{};
+  };
+  EXPECT_EQ(stats().database(0).keys, 2u);
+  EXPECT_EQ(stats().database(0).expiring, 2u);
+  while (now_ms() <= at) sleep_ms(5);
+  i = info(e(), "s");
+  ASSERT_TRUE(i);
+  EXPECT_FALSE(i->exists);
+  auto rr = read(e(), "s");
+  ASSERT_TRUE(rr);
+  EXPECT_TRUE(rr->events.empty());
+  auto names = call<std::vector<std::string>>([&](auto cb) { e().list_streams("", cb); });
+  ASSERT_TRUE(names);
+  EXPECT_EQ(*names, std::vector<std::string>{"moved"});
+  EXPECT_TRUE(eventually([&] { return stats().expired == 1; }));
+  EXPECT_EQ(stats().database(0).keys, 1u);
+  auto verify = [&] {
+    auto m = info(e(), "moved");
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->exists) << "its deadline moved later";
+    auto gone = info(e(), "s");
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(gone->exists);
+  };
+  verify();
+  reopen();
+  verify();
+  auto r = append1(e(), "s", "reborn", explicit_id(1, 0));
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_EQ(r->first_number, 0u);
+  i = info(e(), "s");
+  ASSERT_TRUE(i);
+  EXPECT_EQ(i->length, 1u);
+  EXPECT_EQ(i->deadline_ms, 0);
+  EXPECT_TRUE(i->groups.empty());
+  // In the past: deleted when the call is answered.
+  EXPECT_TRUE(expire("moved", {.at_ms = 1}));
+  i = info(e(), "moved");
+  ASSERT_TRUE(i);
+  EXPECT_FALSE(i->exists);
+}
+
+// Writes that come between a stream's deadline and its delete: each one
+// acts on a new stream, whichever of the write and the timer comes first.
+TEST_F(StreamsTest, WritesRacingADeadlineActOnANewStream) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string name = "race" + std::to_string(round);
+    ASSERT_TRUE(append(e(), name, events(5)));
+    const int64_t at = now_ms() + 2;
+    ASSERT_TRUE(call<bool>([&](auto cb) { e().stream_expire(name, {.at_ms = at}, cb); }));
+    while (now_ms() <= at) {
+    }
+    auto r = append1(e(), name, "new");
+    ASSERT_TRUE(r) << r.status().to_string();
+    EXPECT_EQ(r->first_number, 0u) << name;
+    auto i = info(e(), name);
+    ASSERT_TRUE(i);
+    EXPECT_EQ(i->length, 1u) << name;
+    EXPECT_EQ(i->deadline_ms, 0) << name;
+  }
+  reopen();
+  for (int round = 0; round < 20; ++round) {
+    auto i = info(e(), "race" + std::to_string(round));
+    ASSERT_TRUE(i);
+    EXPECT_EQ(i->length, 1u);
+    EXPECT_EQ(i->next_number, 1u);
+  }
+}
+
+// stream-config bodies: tagged values; an unknown tag or trailing bytes
+// are refused, as settings this version cannot keep.
+TEST(StreamConfigBody, RoundTripAndRefusals) {
+  using shard::StreamConfigBody;
+  StreamConfigBody b;
+  ASSERT_TRUE(shard::decode_stream_config(shard::encode_stream_config({.deadline_ms = 1234567}), &b));
+  EXPECT_EQ(b.deadline_ms, 1234567);
+  ASSERT_TRUE(shard::decode_stream_config(shard::encode_stream_config({}), &b));
+  EXPECT_EQ(b.deadline_ms, 0);
+  EXPECT_FALSE(shard::decode_stream_config(std::string("\x01\x07\x05", 3), &b)) << "tag 7";
+  EXPECT_FALSE(shard::decode_stream_config(std::string("\x00\x00", 2), &b)) << "trailing";
+  EXPECT_FALSE(shard::decode_stream_config(std::string("\x01\x01", 2), &b)) << "cut short";
 }
 
 TEST_F(StreamsTest, ListStreamsAcrossShards) {
