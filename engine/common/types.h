@@ -352,8 +352,7 @@ struct WatchOptions {
 struct KvStatus {
   int64_t revision = 0;
   int64_t compact_revision = 0;
-  uint64_t keys = 0;    // live keys of every type
-  uint64_t hashes = 0;  // of which hashes
+  uint64_t keys = 0;  // live keys of every type
 };
 
 // The log's footprint on disk, over every shard.

@@ -182,7 +182,6 @@ void KvStore::status(Callback<KvStatus> cb) {
   for (auto& [k, h] : keys_) {
     if (h.empty() || !alive(h.back(), now)) continue;
     s.keys++;
-    s.hashes += h.back().type == KvType::kHash;
   }
   cb(s);
 }

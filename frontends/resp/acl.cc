@@ -347,7 +347,7 @@ Acl::Denied Acl::check(const User& u, const Command& cmd, size_t slot, Args args
   }
   const bool write = cmd.flags & kWrite;
   const bool read = !write || (cmd.flags & kReadOnly);
-  if (!u.all_keys) {
+  if (!u.all_keys && !(cmd.flags & kChannelKeys)) {
     for (size_t pos : key_positions(cmd, args)) {
       std::string_view key = args[pos];
       bool ok = std::any_of(u.keys.begin(), u.keys.end(), [&](const KeyPattern& p) {

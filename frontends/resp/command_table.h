@@ -49,6 +49,12 @@ enum CommandFlags : uint32_t {
   // Everything after it waits for its answer, and it waits for the writes
   // before it (EXEC).
   kRunsAlone = 2048,
+  // Its key positions name shard channels (SPUBLISH, SSUBSCRIBE): they
+  // belong to no database, and ACL checks them as channels, not keys.
+  kChannelKeys = 4096,
+  // Changes which database names mean (SELECT, SWAPDB, MOVE): an EXEC that
+  // queues it holds every shard.
+  kChangesDatabases = 8192,
 };
 
 struct Command {
@@ -63,6 +69,9 @@ struct Command {
   // resetstat"): each is named "parent|sub" where Redis 7 names it — CLIENT
   // LIST's cmd=, INFO commandstats and latencystats, COMMAND LIST.
   std::string_view subcommands = {};
+  // Keys whose places depend on the other arguments (XREAD's STREAMS, DEBUG
+  // OBJECT): Redis's "movablekeys". Then first_key and the rest are 0.
+  std::vector<size_t> (*keys_of)(std::span<const std::string_view> args) = nullptr;
 };
 
 class CommandTable {
@@ -103,6 +112,8 @@ void dispatch(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd
 void queue_command(Context& ctx, const ReplyPtr& reply, Args args, const Command* cmd);
 // The positions of the keys in a call of `c` (COMMAND GETKEYS).
 std::vector<size_t> key_positions(const Command& c, Args a);
+// XREAD's and XREADGROUP's keys: the first half of what follows STREAMS.
+std::vector<size_t> keys_after_streams(Args a);
 
 // Families register their commands (commands_*.cc).
 void add_server_commands(std::vector<Command>& out);

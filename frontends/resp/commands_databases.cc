@@ -113,7 +113,7 @@ void cmd_swapdb(Context& ctx, const ReplyPtr& r, Args a) {
 }  // namespace
 
 void add_database_commands(std::vector<Command>& out) {
-  out.push_back({"SWAPDB", 3, kWrite, cmd_swapdb});
+  out.push_back({"SWAPDB", 3, kWrite | kChangesDatabases, cmd_swapdb});
 }
 
 }  // namespace redcar::resp

@@ -765,7 +765,7 @@ void cmd_xinfo(Context& ctx, const ReplyPtr& r, Args a) {
 
 void add_group_commands(std::vector<Command>& out) {
   out.push_back({"XGROUP", -2, kWrite, cmd_xgroup, 2, 2, 1, "create createconsumer delconsumer destroy help setid"});
-  out.push_back({"XREADGROUP", -7, kWrite | kBlocking | kGroupStaged, cmd_xreadgroup});
+  out.push_back({"XREADGROUP", -7, kWrite | kBlocking | kGroupStaged, cmd_xreadgroup, 0, 0, 0, {}, keys_after_streams});
   out.push_back({"XACK", -4, kWrite | kStaged | kGroupStaged, cmd_xack, 1, 1, 1});
   out.push_back({"XPENDING", -3, kReadOnly, cmd_xpending, 1, 1, 1});
   out.push_back({"XCLAIM", -6, kWrite | kGroupStaged, cmd_xclaim, 1, 1, 1});

@@ -116,7 +116,8 @@ void cmd_memory(Context& ctx, const ReplyPtr& r, Args a) {
 
 void add_key_info_commands(std::vector<Command>& out) {
   out.push_back({"OBJECT", -2, kReadOnly, cmd_object, 2, 2, 1, "encoding freq help idletime refcount"});
-  out.push_back({"MEMORY", -2, kReadOnly, cmd_memory, 0, 0, 0, "doctor help malloc-stats purge stats usage"});
+  // The key of MEMORY USAGE; the other subcommands take none.
+  out.push_back({"MEMORY", -2, kReadOnly, cmd_memory, 2, 2, 1, "doctor help malloc-stats purge stats usage"});
 }
 
 }  // namespace redcar::resp

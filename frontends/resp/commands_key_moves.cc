@@ -187,7 +187,7 @@ void cmd_move(Context& ctx, const ReplyPtr& r, Args a) {
 }  // namespace
 
 void add_key_move_commands(std::vector<Command>& out) {
-  out.push_back({"MOVE", 3, kWrite, cmd_move, 1, 1, 1});
+  out.push_back({"MOVE", 3, kWrite | kChangesDatabases, cmd_move, 1, 1, 1});
   out.push_back({"RENAME", 3, kWrite, cmd_rename, 1, 2, 1});
   out.push_back({"RENAMENX", 3, kWrite, cmd_renamenx, 1, 2, 1});
   out.push_back({"COPY", -3, kWrite, cmd_copy, 1, 2, 1});

@@ -133,9 +133,9 @@ void add_pubsub_commands(std::vector<Command>& out) {
   out.push_back({"PSUBSCRIBE", -2, kPubSubOk, cmd_psubscribe});
   out.push_back({"UNSUBSCRIBE", -1, kPubSubOk, cmd_unsubscribe});
   out.push_back({"PUNSUBSCRIBE", -1, kPubSubOk, cmd_punsubscribe});
-  out.push_back({"SPUBLISH", 3, kPausedAsWrite, cmd_spublish, 1, 1, 1});
-  out.push_back({"SSUBSCRIBE", -2, kPubSubOk, cmd_ssubscribe, 1, -1, 1});
-  out.push_back({"SUNSUBSCRIBE", -1, kPubSubOk, cmd_sunsubscribe, 1, -1, 1});
+  out.push_back({"SPUBLISH", 3, kPausedAsWrite | kChannelKeys, cmd_spublish, 1, 1, 1});
+  out.push_back({"SSUBSCRIBE", -2, kPubSubOk | kChannelKeys, cmd_ssubscribe, 1, -1, 1});
+  out.push_back({"SUNSUBSCRIBE", -1, kPubSubOk | kChannelKeys, cmd_sunsubscribe, 1, -1, 1});
   out.push_back({"PUBSUB", -2, 0, cmd_pubsub, 0, 0, 0, "channels help numpat numsub shardchannels shardnumsub"});
 }
 

@@ -118,23 +118,22 @@ void cmd_select(Context& ctx, const ReplyPtr& r, Args a) {
   r->done();
 }
 
-// XREAD and XREADGROUP name their keys after STREAMS (the first half of
-// what follows): Redis's "movablekeys".
-bool movable_keys(const Command& c) { return c.name == "XREAD" || c.name == "XREADGROUP"; }
-
 }  // namespace
 
-std::vector<size_t> key_positions(const Command& c, Args a) {
+std::vector<size_t> keys_after_streams(Args a) {
   std::vector<size_t> out;
-  if (movable_keys(c)) {
-    for (size_t i = 1; i < a.size(); ++i) {
-      if (!iequals(a[i], "streams")) continue;
-      size_t n = (a.size() - i - 1) / 2;
-      for (size_t k = 0; k < n; ++k) out.push_back(i + 1 + k);
-      break;
-    }
-    return out;
+  for (size_t i = 1; i < a.size(); ++i) {
+    if (!iequals(a[i], "streams")) continue;
+    size_t n = (a.size() - i - 1) / 2;
+    for (size_t k = 0; k < n; ++k) out.push_back(i + 1 + k);
+    break;
   }
+  return out;
+}
+
+std::vector<size_t> key_positions(const Command& c, Args a) {
+  if (c.keys_of) return c.keys_of(a);
+  std::vector<size_t> out;
   if (c.first_key <= 0) return out;
   int64_t last = c.last_key < 0 ? static_cast<int64_t>(a.size()) + c.last_key : c.last_key;
   for (int64_t i = c.first_key; i <= last && i < static_cast<int64_t>(a.size()); i += std::max(1, c.key_step)) {
@@ -160,7 +159,7 @@ void cmd_command(Context& ctx, const ReplyPtr& r, Args a) {
     if (c.flags & kReadOnly) flags.push_back("readonly");
     if (c.flags & kNoAuth) flags.push_back("no_auth");
     if (c.flags & kBlocking) flags.push_back("blocking");
-    if (movable_keys(c)) flags.push_back("movablekeys");
+    if (c.keys_of) flags.push_back("movablekeys");
     w.set(flags.size());
     for (const char* f : flags) w.simple(f);
     w.integer(c.first_key);
@@ -412,6 +411,12 @@ void cmd_wait(Context&, const ReplyPtr& r, Args a) {
   answer_after(r, timeout, [](Reply& rr) { rr.w().integer(0); });
 }
 
+// DEBUG OBJECT names a key; its other subcommands none.
+std::vector<size_t> debug_keys(Args a) {
+  if (a.size() == 3 && iequals(a[1], "object")) return {2};
+  return {};
+}
+
 // DEBUG SLEEP seconds | OBJECT key | HELP. SLEEP delays this client's
 // answer (Redis stops its whole server; redcar's other clients go on).
 void cmd_debug(Context& ctx, const ReplyPtr& r, Args a) {
@@ -498,7 +503,7 @@ void add_server_commands(std::vector<Command>& out) {
   out.push_back({"ECHO", 2, 0, cmd_echo});
   out.push_back({"AUTH", -2, kNoAuth, cmd_auth});
   out.push_back({"HELLO", -1, kNoAuth, cmd_hello});
-  out.push_back({"SELECT", 2, 0, cmd_select});
+  out.push_back({"SELECT", 2, kChangesDatabases, cmd_select});
   out.push_back({"COMMAND", -1, 0, cmd_command, 0, 0, 0, "count docs getkeys help info list"});
   out.push_back({"CONFIG", -2, 0, cmd_config, 0, 0, 0, "get help resetstat rewrite set"});
   out.push_back({"TIME", 1, 0, cmd_time});
@@ -510,7 +515,7 @@ void add_server_commands(std::vector<Command>& out) {
   // for its answer, and the wait is not counted as the command's time.
   // DEBUG SLEEP stands for a slow command: its sleep is counted.
   out.push_back({"WAIT", 3, kPausedAsWrite | kAlwaysBlocks, cmd_wait});
-  out.push_back({"DEBUG", -2, 0, cmd_debug});
+  out.push_back({"DEBUG", -2, 0, cmd_debug, 0, 0, 0, {}, debug_keys});
   out.push_back({"RESET", 1, kNoAuth | kPubSubOk | kTxnControl, cmd_reset});
   out.push_back({"SHUTDOWN", -1, 0, cmd_shutdown});
 }

@@ -480,7 +480,7 @@ void add_stream_commands(std::vector<Command>& out) {
   out.push_back({"XDEL", -3, kWrite, cmd_xdel, 1, 1, 1});
   out.push_back({"XTRIM", -4, kWrite, cmd_xtrim, 1, 1, 1});
   out.push_back({"XSETID", -3, kWrite, cmd_xsetid, 1, 1, 1});
-  out.push_back({"XREAD", -4, kReadOnly | kBlocking, cmd_xread});
+  out.push_back({"XREAD", -4, kReadOnly | kBlocking, cmd_xread, 0, 0, 0, {}, keys_after_streams});
   out.push_back({"LAST-EVENT-NUMBER", 2, kReadOnly, cmd_last_event_number, 1, 1, 1});
   out.push_back({"STREAM-NAMES", -1, kReadOnly, cmd_stream_names});
 }

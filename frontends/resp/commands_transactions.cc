@@ -87,7 +87,7 @@ std::vector<unsigned> shards_of(Context& ctx, const Client& c) {
   if (c.db != 0) return all();
   std::vector<std::string_view> argv;
   for (const Client::Queued& q : c.queued) {
-    if (q.cmd->name == "SELECT" || q.cmd->name == "SWAPDB" || q.cmd->name == "MOVE") return all();
+    if (q.cmd->flags & kChangesDatabases) return all();
     argv.assign(q.args.begin(), q.args.end());
     std::vector<size_t> keys = key_positions(*q.cmd, argv);
     if (keys.empty()) return all();

@@ -3,15 +3,10 @@
 namespace redcar::resp {
 
 namespace {
-// Where `cmd` has keys in `a`: its key positions, and the key of the
-// subcommands that have one (MEMORY USAGE, DEBUG OBJECT). Shard channels
-// (SPUBLISH, SSUBSCRIBE) are channels, not keys.
+// Where `cmd` has keys in `a`. Shard channels (SPUBLISH, SSUBSCRIBE) take
+// key positions but are channels, of no database.
 std::vector<size_t> database_keys(const Command& cmd, Args a) {
-  if (cmd.name == "SPUBLISH" || cmd.name == "SSUBSCRIBE" || cmd.name == "SUNSUBSCRIBE") return {};
-  if ((cmd.name == "MEMORY" && a.size() >= 3 && iequals(a[1], "usage")) ||
-      (cmd.name == "DEBUG" && a.size() >= 3 && iequals(a[1], "object"))) {
-    return {2};
-  }
+  if (cmd.flags & kChannelKeys) return {};
   return key_positions(cmd, a);
 }
 }  // namespace

@@ -87,6 +87,10 @@ TEST(RespAcl, PermissionsForCommandsKeysAndChannels) {
   EXPECT_EQ(h.run(bob, {"PUBLISH", "chan1", "m"}).integer(), 0);
   EXPECT_EQ(h.run(bob, {"PUBLISH", "other", "m"}).str(), kNoChannel);
   EXPECT_EQ(h.run(bob, {"PSUBSCRIBE", "chan?"}).str(), kNoChannel) << "a pattern must be one of the user's as written";
+  // A shard channel is checked as a channel, not as a key.
+  h.run({"ACL", "SETUSER", "bob", "+spublish"});
+  EXPECT_EQ(h.run(bob, {"SPUBLISH", "chan2", "m"}).integer(), 0);
+  EXPECT_EQ(h.run(bob, {"SPUBLISH", "app:1", "m"}).str(), kNoChannel);
   // Inside MULTI, a refused command aborts the EXEC.
   EXPECT_EQ(h.run(bob, {"MULTI"}).str(), "OK");
   EXPECT_EQ(h.run(bob, {"SET", "app:2", "x"}).str(), "QUEUED");

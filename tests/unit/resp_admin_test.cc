@@ -508,6 +508,12 @@ TEST(RespAdmin, CommandGetkeysAndList) {
   ASSERT_EQ(xread.size(), 2u);
   EXPECT_EQ(xread[0].str(), "s1");
   EXPECT_EQ(xread[1].str(), "s2");
+  // Subcommands that name a key, and those that do not.
+  EXPECT_EQ(strings(h.run({"COMMAND", "GETKEYS", "DEBUG", "OBJECT", "k"})), std::vector<std::string>{"k"});
+  EXPECT_EQ(h.run({"COMMAND", "GETKEYS", "DEBUG", "SLEEP", "0"}).str(), "ERR The command has no key arguments");
+  EXPECT_EQ(strings(h.run({"COMMAND", "GETKEYS", "MEMORY", "USAGE", "k", "SAMPLES", "5"})),
+            std::vector<std::string>{"k"});
+  EXPECT_EQ(strings(h.run({"COMMAND", "GETKEYS", "OBJECT", "ENCODING", "k"})), std::vector<std::string>{"k"});
   EXPECT_EQ(h.run({"COMMAND", "GETKEYS", "PING"}).str(), "ERR The command has no key arguments");
   EXPECT_EQ(h.run({"COMMAND", "GETKEYS", "NOSUCH", "x"}).str(), "ERR Invalid command specified");
   EXPECT_EQ(h.run({"COMMAND", "GETKEYS", "GET"}).str(), "ERR Invalid number of arguments specified for command");

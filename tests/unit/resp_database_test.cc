@@ -41,6 +41,15 @@ TEST(RespDatabase, SelectKeepsKeysApart) {
   ASSERT_EQ(group.size(), 1u);
   EXPECT_EQ(group[0][0].str(), "s");
   EXPECT_EQ(h.run({"EXPIRE", "k", "100"}).integer(), 1);
+  // Subcommands that name a key find this database's; the others' words
+  // are not keys, and shard channels belong to no database.
+  EXPECT_GT(num(h.run({"MEMORY", "USAGE", "k"})), 0);
+  EXPECT_NE(h.run({"DEBUG", "OBJECT", "k"}).str().find("encoding:embstr"), std::string::npos);
+  EXPECT_EQ(h.run({"OBJECT", "ENCODING", "h"}).str(), "listpack");
+  EXPECT_EQ(h.run({"DEBUG", "SLEEP", "0"}).str(), "OK");
+  auto sub = h.client();
+  h.run(sub, {"SSUBSCRIBE", "orders"});
+  EXPECT_EQ(num(h.run({"SPUBLISH", "orders", "in db 1"})), 1);
   EXPECT_EQ(h.run({"SELECT", "0"}).str(), "OK");
   EXPECT_EQ(h.run({"GET", "k"}).str(), "zero");
   EXPECT_EQ(num(h.run({"TTL", "k"})), -1);
