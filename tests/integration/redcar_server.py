@@ -36,6 +36,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 HOST = "127.0.0.1"
 _PORT_LINE = re.compile(r"RESP listening on \S+ \(port (\d+)\)")
@@ -315,6 +316,20 @@ def wait_for(pred, timeout=30.0, what="the condition", interval=0.02):
             return
         time.sleep(interval)
     raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+class OwnServerCase(unittest.TestCase):
+    """Tests that restart or kill a redcar of their own (self.srv, started
+    with `server_options`), so not against a reference server."""
+
+    server_options = {"grpc": True}
+
+    def setUp(self):
+        if os.environ.get("REDCAR_REFERENCE_SERVER"):
+            self.skipTest("redcar's own restarts and data folder")
+        self.srv = RedcarServer(**self.server_options)
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
 
 
 def start_server(**kwargs):

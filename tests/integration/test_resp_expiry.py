@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import redis  # noqa: E402
 
-from redcar_server import RedcarServer, start_server, wait_for  # noqa: E402
+from redcar_server import OwnServerCase, start_server, wait_for  # noqa: E402
 
 
 def setUpModule():
@@ -148,17 +148,8 @@ class Commands(unittest.TestCase):
         self.assertIsNone(r.get("other"))
 
 
-class Durability(unittest.TestCase):
+class Durability(OwnServerCase):
     """Deadlines are in the log: a restart or a SIGKILL keeps them."""
-
-    def setUp(self):
-        if os.environ.get("REDCAR_REFERENCE_SERVER"):
-            self.skipTest("redcar's own restart and data folder")
-        self.srv = RedcarServer(grpc=True)
-        self.srv.start()
-
-    def tearDown(self):
-        self.srv.cleanup()
 
     def survive(self, kill):
         r = self.srv.client()
