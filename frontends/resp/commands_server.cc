@@ -496,6 +496,14 @@ void cmd_reset(Context& ctx, const ReplyPtr& r, Args) {
   r->done();
 }
 
+// QUIT: a Session answers it and closes the connection itself, before any
+// check (as Redis 7.0 does); the entry is here for COMMAND and for the
+// in-process client, which has no connection to close.
+void cmd_quit(Context&, const ReplyPtr& r, Args) {
+  r->w().simple("OK");
+  r->done();
+}
+
 }  // namespace
 
 void add_server_commands(std::vector<Command>& out) {
@@ -517,6 +525,7 @@ void add_server_commands(std::vector<Command>& out) {
   out.push_back({"WAIT", 3, kPausedAsWrite | kAlwaysBlocks, cmd_wait});
   out.push_back({"DEBUG", -2, 0, cmd_debug, 0, 0, 0, {}, debug_keys});
   out.push_back({"RESET", 1, kNoAuth | kPubSubOk | kTxnControl, cmd_reset});
+  out.push_back({"QUIT", -1, kNoAuth | kPubSubOk | kTxnControl, cmd_quit});
   out.push_back({"SHUTDOWN", -1, 0, cmd_shutdown});
 }
 

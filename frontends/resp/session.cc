@@ -136,7 +136,7 @@ void Session::process() {
     if (args_.empty()) continue;
     ReplyPtr reply = make_reply(next_slot_++);
     add_slot({});
-    if (args_.size() == 1 && iequals(args_[0], "quit")) {
+    if (iequals(args_[0], "quit")) {
       reply->w().simple("OK");
       quit_after_flush_ = true;
       reply->done();

@@ -243,6 +243,16 @@ class ConnectionTests(RespTestCase):
         self.assertEqual("PONG", raw.call("PING"))
         self.assertEqual("OK", raw.call("QUIT"))
         self.assertTrue(raw.is_closed_by_peer())
+        # With arguments, and inside MULTI (not queued), the same.
+        raw = self.raw()
+        self.assertEqual("OK", raw.call("QUIT", "now"))
+        self.assertTrue(raw.is_closed_by_peer())
+        raw = self.raw()
+        self.assertEqual("OK", raw.call("MULTI"))
+        self.assertEqual("OK", raw.call("QUIT"))
+        self.assertTrue(raw.is_closed_by_peer())
+        info = self.raw().call("COMMAND", "INFO", "quit")[0]
+        self.assertEqual(info[:2], [b"quit", -1])
 
 
 # --- string keys ----------------------------------------------------------
