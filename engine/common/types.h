@@ -255,8 +255,13 @@ struct KvCompare {
   int64_t number = 0;
   std::string value;
 };
+struct TxnRequest;
+struct TxnResult;
 struct KvOp {
-  enum class Kind : uint8_t { kRange, kPut, kDelete };
+  // kTxn: a transaction nested in this one (etcd's RequestOp.request_txn).
+  // Its compares are evaluated with the outer ones, before any write of
+  // the transaction; its writes are the transaction's, in one revision.
+  enum class Kind : uint8_t { kRange, kPut, kDelete, kTxn };
   Kind kind = Kind::kPut;
   RangeRequest range;  // kRange; kDelete uses key/range_end
   std::string value;   // kPut
@@ -267,11 +272,13 @@ struct KvOp {
   // whatever deadline the key had (a new key: none).
   int64_t expire_ms = 0;
   bool keep_ttl = false;
+  std::vector<TxnRequest> txn;  // kTxn: the one nested transaction
 };
 struct KvOpResult {
   RangeResult range;
   std::vector<KeyValue> prev;  // previous values (put: at most one)
   int64_t deleted = 0;
+  std::vector<TxnResult> txn;  // kTxn: its result (one)
 };
 struct TxnRequest {
   std::vector<KvCompare> compare;

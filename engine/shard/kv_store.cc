@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/common/clock.h"
+#include "engine/shard/kv_txn_shape.h"
 
 namespace redcar::shard {
 
@@ -79,7 +80,7 @@ std::vector<std::string> KvStore::staged_keys(const std::string& key, const std:
   return out;
 }
 
-RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
+RangeResult KvStore::range_at(const RangeRequest& req, bool staged, const TxnPlan* plan) const {
   RangeResult res;
   res.revision = staged ? staged_revision_ : revision_;
   int64_t at = req.revision > 0 ? req.revision : revision_;
@@ -88,6 +89,7 @@ RangeResult KvStore::range_at(const RangeRequest& req, bool staged) const {
   std::vector<std::pair<std::string, const Version*>> hits;
   if (staged && req.revision <= 0) {
     for (auto& k : staged_keys(req.key, req.range_end, req.all_types)) hits.push_back({k, staged_raw(k)});
+    if (plan) overlay(*plan, req, now, &hits);
   } else {
     for (auto it = keys_.lower_bound(req.key); it != keys_.end() && in_range(it->first, req.key, req.range_end); ++it) {
       const auto& hist = it->second;
@@ -223,28 +225,6 @@ bool KvStore::compare(const KvCompare& c, bool all_types) const {
   return std::all_of(keys.begin(), keys.end(), [&](const std::string& k) { return holds(staged_lookup(k)); });
 }
 
-Status KvStore::check_txn(const TxnRequest& req) {
-  // etcd refuses, whichever branch runs, a branch that writes one key
-  // twice: two puts of a key, or a put of a key a delete of it covers.
-  for (const auto* branch : {&req.success, &req.failure}) {
-    const auto& ops = *branch;
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const KvOp& op = ops[i];
-      if (op.kind != KvOp::Kind::kRange && op.range.key.empty()) {
-        return Status(Code::kInvalidArgument, Reason::kKeyMissing, "a write in the transaction names no key");
-      }
-      if (op.kind != KvOp::Kind::kPut) continue;
-      for (size_t j = 0; j < ops.size(); ++j) {
-        const KvOp& o = ops[j];
-        bool clash = (o.kind == KvOp::Kind::kPut && j < i && o.range.key == op.range.key) ||
-                     (o.kind == KvOp::Kind::kDelete && in_range(op.range.key, o.range.key, o.range.range_end));
-        if (clash) return Status(Code::kInvalidArgument, Reason::kDuplicateKey, "the transaction writes a key twice");
-      }
-    }
-  }
-  return Status::ok();
-}
-
 // The writes of one transaction as it is planned: the versions it makes
 // (newest last), and the ops of its record.
 struct KvStore::TxnPlan {
@@ -282,20 +262,36 @@ struct KvStore::TxnPlan {
   }
 };
 
+void KvStore::overlay(const TxnPlan& plan, const RangeRequest& req, int64_t now,
+                      std::vector<std::pair<std::string, const Version*>>* hits) const {
+  auto by_key = [](const auto& h, const std::string& k) { return h.first < k; };
+  for (const auto& [k, unused] : plan.pending) {
+    if (!in_range(k, req.key, req.range_end)) continue;
+    const Version* v = plan.view(*this, k);  // the transaction's newest for k
+    const bool shown = v && alive(*v, now) && seen(k, v, req.all_types);
+    auto at = std::lower_bound(hits->begin(), hits->end(), k, by_key);
+    const bool there = at != hits->end() && at->first == k;
+    if (there && shown) at->second = v;
+    else if (there) hits->erase(at);
+    else if (shown) hits->insert(at, {k, v});
+  }
+}
+
 Status KvStore::plan_op(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const {
   switch (op.kind) {
     case KvOp::Kind::kRange: {
       if (Status s = check_revision(op.range.revision); !s) return s;
       if (all_types == op.range.all_types) {
-        r->range = range_at(op.range, true);
+        r->range = range_at(op.range, true, &plan);
       } else {
         RangeRequest req = op.range;
         req.all_types = all_types;
-        r->range = range_at(req, true);
+        r->range = range_at(req, true, &plan);
       }
       return Status::ok();
     }
     case KvOp::Kind::kDelete: plan_delete(op, all_types, plan, r); return Status::ok();
+    case KvOp::Kind::kTxn: return Status(Code::kInvalidArgument, "a nested transaction is planned as a branch");
     case KvOp::Kind::kPut: break;
   }
   const std::string& key = op.range.key;
@@ -364,22 +360,34 @@ KvStore::~KvStore() = default;
 void KvStore::txn(TxnRequest req, Callback<TxnResult> cb) { txn_lent(req, std::move(cb)); }
 
 void KvStore::txn_lent(const TxnRequest& req, Callback<TxnResult> cb) {
-  if (Status s = check_txn(req); !s) return cb(std::move(s));
-  TxnResult res;
-  res.succeeded =
-      std::all_of(req.compare.begin(), req.compare.end(), [&](const KvCompare& c) { return compare(c, req.all_types); });
+  if (Status s = check_txn_writes(req); !s) return cb(std::move(s));
+  // Every compare on the path first: none sees the transaction's writes.
+  path_.clear();
+  auto holds = [this, &req](const KvCompare& c) { return compare(c, req.all_types); };
+  choose_branches(req, holds, &path_);
   TxnPlan& plan = *plan_;
   plan.reset(staged_revision_ + 1);
-  const std::vector<KvOp>& ops = res.succeeded ? req.success : req.failure;
-  res.results.resize(ops.size());
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (Status s = plan_op(ops[i], req.all_types, plan, &res.results[i]); !s) return cb(std::move(s));
-  }
+  TxnResult res;
+  size_t at = 0;
+  if (Status s = plan_branch(req, req.all_types, at, plan, &res); !s) return cb(std::move(s));
   if (plan.changes == 0) {
     res.revision = staged_revision_;
     return cb(std::move(res));
   }
   stage_plan(plan, std::move(res), std::move(cb));
+}
+
+Status KvStore::plan_branch(const TxnRequest& t, bool all_types, size_t& at, TxnPlan& plan, TxnResult* res) const {
+  res->succeeded = path_[at++];
+  const std::vector<KvOp>& ops = res->succeeded ? t.success : t.failure;
+  res->results.resize(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Status s = ops[i].kind == KvOp::Kind::kTxn
+                   ? plan_branch(ops[i].txn.front(), all_types, at, plan, &res->results[i].txn.emplace_back())
+                   : plan_op(ops[i], all_types, plan, &res->results[i]);
+    if (!s) return s;
+  }
+  return Status::ok();
 }
 
 void KvStore::stage_plan(TxnPlan& plan, TxnResult res, Callback<TxnResult> cb) {

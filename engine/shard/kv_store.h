@@ -123,11 +123,18 @@ class KvStore {
   const Version* staged_lookup(const std::string& key) const;
   // Keys alive in the staged view within [key, end).
   std::vector<std::string> staged_keys(const std::string& key, const std::string& end, bool all_types) const;
-  RangeResult range_at(const RangeRequest& req, bool staged) const;
+  // A range of the written view, or of the staged one with `plan`'s writes
+  // on top (a range inside a transaction sees the transaction's earlier
+  // writes, as in etcd).
+  RangeResult range_at(const RangeRequest& req, bool staged, const TxnPlan* plan = nullptr) const;
   Status check_revision(int64_t revision) const;
   bool compare(const KvCompare& c, bool all_types) const;
-  static Status check_txn(const TxnRequest& req);
+  // Plans the branch path_[at] chose of `t`, nested transactions included.
+  Status plan_branch(const TxnRequest& t, bool all_types, size_t& at, TxnPlan& plan, TxnResult* res) const;
   Status plan_op(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const;
+  // The plan's writes within `req`'s range, laid over `hits` (by key).
+  void overlay(const TxnPlan& plan, const RangeRequest& req, int64_t now,
+               std::vector<std::pair<std::string, const Version*>>* hits) const;
   void plan_delete(const KvOp& op, bool all_types, TxnPlan& plan, KvOpResult* r) const;
   Status stage_restore(std::string_view versions, uint64_t count);
   // Stages the plan's record; `cb` with `res` once it is durable.
@@ -141,6 +148,7 @@ class KvStore {
   // their capacity from one transaction to the next (txn is not reentrant:
   // it runs start to end on the shard's thread).
   std::unique_ptr<TxnPlan> plan_;
+  std::vector<char> path_;  // the branch each transaction on the path takes
   std::string body_;
   std::map<std::string, std::vector<Version>> keys_;  // written history, oldest first
   std::vector<Change> changes_;                        // written, revision order

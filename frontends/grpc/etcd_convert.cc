@@ -145,27 +145,30 @@ grpc::Status plan_delete(const pb::DeleteRangeRequest& in, KvOp* out) {
 
 namespace {
 
-grpc::Status plan_ops(const google::protobuf::RepeatedPtrField<pb::RequestOp>& in, std::vector<KvOp>* out,
-                      std::vector<RangePlan>* ranges) {
+grpc::Status plan_ops(const google::protobuf::RepeatedPtrField<pb::RequestOp>& in, const GrpcOptions& opt,
+                      std::vector<KvOp>* out, std::vector<OpPlan>* plans) {
   for (const auto& op : in) {
     KvOp k;
-    RangePlan plan;
+    OpPlan plan;
     grpc::Status st;
     switch (op.request_case()) {
       case pb::RequestOp::kRequestRange:
-        st = plan_range(op.request_range(), &plan);
+        st = plan_range(op.request_range(), &plan.range);
         k.kind = KvOp::Kind::kRange;
-        k.range = plan.request;
+        k.range = plan.range.request;
         break;
       case pb::RequestOp::kRequestPut: st = plan_put(op.request_put(), &k); break;
       case pb::RequestOp::kRequestDeleteRange: st = plan_delete(op.request_delete_range(), &k); break;
       case pb::RequestOp::kRequestTxn:
-        return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "etcdserver: nested transactions are not supported");
+        k.kind = KvOp::Kind::kTxn;
+        plan.txn = std::make_shared<TxnPlans>();
+        st = plan_txn(op.request_txn(), opt, &k.txn.emplace_back(), plan.txn.get());
+        break;
       default: return invalid_argument("etcdserver: a transaction operation has no request");
     }
     if (!st.ok()) return st;
     out->push_back(std::move(k));
-    ranges->push_back(std::move(plan));
+    plans->push_back(std::move(plan));
   }
   return grpc::Status::OK;
 }
@@ -183,8 +186,7 @@ KvCompare constant(const std::string& key, bool outcome) {
 
 }  // namespace
 
-grpc::Status plan_txn(const pb::TxnRequest& in, const GrpcOptions& opt, TxnRequest* out,
-                      std::vector<RangePlan>* success_ranges, std::vector<RangePlan>* failure_ranges) {
+grpc::Status plan_txn(const pb::TxnRequest& in, const GrpcOptions& opt, TxnRequest* out, TxnPlans* plans) {
   size_t ops = static_cast<size_t>(std::max({in.compare_size(), in.success_size(), in.failure_size()}));
   if (ops > opt.max_txn_ops) return invalid_argument("etcdserver: too many operations in txn request");
   for (const auto& c : in.compare()) {
@@ -232,8 +234,44 @@ grpc::Status plan_txn(const pb::TxnRequest& in, const GrpcOptions& opt, TxnReque
     }
     out->compare.push_back(std::move(k));
   }
-  if (auto st = plan_ops(in.success(), &out->success, success_ranges); !st.ok()) return st;
-  return plan_ops(in.failure(), &out->failure, failure_ranges);
+  if (auto st = plan_ops(in.success(), opt, &out->success, &plans->success); !st.ok()) return st;
+  return plan_ops(in.failure(), opt, &out->failure, &plans->failure);
+}
+
+// etcd puts a header with the transaction's revision in each response.
+void fill_txn(const GrpcOptions& opt, const TxnRequest& txn, const TxnPlans& plans, int64_t revision,
+              TxnResult& res, pb::TxnResponse* out) {
+  fill_header(opt, revision, out->mutable_header());
+  out->set_succeeded(res.succeeded);
+  const std::vector<KvOp>& ops = res.succeeded ? txn.success : txn.failure;
+  const std::vector<OpPlan>& op_plans = res.succeeded ? plans.success : plans.failure;
+  for (size_t i = 0; i < ops.size() && i < res.results.size(); ++i) {
+    auto& r = res.results[i];
+    auto* op = out->add_responses();
+    switch (ops[i].kind) {
+      case KvOp::Kind::kRange: {
+        r.range.revision = revision;
+        finish_range(op_plans[i].range, std::move(r.range), opt, op->mutable_response_range());
+        break;
+      }
+      case KvOp::Kind::kPut: {
+        auto* p = op->mutable_response_put();
+        fill_header(opt, revision, p->mutable_header());
+        if (!r.prev.empty()) to_pb(r.prev.front(), p->mutable_prev_kv());
+        break;
+      }
+      case KvOp::Kind::kDelete: {
+        auto* d = op->mutable_response_delete_range();
+        fill_header(opt, revision, d->mutable_header());
+        d->set_deleted(r.deleted);
+        for (auto& kv : r.prev) to_pb(kv, d->add_prev_kvs());
+        break;
+      }
+      case KvOp::Kind::kTxn:
+        fill_txn(opt, ops[i].txn.front(), *op_plans[i].txn, revision, r.txn.front(), op->mutable_response_txn());
+        break;
+    }
+  }
 }
 
 }  // namespace redcar::grpcfe::etcd

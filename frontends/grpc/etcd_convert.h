@@ -6,6 +6,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include <memory>
+
 #include "engine/common/types.h"
 #include "etcd/etcdserverpb/rpc.pb.h"
 #include "frontends/grpc/grpc_server.h"
@@ -37,9 +39,23 @@ struct RangePlan {
 grpc::Status plan_range(const pb::RangeRequest& in, RangePlan* plan);
 void finish_range(const RangePlan& plan, RangeResult result, const GrpcOptions& opt, pb::RangeResponse* out);
 
-// A transaction (or a lone put / delete) as the engine runs it.
-grpc::Status plan_txn(const pb::TxnRequest& in, const GrpcOptions& opt, TxnRequest* out,
-                      std::vector<RangePlan>* success_ranges, std::vector<RangePlan>* failure_ranges);
+// What is left to do for the answer of each op of a transaction, by
+// branch: a range's sorting and filters, a nested transaction's own ops.
+struct TxnPlans;
+struct OpPlan {
+  RangePlan range;
+  std::shared_ptr<TxnPlans> txn;
+};
+struct TxnPlans {
+  std::vector<OpPlan> success, failure;
+};
+// A transaction (or a lone put / delete) as the engine runs it, nested
+// transactions included (etcd refuses more than max_txn_ops ops in any
+// one of them).
+grpc::Status plan_txn(const pb::TxnRequest& in, const GrpcOptions& opt, TxnRequest* out, TxnPlans* plans);
+// The responses of the branch the engine ran, nested ones within.
+void fill_txn(const GrpcOptions& opt, const TxnRequest& txn, const TxnPlans& plans, int64_t revision,
+              TxnResult& res, pb::TxnResponse* out);
 grpc::Status plan_put(const pb::PutRequest& in, KvOp* out);
 grpc::Status plan_delete(const pb::DeleteRangeRequest& in, KvOp* out);
 

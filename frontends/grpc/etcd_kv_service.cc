@@ -12,36 +12,6 @@ grpc::ServerUnaryReactor* answer(grpc::CallbackServerContext* call, grpc::Status
   return r;
 }
 
-// Fills a TxnResponse's per-operation results (etcd puts a header with the
-// transaction's revision in each).
-void fill_results(const GrpcOptions& opt, const std::vector<KvOp>& ops, const std::vector<RangePlan>& plans,
-                  TxnResult& res, pb::TxnResponse* out) {
-  for (size_t i = 0; i < ops.size() && i < res.results.size(); ++i) {
-    auto& r = res.results[i];
-    auto* op = out->add_responses();
-    switch (ops[i].kind) {
-      case KvOp::Kind::kRange: {
-        r.range.revision = res.revision;
-        finish_range(plans[i], std::move(r.range), opt, op->mutable_response_range());
-        break;
-      }
-      case KvOp::Kind::kPut: {
-        auto* p = op->mutable_response_put();
-        fill_header(opt, res.revision, p->mutable_header());
-        if (!r.prev.empty()) to_pb(r.prev.front(), p->mutable_prev_kv());
-        break;
-      }
-      case KvOp::Kind::kDelete: {
-        auto* d = op->mutable_response_delete_range();
-        fill_header(opt, res.revision, d->mutable_header());
-        d->set_deleted(r.deleted);
-        for (auto& kv : r.prev) to_pb(kv, d->add_prev_kvs());
-        break;
-      }
-    }
-  }
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* call, const pb::RangeRequest* req,
@@ -111,18 +81,15 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* call, cons
   if (req->ByteSizeLong() > ctx_.options.max_request_bytes) return answer(call, too_large());
   struct Plans {
     TxnRequest txn;
-    std::vector<RangePlan> success, failure;
+    TxnPlans answer;
   };
   auto p = std::make_shared<Plans>();
-  if (auto st = plan_txn(*req, ctx_.options, &p->txn, &p->success, &p->failure); !st.ok()) return answer(call, st);
+  if (auto st = plan_txn(*req, ctx_.options, &p->txn, &p->answer); !st.ok()) return answer(call, st);
   auto* r = call->DefaultReactor();
-  TxnRequest t = p->txn;
-  ctx_.engine.kv_txn(std::move(t), [this, r, resp, p](Result<TxnResult> res) {
+  // Lent: the plans outlive the call.
+  ctx_.engine.kv_txn_lent(&p->txn, [this, r, resp, p](Result<TxnResult> res) {
     if (!res) return r->Finish(etcd_status(res.status()));
-    fill_header(ctx_.options, res->revision, resp->mutable_header());
-    resp->set_succeeded(res->succeeded);
-    if (res->succeeded) fill_results(ctx_.options, p->txn.success, p->success, *res, resp);
-    else fill_results(ctx_.options, p->txn.failure, p->failure, *res, resp);
+    fill_txn(ctx_.options, p->txn, p->answer, res->revision, *res, resp);
     r->Finish(grpc::Status::OK);
   });
   return r;

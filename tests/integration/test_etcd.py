@@ -385,6 +385,46 @@ class PythonEtcd3Test(EtcdTestCase):
         self.assertFalse(ok)
         self.assertEqual(c.get("pyt/failed")[0], b"f")
 
+    def test_nested_transactions(self):
+        c = self.client()
+        t = c.transactions
+        c.put("pyn/a", "1")
+        # Nested compares see the store as it was before the transaction's
+        # first write: pyn/b is still missing for the inner one.
+        ok, responses = c.transaction(
+            compare=[t.value("pyn/a") == "1"],
+            success=[t.put("pyn/b", "outer"),
+                     t.get("pyn/b"),
+                     t.txn(compare=[t.version("pyn/b") == 0],
+                           success=[t.put("pyn/c", "inner-then"), t.get("pyn/a")],
+                           failure=[t.put("pyn/c", "inner-else")])],
+            failure=[t.put("pyn/failed", "x")])
+        self.assertTrue(ok)
+        self.assertEqual(responses[1][0][0], b"outer", "a range sees the transaction's earlier writes")
+        inner = responses[2].response_txn
+        self.assertTrue(inner.succeeded)
+        self.assertEqual(len(inner.responses), 2)
+        self.assertEqual(inner.responses[1].response_range.kvs[0].value, b"1")
+        self.assertEqual(c.get("pyn/c")[0], b"inner-then")
+        self.assertEqual(c.get("pyn/b")[1].mod_revision, c.get("pyn/c")[1].mod_revision,
+                         "one revision for every write, nested ones included")
+        self.assertIsNone(c.get("pyn/failed")[0])
+        # The branches of one nested transaction may put the same key.
+        ok, _ = c.transaction(compare=[], failure=[], success=[
+            t.txn(compare=[t.value("pyn/a") == "2"], success=[t.put("pyn/d", "then")],
+                  failure=[t.put("pyn/d", "else")])])
+        self.assertTrue(ok)
+        self.assertEqual(c.get("pyn/d")[0], b"else")
+        # A put outside it of a key it writes may not.
+        for success in ([t.put("pyn/e", "1"), t.txn(compare=[], success=[t.put("pyn/e", "2")], failure=[])],
+                        [t.delete("pyn/", range_end="pyn0"),
+                         t.txn(compare=[], success=[], failure=[t.put("pyn/e", "2")])],
+                        [t.txn(compare=[], success=[t.delete("pyn/e")], failure=[]), t.put("pyn/e", "2")]):
+            with self.assertRaises(Exception) as e:
+                c.transaction(compare=[], success=success, failure=[])
+            self.assertIn("duplicate key given in txn request", str(e.exception))
+        self.assertIsNone(c.get("pyn/e")[0])
+
     def test_watch_iterator_and_callbacks_on_one_stream(self):
         c = self.client()
         events, cancel = c.watch_prefix("pyw/")

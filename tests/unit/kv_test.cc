@@ -536,6 +536,145 @@ struct Watched {
   }
 };
 
+KvOp txn_op(std::vector<KvCompare> compare, std::vector<KvOp> success, std::vector<KvOp> failure = {}) {
+  KvOp op;
+  op.kind = KvOp::Kind::kTxn;
+  TxnRequest& t = op.txn.emplace_back();
+  t.compare = std::move(compare);
+  t.success = std::move(success);
+  t.failure = std::move(failure);
+  return op;
+}
+
+// A transaction nested in another (etcd's request_txn): its compares see
+// the store as it was before the transaction's first write, its writes
+// share the transaction's one revision, and its result sits in the op's.
+TEST_F(KvTest, NestedTransactionsBranchOnTheStateBeforeAnyWrite) {
+  ASSERT_TRUE(put("a", "1"));
+  using T = KvCompare::Target;
+  using O = KvCompare::Op;
+  TxnRequest t;
+  t.compare = {cmp(T::kValue, O::kEqual, "a", 0, "1")};
+  t.success = {put_op("b", "outer"),
+               txn_op({cmp(T::kVersion, O::kEqual, "b", 0)},
+                      {put_op("c", "then"), range_op("a"),
+                       txn_op({cmp(T::kValue, O::kEqual, "a", 0, "2")}, {put_op("d", "deep")}, {delete_op("z")})},
+                      {put_op("c", "else")})};
+  t.failure = {put_op("failed", "x")};
+  auto r = txn(t);
+  ASSERT_TRUE(r) << r.status().to_string();
+  EXPECT_TRUE(r->succeeded);
+  ASSERT_EQ(r->results.size(), 2u);
+  ASSERT_EQ(r->results[1].txn.size(), 1u);
+  const TxnResult& inner = r->results[1].txn[0];
+  EXPECT_TRUE(inner.succeeded) << "b was missing before the transaction";
+  ASSERT_EQ(inner.results.size(), 3u);
+  ASSERT_EQ(inner.results[1].range.kvs.size(), 1u);
+  EXPECT_EQ(inner.results[1].range.kvs[0].value, "1");
+  ASSERT_EQ(inner.results[2].txn.size(), 1u);
+  EXPECT_FALSE(inner.results[2].txn[0].succeeded);
+  EXPECT_EQ(get("b"), "outer");
+  EXPECT_EQ(get("c"), "then");
+  EXPECT_EQ(get("d"), "<none>");
+  EXPECT_EQ(get("failed"), "<none>");
+  auto b = range("b"), c = range("c");
+  ASSERT_TRUE(b && c);
+  EXPECT_EQ(b->kvs[0].mod_revision, r->revision);
+  EXPECT_EQ(c->kvs[0].mod_revision, r->revision) << "one revision for all of it";
+  // A nested transaction alone, on its failure branch.
+  TxnRequest alone;
+  alone.success = {txn_op({cmp(T::kValue, O::kEqual, "a", 0, "2")}, {put_op("e", "then")}, {put_op("e", "else")})};
+  ASSERT_TRUE(txn(alone));
+  EXPECT_EQ(get("e"), "else");
+}
+
+// Transactions of many writes (SWAPDB's) are checked by another path than
+// a few writes are; the rule is the same.
+TEST_F(KvTest, ManyWritesFollowTheDuplicateKeyRule) {
+  auto many = [](size_t n) {
+    std::vector<KvOp> ops;
+    for (size_t i = 0; i < n; ++i) ops.push_back(put_op("m/" + std::to_string(i), "v"));
+    return ops;
+  };
+  auto outcome = [&](std::vector<KvOp> ops) {
+    TxnRequest t;
+    t.success = std::move(ops);
+    auto r = txn(t);
+    return r ? Reason::kNone : r.status().reason();
+  };
+  auto twice = many(40);
+  twice.push_back(put_op("m/7", "again"));
+  EXPECT_EQ(outcome(twice), Reason::kDuplicateKey);
+  auto covered = many(40);
+  covered.insert(covered.begin(), delete_op("m/3"));
+  EXPECT_EQ(outcome(covered), Reason::kDuplicateKey);
+  auto ranged = many(40);
+  ranged.push_back(delete_op("m/", "m0"));
+  EXPECT_EQ(outcome(ranged), Reason::kDuplicateKey);
+  auto fine = many(40);
+  fine.push_back(delete_op("other"));
+  fine.push_back(delete_op("other"));
+  EXPECT_EQ(outcome(fine), Reason::kNone);
+  EXPECT_EQ(get("m/39"), "v");
+}
+
+// A range inside a transaction sees what the transaction wrote before it,
+// as etcd's does: new keys, deleted ones, new values, counts and limits.
+TEST_F(KvTest, RangesInATransactionSeeItsEarlierWrites) {
+  ASSERT_TRUE(put("r/a", "1"));
+  ASSERT_TRUE(put("r/c", "3"));
+  TxnRequest t;
+  KvOp limited = range_op("r/", "r0");
+  limited.range.limit = 1;
+  t.success = {put_op("r/b", "2"), delete_op("r/c"), range_op("r/", "r0"), put_op("r/a", "one"), range_op("r/a"),
+               limited, range_op("r/c")};
+  auto r = txn(t);
+  ASSERT_TRUE(r) << r.status().to_string();
+  const RangeResult& all = r->results[2].range;
+  EXPECT_EQ(keys(all), (std::vector<std::string>{"r/a", "r/b"}));
+  EXPECT_EQ(all.count, 2);
+  EXPECT_EQ(all.kvs[0].value, "1") << "r/a is written later in the transaction";
+  EXPECT_EQ(all.kvs[1].value, "2");
+  const RangeResult& a = r->results[4].range;
+  ASSERT_EQ(a.kvs.size(), 1u);
+  EXPECT_EQ(a.kvs[0].value, "one");
+  EXPECT_EQ(a.kvs[0].mod_revision, r->revision);
+  EXPECT_EQ(a.kvs[0].version, 2);
+  const RangeResult& one = r->results[5].range;
+  EXPECT_EQ(keys(one), std::vector<std::string>{"r/a"});
+  EXPECT_EQ(one.count, 2);
+  EXPECT_TRUE(one.more);
+  EXPECT_TRUE(r->results[6].range.kvs.empty()) << "deleted earlier in the transaction";
+  EXPECT_EQ(get("r/a"), "one");
+  EXPECT_EQ(get("r/c"), "<none>");
+}
+
+// A branch may not write a key twice through a nested transaction either;
+// the two branches of one nested transaction never both run, so they may.
+TEST_F(KvTest, NestedTransactionsFollowTheDuplicateKeyRule) {
+  auto refused = [&](std::vector<KvOp> ops) {
+    TxnRequest t;
+    t.success = std::move(ops);
+    auto r = txn(t);
+    return !r && r.status().reason() == Reason::kDuplicateKey;
+  };
+  EXPECT_TRUE(refused({put_op("k", "1"), txn_op({}, {put_op("k", "2")})})) << "outer put, nested put";
+  EXPECT_TRUE(refused({txn_op({}, {}, {put_op("k", "2")}), put_op("k", "1")})) << "nested put, outer put after";
+  EXPECT_TRUE(refused({delete_op("a", "z"), txn_op({}, {put_op("k", "2")})})) << "outer delete covers it";
+  EXPECT_TRUE(refused({txn_op({}, {delete_op("k")}), put_op("k", "1")})) << "nested delete covers the outer put";
+  EXPECT_TRUE(refused({txn_op({}, {put_op("k", "1")}), txn_op({}, {}, {put_op("k", "2")})})) << "two nested";
+  EXPECT_TRUE(refused({txn_op({}, {txn_op({}, {put_op("k", "1"), put_op("k", "2")})})})) << "deep inside";
+  EXPECT_FALSE(refused({txn_op({}, {put_op("k", "then")}, {put_op("k", "else")})}));
+  EXPECT_EQ(get("k"), "then");
+  EXPECT_FALSE(refused({txn_op({}, {delete_op("k")}), txn_op({}, {delete_op("k")})})) << "deletes never clash";
+  TxnRequest t;
+  t.success = {txn_op({}, {put_op("", "no key")})};
+  auto r = txn(t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().reason(), Reason::kKeyMissing);
+  EXPECT_EQ(get("k"), "<none>") << "deleted by the transaction before";
+}
+
 TEST_F(KvTest, WatchReplaysHistoryThenFollows) {
   auto r1 = put("w/a", "1");
   ASSERT_TRUE(r1);
